@@ -1,0 +1,189 @@
+"""The HTTP client every connector talks through.
+
+Wraps `httpx.Client` with the retry policy and translates everything httpx can raise, and
+every error status, into the engine's exception tree (`engine.errors`): no httpx exception
+escapes a connector. Error excerpts are cut short and have secrets masked before any message
+is built. The transport is injectable (`httpx.MockTransport` in tests, the emulator over
+loopback, the real system in production).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import httpx
+
+from connectors.common.retry import RetryPolicy, parse_retry_after
+from engine.errors import (
+    ConflictError,
+    HttpStatusError,
+    NotFoundError,
+    ProtocolError,
+    RemoteValidationError,
+    RetriableHttpError,
+    TransportError,
+    UnauthorizedError,
+)
+
+RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+EXCERPT_CHARS = 200
+
+ErrorDecoder = Callable[[httpx.Response], tuple[str | None, str]]
+"""Reads a system's error body: returns (error code or None, human message)."""
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every non-trivial secret value replaced by `***`."""
+    for secret in secrets:
+        if secret and len(secret) >= 4:
+            text = text.replace(secret, "***")
+    return text
+
+
+def excerpt(text: str, secrets: Iterable[str] = ()) -> str:
+    """A one-line, short, secret-free excerpt of a response body for error messages."""
+    flat = " ".join(mask(text, secrets).split())
+    return flat if len(flat) <= EXCERPT_CHARS else flat[: EXCERPT_CHARS - 3] + "..."
+
+
+def default_error_decoder(response: httpx.Response) -> tuple[str | None, str]:
+    """Understands `{"error": {"code", "message"}}`, `{"error": "...", "error_description"}`
+    and `{"message": ...}`; anything else yields the reason phrase."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        return None, response.reason_phrase or "error"
+    if isinstance(body, dict):
+        err = body.get("error")
+        if isinstance(err, dict):
+            return err.get("code"), str(err.get("message", ""))
+        if isinstance(err, str):
+            return err, str(body.get("error_description", err))
+        for key in ("message", "Message"):
+            if key in body:
+                return body.get("code") or body.get("ErrorCode"), str(body[key])
+    return None, response.reason_phrase or "error"
+
+
+class HttpClient:
+    """An httpx client bound to one system, with retries and error translation.
+
+    `secrets` returns the values to mask in any error text (called lazily, so rotated
+    credentials are masked too).
+    """
+
+    def __init__(
+        self,
+        system: str,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        auth: httpx.Auth | None = None,
+        timeout: float = 30.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        error_decoder: ErrorDecoder = default_error_decoder,
+        secrets: Callable[[], Iterable[str]] = lambda: (),
+    ) -> None:
+        self.system = system
+        self.retry = retry or RetryPolicy()
+        self.error_decoder = error_decoder
+        self.secrets = secrets
+        self._client = httpx.Client(
+            base_url=base_url,
+            transport=transport,
+            auth=auth,
+            timeout=timeout,
+            headers=dict(headers or {}),
+            follow_redirects=False,
+        )
+
+    @property
+    def raw(self) -> httpx.Client:
+        """The underlying client (for auth flows that need to share its transport)."""
+        return self._client
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> HttpClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def request(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send a request; return the response when its status is below 400, raise otherwise."""
+        if not retry:
+            return self._send_once(method, url, **kwargs)
+        return self.retry.call(lambda: self._send_once(method, url, **kwargs))
+
+    def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._client.request(method, url, **kwargs)
+            response.read()
+        except httpx.TimeoutException as exc:
+            raise TransportError(
+                f"{method} {self._show(url)} timed out ({type(exc).__name__})", system=self.system
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"{method} {self._show(url)} failed: {type(exc).__name__}: {exc}", system=self.system
+            ) from exc
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{method} {self._show(url)} failed: {exc}", system=self.system) from exc
+        if response.status_code >= 400:
+            raise self.status_error(response)
+        return response
+
+    def _show(self, url: str) -> str:
+        return mask(str(self._client.base_url.join(url)), self.secrets())
+
+    def status_error(self, response: httpx.Response) -> HttpStatusError:
+        """The engine error for an error response (not raised here)."""
+        status = response.status_code
+        code, message = self.error_decoder(response)
+        secrets = list(self.secrets())
+        kwargs: dict[str, Any] = {
+            "system": self.system,
+            "status": status,
+            "method": response.request.method,
+            "url": mask(str(response.request.url), secrets),
+            "excerpt": excerpt(response.text, secrets),
+            "code": code,
+        }
+        message = mask(message, secrets) or response.reason_phrase
+        if status in RETRIABLE_STATUSES:
+            return RetriableHttpError(
+                message, retry_after=parse_retry_after(response.headers.get("Retry-After")), **kwargs
+            )
+        if status in (401, 403):
+            return UnauthorizedError(message, **kwargs)
+        if status == 404:
+            return NotFoundError(message, **kwargs)
+        if status in (409, 412):
+            return ConflictError(message, **kwargs)
+        if status in (400, 422):
+            return RemoteValidationError(message, **kwargs)
+        return HttpStatusError(message, **kwargs)
+
+    def json(self, response: httpx.Response) -> Any:
+        """The JSON body of a successful response; a typed error for anything else."""
+        content_type = response.headers.get("Content-Type", "")
+        text = response.text
+        if "json" not in content_type and text.lstrip().startswith("<"):
+            raise ProtocolError(
+                f"{response.request.method} {response.request.url} -> HTTP {response.status_code}: "
+                f"expected JSON, got {content_type or 'no content type'}: {excerpt(text, self.secrets())}",
+                system=self.system,
+            )
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ProtocolError(
+                f"{response.request.method} {response.request.url} -> HTTP {response.status_code}: "
+                f"malformed JSON ({exc.msg} at char {exc.pos}): {excerpt(text, self.secrets())}",
+                system=self.system,
+            ) from exc

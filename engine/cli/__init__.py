@@ -1,0 +1,5 @@
+"""The `mlc` command line."""
+
+from __future__ import annotations
+
+__all__: list[str] = []

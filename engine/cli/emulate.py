@@ -1,0 +1,48 @@
+"""`mlc emulate`: every connector's emulators on one port, with an index at `/`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from engine import plugins
+
+
+def build_app() -> Any:
+    """One ASGI app mounting every installed emulator under `/<prefix>`."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import JSONResponse
+    from starlette.routing import Mount, Route
+
+    specs = [spec for plugin in plugins.discover().values() for spec in plugin.emulators]
+
+    async def index(request: Request) -> JSONResponse:
+        base = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "emulators": [
+                    {"prefix": s.prefix, "title": s.title, "base_url": f"{base}/{s.prefix}{s.base_path}".rstrip("/")}
+                    for s in specs
+                ]
+            }
+        )
+
+    routes: list[Any] = [Route("/", index)]
+    routes += [Mount(f"/{spec.prefix}", app=spec.build()) for spec in specs]
+    return Starlette(routes=routes)
+
+
+@click.command("emulate")
+@click.option("--port", default=8765, show_default=True, help="Port on 127.0.0.1 (0 picks a free one).")
+def emulate(port: int) -> None:
+    """Run the Business Central, Entra, Cleo and GP emulators on one port until interrupted."""
+    import uvicorn
+
+    app = build_app()
+    click.echo(f"emulators on http://127.0.0.1:{port}/ (index at /); Ctrl-C stops", err=True)
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+COMMANDS = [emulate]

@@ -1,0 +1,198 @@
+"""The one exception tree of ml-connector.
+
+Every error the engine or a connector raises on purpose is a subclass of `MlcError`. What the
+runtime does with an error follows from its class: a `TransientError` is retried with backoff,
+anything else fails (dead-letters) the job at once with its message.
+
+    MlcError                        one-line message, never a traceback for the user
+    ├── UsageError                  bad command-line use (exit code 2)
+    ├── ConfigError                 a project file is invalid or refers to something unknown
+    ├── SecretError                 a secret is missing, or cannot be decrypted with the key
+    ├── X12Error                    reading X12: carries source, segment position and segment id
+    │   ├── X12SyntaxError          not X12 at all: empty, binary, JSON, no usable ISA, bad UTF-8
+    │   └── X12EnvelopeError        ISA/GS/ST/SE/GE/IEA structure broken (truncated, mismatched)
+    ├── X12DefinitionError          a transaction-set definition is missing or malformed
+    ├── X12WriteError               a value cannot be written (delimiter in data, width exceeded)
+    ├── MappingError                a mapping cannot render a document (field, mapping line)
+    ├── StoreError                  the state store failed
+    └── ConnectorError              anything a connector reports; carries the system name
+        ├── AuthenticationError     credentials refused, token could not be obtained or refreshed
+        ├── ProtocolError           the remote answered something unusable (bad JSON, HTML, cut)
+        ├── HttpStatusError         an HTTP error status: carries status, method, url, excerpt
+        │   ├── ConflictError       409 / stale ETag after the one re-read retry
+        │   ├── UnauthorizedError   401/403 (also an AuthenticationError)
+        │   ├── NotFoundError       404
+        │   ├── RemoteValidationError  the remote refused the content (e.g. GP closed period)
+        │   └── RetriableHttpError  429, 408, 5xx (also a TransientError)
+        ├── RefusedOperationError   the connector refused before sending (e.g. GP History write)
+        └── TransportError          timeout, refused or dropped connection (also transient)
+
+`TransientError` is a mixin: `isinstance(exc, TransientError)` decides a retry.
+No `httpx` exception escapes a connector: they are translated at the boundary with
+`raise ... from exc`.
+"""
+
+from __future__ import annotations
+
+
+class MlcError(Exception):
+    """Base of every error raised on purpose by ml-connector; `str()` is one line."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message.replace("\n", " ")
+
+
+class TransientError(MlcError):
+    """Mixin for errors worth retrying with backoff (throttling, 5xx, dropped connections)."""
+
+
+class UsageError(MlcError):
+    """The command line was used wrongly (exit code 2)."""
+
+
+class ConfigError(MlcError):
+    """A project file is invalid or refers to something that does not exist."""
+
+
+class SecretError(MlcError):
+    """A secret is missing, or the stored value cannot be decrypted with the current key."""
+
+
+class X12Error(MlcError):
+    """A problem reading X12 input, located by source name and segment position."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        source: str = "<input>",
+        position: int | None = None,
+        segment_id: str | None = None,
+    ) -> None:
+        self.detail = message
+        self.source = source
+        self.position = position
+        self.segment_id = segment_id
+        where = source
+        if position is not None:
+            where += f": segment {position}"
+            if segment_id:
+                where += f" ({segment_id})"
+        super().__init__(f"{where}: {message}")
+
+
+class X12SyntaxError(X12Error):
+    """The input is not X12 at all, or its ISA cannot be used to find the delimiters."""
+
+
+class X12EnvelopeError(X12Error):
+    """The ISA/GS/ST/SE/GE/IEA envelope is broken: truncated, mismatched or miscounted."""
+
+
+class X12DefinitionError(MlcError):
+    """A transaction-set definition is missing or malformed."""
+
+
+class X12WriteError(MlcError):
+    """A value cannot be written as X12 (delimiter in data under the reject policy, too wide)."""
+
+
+class MappingError(MlcError):
+    """A mapping cannot render a document; the message names the mapping line and the field."""
+
+
+class StoreError(MlcError):
+    """The state store failed."""
+
+
+class ConnectorError(MlcError):
+    """Anything a connector reports; `system` names the remote system (bc, cleo, gp, folder)."""
+
+    def __init__(self, message: str, *, system: str) -> None:
+        self.system = system
+        super().__init__(f"{system}: {message}")
+
+
+class AuthenticationError(ConnectorError):
+    """Credentials were refused, or a token could not be obtained or refreshed."""
+
+
+class ProtocolError(ConnectorError):
+    """The remote answered something unusable: malformed JSON, an HTML page, a cut-off body."""
+
+
+class RefusedOperationError(ConnectorError):
+    """The connector refused an operation before sending anything (a safety rule)."""
+
+
+class TransportError(ConnectorError, TransientError):
+    """Timeout, refused or dropped connection: retriable."""
+
+
+class HttpStatusError(ConnectorError):
+    """The remote answered with an error status.
+
+    Carries `status`, `method`, `url` and a short `excerpt` of the body (secrets masked by the
+    connector before the excerpt is built).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        status: int,
+        method: str,
+        url: str,
+        excerpt: str = "",
+        code: str | None = None,
+    ) -> None:
+        self.status = status
+        self.method = method
+        self.url = url
+        self.excerpt = excerpt
+        self.code = code
+        text = f"{method} {url} -> HTTP {status}"
+        if code:
+            text += f" {code}"
+        text += f": {message}"
+        super().__init__(text, system=system)
+
+
+class ConflictError(HttpStatusError):
+    """409 or a stale ETag that persisted after the one re-read retry."""
+
+
+class UnauthorizedError(HttpStatusError, AuthenticationError):
+    """401/403 from the remote: the credentials or the token were refused."""
+
+
+class NotFoundError(HttpStatusError):
+    """404: the record or file does not exist."""
+
+
+class RemoteValidationError(HttpStatusError):
+    """The remote refused the content as invalid (e.g. GP: the fiscal period is closed)."""
+
+
+class RetriableHttpError(HttpStatusError, TransientError):
+    """429, 408 or 5xx: retry with backoff; `retry_after` in seconds when the server said."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        system: str,
+        status: int,
+        method: str,
+        url: str,
+        excerpt: str = "",
+        code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, system=system, status=status, method=method, url=url, excerpt=excerpt, code=code)

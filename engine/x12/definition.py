@@ -1,0 +1,307 @@
+"""Transaction-set definitions: the X12 grammar as data, compiled once into frozen objects.
+
+Definitions live as YAML under `engine/x12/definitions/<version>/`:
+
+    elements.yaml     data-element dictionary: "353": {type: ID, min: 2, max: 2, name: ...}
+    composites.yaml   composite elements: C040: {name: ..., components: [{de: "128", usage: M}, ...]}
+    segments.yaml     segment dictionary: BEG: {name: ..., elements: [{de: "353", usage: M,
+                      codes: [...]}, {composite: C040, usage: O}, ...], syntax: [P0405, R0203]}
+    <set>.yaml        one transaction set: id, name, functional_group and its structure between
+                      ST and SE: a list of {segment: BEG, usage: M, max: 1} and
+                      {loop: N1, usage: O, repeat: 200, body: [...]} (hierarchical: true on the
+                      856 HL loop). `max`/`repeat` are an integer or ">1" for unbounded.
+
+Why our own YAML and not pyx12's XML map format: pyx12 maps describe HIPAA implementation
+guides (segments told apart by their code values, implementation names), are verbose to edit
+by hand, and pyx12's validator over them is far too slow for the hot path (about 6,500
+segments/s). The YAML keeps the standard's own vocabulary (data-element numbers, usage,
+max use, syntax notes) in files an integrator can read, and compiles into the tables the
+fast validator in `engine.x12.validator` walks. `engine.x12.pyx12map` can still export a
+definition as a pyx12 map for second-opinion tests.
+
+A group's GS08 may carry an implementation suffix (`004010VICS`, `004010X348`): such a group
+is read against the base version, the first six characters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import yaml
+
+from engine.errors import X12DefinitionError
+
+UNBOUNDED = 0
+"""`max_use` / `repeat` value meaning ">1" (no upper bound)."""
+
+ELEMENT_TYPES = frozenset({"AN", "ID", "DT", "TM", "R", "B", "N", *(f"N{d}" for d in range(10))})
+_SYNTAX_RE = re.compile(r"^([PRCEL])((?:\d\d){2,})$")
+
+
+@dataclass(frozen=True, slots=True)
+class ElementDef:
+    """One simple data element at one position of a segment (or composite)."""
+
+    ref: str
+    name: str
+    type: str
+    min_len: int
+    max_len: int
+    usage: str = "O"
+    codes: frozenset[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CompositeDef:
+    """A composite data element (e.g. C040) at one position of a segment."""
+
+    ref: str
+    name: str
+    components: tuple[ElementDef, ...]
+    usage: str = "O"
+
+
+@dataclass(frozen=True, slots=True)
+class SyntaxRule:
+    """An X12 syntax note over element positions (1-based): P paired, R required, C
+    conditional, E exclusion, L list conditional."""
+
+    kind: str
+    positions: tuple[int, ...]
+
+    def __str__(self) -> str:
+        return self.kind + "".join(f"{p:02d}" for p in self.positions)
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentDef:
+    """A segment of the dictionary: its elements by position (index 0 is element 01)."""
+
+    id: str
+    name: str
+    elements: tuple[ElementDef | CompositeDef, ...]
+    syntax: tuple[SyntaxRule, ...] = ()
+
+    def element_id(self, position: int) -> str:
+        """The element id used as a key in the parsed tree, e.g. `BEG03`."""
+        return f"{self.id}{position:02d}"
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentUse:
+    """A segment at one place of a transaction set's structure."""
+
+    segment: SegmentDef
+    usage: str
+    max_use: int
+
+    @property
+    def id(self) -> str:
+        return self.segment.id
+
+
+@dataclass(frozen=True, slots=True)
+class LoopDef:
+    """A loop (or the body of the transaction set itself, `id` "ST"): nodes in order."""
+
+    id: str
+    usage: str
+    repeat: int
+    body: tuple[SegmentUse | LoopDef, ...]
+    hierarchical: bool = False
+
+    @property
+    def trigger(self) -> str:
+        """The id of the segment that starts an iteration of this loop."""
+        first = self.body[0]
+        return first.id if isinstance(first, SegmentUse) else first.trigger
+
+    @property
+    def key(self) -> str:
+        """The key of this loop in the parsed tree, e.g. `PO1_loop`."""
+        return f"{self.id}_loop"
+
+    def walk(self) -> Iterator[SegmentUse | LoopDef]:
+        """Every node below this loop, depth first."""
+        for node in self.body:
+            yield node
+            if isinstance(node, LoopDef):
+                yield from node.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class TransactionSetDef:
+    """One transaction set of one version, e.g. 004010 850."""
+
+    id: str
+    version: str
+    name: str
+    functional_group: str
+    body: LoopDef
+    segments: dict[str, SegmentDef] = field(repr=False, default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"{self.version} {self.id}"
+
+
+def base_version(gs08: str) -> str:
+    """The standard version a GS08 value is read against: `004010VICS` -> `004010`."""
+    return gs08[:6]
+
+
+def _bound(value: Any, where: str) -> int:
+    if value == ">1":
+        return UNBOUNDED
+    if isinstance(value, int) and value >= 1:
+        return value
+    raise X12DefinitionError(f"{where}: expected a positive integer or '>1', found {value!r}")
+
+
+class _Dictionary:
+    """The element, composite and segment dictionaries of one version."""
+
+    def __init__(self, version: str) -> None:
+        self.version = version
+        self.elements: dict[str, dict[str, Any]] = _load_yaml(version, "elements.yaml")
+        self.composites: dict[str, dict[str, Any]] = _load_yaml(version, "composites.yaml", optional=True)
+        raw_segments: dict[str, dict[str, Any]] = _load_yaml(version, "segments.yaml")
+        self.segments = {seg_id: self._segment(seg_id, raw) for seg_id, raw in raw_segments.items()}
+
+    def _element(self, spec: dict[str, Any], where: str) -> ElementDef:
+        ref = str(spec["de"])
+        entry = self.elements.get(ref)
+        if entry is None:
+            raise X12DefinitionError(f"{self.version} {where}: data element {ref} is not in elements.yaml")
+        el_type = entry["type"]
+        if el_type not in ELEMENT_TYPES:
+            raise X12DefinitionError(f"{self.version} element {ref}: unknown type {el_type!r}")
+        codes = spec.get("codes", entry.get("codes"))
+        return ElementDef(
+            ref=ref,
+            name=entry.get("name", ref),
+            type="N0" if el_type == "N" else el_type,
+            min_len=int(spec.get("min", entry["min"])),
+            max_len=int(spec.get("max", entry["max"])),
+            usage=spec.get("usage", "O"),
+            codes=frozenset(str(c) for c in codes) if codes else None,
+        )
+
+    def _segment(self, seg_id: str, raw: dict[str, Any]) -> SegmentDef:
+        elements: list[ElementDef | CompositeDef] = []
+        for index, spec in enumerate(raw.get("elements", []), start=1):
+            where = f"{seg_id}{index:02d}"
+            if "composite" in spec:
+                comp_ref = spec["composite"]
+                comp = self.composites.get(comp_ref)
+                if comp is None:
+                    raise X12DefinitionError(f"{self.version} {where}: composite {comp_ref} is not defined")
+                components = tuple(self._element(c, f"{where}-{n}") for n, c in enumerate(comp["components"], start=1))
+                elements.append(CompositeDef(comp_ref, comp.get("name", comp_ref), components, spec.get("usage", "O")))
+            else:
+                elements.append(self._element(spec, where))
+        rules = []
+        for note in raw.get("syntax", []):
+            match = _SYNTAX_RE.match(str(note))
+            if not match:
+                raise X12DefinitionError(f"{self.version} {seg_id}: bad syntax note {note!r}")
+            digits = match.group(2)
+            positions = tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2))
+            if max(positions) > len(elements):
+                raise X12DefinitionError(f"{self.version} {seg_id}: syntax note {note} names a missing element")
+            rules.append(SyntaxRule(match.group(1), positions))
+        return SegmentDef(seg_id, raw.get("name", seg_id), tuple(elements), tuple(rules))
+
+
+def _load_yaml(version: str, name: str, optional: bool = False) -> dict[str, Any]:
+    path = resources.files("engine.x12.definitions").joinpath(version, name)
+    if not path.is_file():
+        if optional:
+            return {}
+        raise X12DefinitionError(f"no {name} for version {version}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict):
+        raise X12DefinitionError(f"{version}/{name}: expected a mapping at the top level")
+    return {str(k): v for k, v in data.items()}
+
+
+@cache
+def _dictionary(version: str) -> _Dictionary:
+    return _Dictionary(version)
+
+
+def _nodes(raw_nodes: list[dict[str, Any]], dictionary: _Dictionary, where: str) -> tuple[SegmentUse | LoopDef, ...]:
+    nodes: list[SegmentUse | LoopDef] = []
+    for raw in raw_nodes:
+        if "segment" in raw:
+            seg_id = raw["segment"]
+            seg = dictionary.segments.get(seg_id)
+            if seg is None:
+                raise X12DefinitionError(f"{where}: segment {seg_id} is not in segments.yaml")
+            nodes.append(SegmentUse(seg, raw.get("usage", "O"), _bound(raw.get("max", 1), f"{where} {seg_id}")))
+        elif "loop" in raw:
+            loop_where = f"{where} loop {raw['loop']}"
+            body = _nodes(raw["body"], dictionary, loop_where)
+            if not body or not isinstance(body[0], SegmentUse):
+                raise X12DefinitionError(f"{loop_where}: a loop must begin with a segment")
+            nodes.append(
+                LoopDef(
+                    id=str(raw["loop"]),
+                    usage=raw.get("usage", "O"),
+                    repeat=_bound(raw.get("repeat", 1), loop_where),
+                    body=body,
+                    hierarchical=bool(raw.get("hierarchical", False)),
+                )
+            )
+        else:
+            raise X12DefinitionError(f"{where}: a node needs 'segment' or 'loop', found {sorted(raw)}")
+    return tuple(nodes)
+
+
+@cache
+def load(version: str, set_id: str) -> TransactionSetDef | None:
+    """The definition of `set_id` in `version` (a GS08 value is accepted), or None."""
+    version = base_version(version)
+    root = resources.files("engine.x12.definitions").joinpath(version, f"{set_id}.yaml")
+    if not root.is_file():
+        return None
+    raw = yaml.safe_load(root.read_text(encoding="utf-8"))
+    dictionary = _dictionary(version)
+    where = f"{version}/{set_id}.yaml"
+    body = LoopDef("ST", "M", 1, _nodes(raw["structure"], dictionary, where))
+    used = {node.id: node.segment for node in body.walk() if isinstance(node, SegmentUse)}
+    return TransactionSetDef(
+        id=str(raw.get("id", set_id)),
+        version=version,
+        name=str(raw.get("name", set_id)),
+        functional_group=str(raw["functional_group"]),
+        body=body,
+        segments=used,
+    )
+
+
+def segment_dictionary(version: str) -> dict[str, SegmentDef]:
+    """Every segment defined for `version` (empty when the version has no dictionary)."""
+    version = base_version(version)
+    if not resources.files("engine.x12.definitions").joinpath(version, "segments.yaml").is_file():
+        return {}
+    return _dictionary(version).segments
+
+
+def available() -> list[tuple[str, str]]:
+    """Every (version, set id) pair that has a definition."""
+    pairs = []
+    base = resources.files("engine.x12.definitions")
+    for version_dir in base.iterdir():
+        if not version_dir.is_dir() or not version_dir.name.isdigit():
+            continue
+        for entry in version_dir.iterdir():
+            stem = entry.name.removesuffix(".yaml")
+            if entry.name.endswith(".yaml") and stem.isdigit():
+                pairs.append((version_dir.name, stem))
+    return sorted(pairs)
