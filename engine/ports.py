@@ -1,0 +1,77 @@
+"""The small protocols connectors implement and the runtime drives.
+
+A *record system* (Business Central, GP) lists changed records and reads, creates and updates
+them; a *file store* (Cleo, a local folder) lists, downloads, uploads, deletes and moves
+files. The runtime only ever talks to these protocols, so the same route runs against the
+real system, its emulator, or a local folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file in a file store folder."""
+
+    id: str
+    name: str
+    folder: str
+    size: int | None = None
+    modified: datetime | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@runtime_checkable
+class RecordSystem(Protocol):
+    """An ERP seen as entity sets of JSON records."""
+
+    def list_changed(self, entity: str, since: datetime | None = None, *, expand: str | None = None) -> Iterator[dict[str, Any]]:
+        """Records of `entity` modified after `since` (all when None), oldest first, paged."""
+        ...
+
+    def get(self, entity: str, key: str, *, expand: str | None = None) -> dict[str, Any]:
+        """One record by its key."""
+        ...
+
+    def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """Create a record (with its lines: deep insert) and return it as stored."""
+        ...
+
+    def update(self, entity: str, key: str, changes: dict[str, Any], *, etag: str | None = None) -> dict[str, Any]:
+        """Change a record (optimistic concurrency where the system has it) and return it."""
+        ...
+
+
+@runtime_checkable
+class FileStore(Protocol):
+    """A set of named folders holding files (a Cleo mailbox, a local directory)."""
+
+    def list_files(self, folder: str) -> Iterator[RemoteFile]:
+        """Every file in `folder` (all pages)."""
+        ...
+
+    def download(self, file: RemoteFile) -> bytes:
+        """The file's exact bytes."""
+        ...
+
+    def upload(self, folder: str, name: str, content: bytes) -> RemoteFile:
+        """Store `content` as `name` in `folder`.
+
+        Idempotent: if a file of that name with the same content is already there, it is
+        returned and nothing is written; a *different* file of that name is never overwritten
+        (ConflictError).
+        """
+        ...
+
+    def delete(self, file: RemoteFile) -> None:
+        """Remove the file."""
+        ...
+
+    def move(self, file: RemoteFile, folder: str) -> RemoteFile:
+        """Move the file to another folder (archiving after processing)."""
+        ...
