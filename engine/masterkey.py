@@ -163,6 +163,9 @@ class KeyFile:
         self.path = path
         self.old_path = path.with_name(path.name + ".old")
 
+    def __repr__(self) -> str:
+        return f"KeyFile({str(self.path)!r})"
+
     def exists(self) -> bool:
         """Whether the key file exists."""
         return self.path.exists()

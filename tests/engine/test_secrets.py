@@ -366,9 +366,12 @@ def test_rotate_with_env_key_announces_before_committing(store_path: Path, monke
 
     monkeypatch.setattr(JsonFileSecretStore, "_write", recording_write)
     announced: list[MasterKey] = []
-    result = rotate_master_key(
-        store, KeySource.from_environ(), announce=lambda k: (events.append("announce"), announced.append(k))
-    )
+
+    def announce(key: MasterKey) -> None:
+        events.append("announce")
+        announced.append(key)
+
+    result = rotate_master_key(store, KeySource.from_environ(), announce=announce)
     assert events == ["announce", "commit"]
     monkeypatch.setenv("MLC_MASTER_KEY", announced[0].encoded())
     assert result.new_key_id == announced[0].key_id
