@@ -143,7 +143,7 @@ class TransactionSetDef:
     name: str
     functional_group: str
     body: LoopDef
-    segments: dict[str, SegmentDef] = field(repr=False, default_factory=dict)
+    segments: dict[str, SegmentDef] = field(repr=False, compare=False, hash=False, default_factory=dict)
 
     @property
     def label(self) -> str:
