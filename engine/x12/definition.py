@@ -73,6 +73,8 @@ class SyntaxRule:
 
     kind: str
     positions: tuple[int, ...]
+    lowest: int = 0
+    """The smallest position named (rules on absent elements are skipped quickly)."""
 
     def __str__(self) -> str:
         return self.kind + "".join(f"{p:02d}" for p in self.positions)
@@ -86,6 +88,8 @@ class SegmentDef:
     name: str
     elements: tuple[ElementDef | CompositeDef, ...]
     syntax: tuple[SyntaxRule, ...] = ()
+    keys: tuple[str, ...] = ()
+    """The element ids by position (`BEG01`, `BEG02`, ...), precomputed for the hot path."""
 
     def element_id(self, position: int) -> str:
         """The element id used as a key in the parsed tree, e.g. `BEG03`."""
@@ -214,8 +218,9 @@ class _Dictionary:
             positions = tuple(int(digits[i : i + 2]) for i in range(0, len(digits), 2))
             if max(positions) > len(elements):
                 raise X12DefinitionError(f"{self.version} {seg_id}: syntax note {note} names a missing element")
-            rules.append(SyntaxRule(match.group(1), positions))
-        return SegmentDef(seg_id, raw.get("name", seg_id), tuple(elements), tuple(rules))
+            rules.append(SyntaxRule(match.group(1), positions, min(positions)))
+        keys = tuple(f"{seg_id}{pos:02d}" for pos in range(1, len(elements) + 1))
+        return SegmentDef(seg_id, raw.get("name", seg_id), tuple(elements), tuple(rules), keys)
 
 
 def _load_yaml(version: str, name: str, optional: bool = False) -> dict[str, Any]:

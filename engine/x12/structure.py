@@ -19,7 +19,6 @@ is nested by HL02 parent: each HL iteration holds its children under `HL_loop`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from engine.x12 import problems as P
@@ -47,6 +46,7 @@ class _CompiledLoop:
     loop: LoopDef
     lookup: tuple[dict[str, int], ...]
     children: dict[int, _CompiledLoop]
+    mandatory: tuple[int, ...]
 
 
 def _compile(loop: LoopDef, is_root: bool) -> _CompiledLoop:
@@ -60,12 +60,35 @@ def _compile(loop: LoopDef, is_root: bool) -> _CompiledLoop:
             table[tag] = index
         tables[index] = table
     children = {i: _compile(n, False) for i, n in enumerate(body) if isinstance(n, LoopDef)}
-    return _CompiledLoop(loop, tuple(tables), children)
+    mandatory = tuple(i for i, n in enumerate(body) if n.usage == "M")
+    return _CompiledLoop(loop, tuple(tables), children, mandatory)
 
 
-@cache
-def _compiled(definition: TransactionSetDef) -> _CompiledLoop:
-    return _compile(definition.body, True)
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """Everything compiled once per definition (kept by object identity: hashing the frozen
+    definition tree on every transaction would cost more than walking it)."""
+
+    root: _CompiledLoop
+    all_ids: frozenset[str]
+    hierarchical: bool
+
+
+_PLANS: dict[int, tuple[TransactionSetDef, _Plan]] = {}
+
+
+def _plan(definition: TransactionSetDef) -> _Plan:
+    cached = _PLANS.get(id(definition))
+    if cached is not None and cached[0] is definition:
+        return cached[1]
+    nodes = list(definition.body.walk())
+    plan = _Plan(
+        _compile(definition.body, True),
+        frozenset(node.id for node in nodes if isinstance(node, SegmentUse)),
+        any(isinstance(node, LoopDef) and node.hierarchical for node in nodes),
+    )
+    _PLANS[id(definition)] = (definition, plan)
+    return plan
 
 
 @dataclass(slots=True)
@@ -95,7 +118,8 @@ class _Walker:
         self.definition = definition
         self.component = component
         self.problems: list[Problem] = []
-        self.all_ids = {node.id for node in definition.body.walk() if isinstance(node, SegmentUse)}
+        self.plan = _plan(definition)
+        self.all_ids = self.plan.all_ids
         self.dictionary = segment_dictionary(definition.version)
         self.places: dict[int, tuple[int, int]] = {}
 
@@ -106,7 +130,7 @@ class _Walker:
 
     def walk(self, segments: list[list[str]], first_position: int) -> Tree:
         root: Tree = {}
-        stack = [_Frame(_compiled(self.definition), root, 0)]
+        stack = [_Frame(self.plan.root, root, 0)]
         body_end = len(segments) - 1 if segments and segments[-1][0] == "SE" else len(segments)
         for offset in range(1, body_end):
             seg = segments[offset]
@@ -175,7 +199,8 @@ class _Walker:
         end_tag = segments[-1][0] if segments else "SE"
         while stack:
             self._close(stack.pop(), end_position, end_tag, len(segments))
-        self._nest_hierarchies(self.definition.body, root)
+        if self.plan.hierarchical:
+            self._nest_hierarchies(self.definition.body, root)
         return root
 
     @staticmethod
@@ -228,9 +253,10 @@ class _Walker:
 
     def _close(self, frame: _Frame, position: int, tag: str, ts_pos: int) -> None:
         loop = frame.compiled.loop
-        for index, node in enumerate(loop.body):
-            if node.usage != "M" or frame.counts.get(index):
+        for index in frame.compiled.mandatory:
+            if frame.counts.get(index):
                 continue
+            node = loop.body[index]
             what = f"segment {node.id}" if isinstance(node, SegmentUse) else f"loop {node.id}"
             where = "the transaction set" if loop.id == "ST" else f"loop {loop.id}"
             missing = node.id if isinstance(node, SegmentUse) else node.trigger
@@ -248,6 +274,7 @@ class _Walker:
     def _segment(self, seg: list[str], definition: SegmentDef, position: int, ts_pos: int) -> Tree:
         out: Tree = {}
         specs = definition.elements
+        keys = definition.keys
         count = len(specs)
         tag = seg[0]
         errors = 0
@@ -268,7 +295,7 @@ class _Walker:
                     errors += 1
                 continue
             spec = specs[pos - 1]
-            key = f"{tag}{pos:02d}"
+            key = keys[pos - 1]
             if not value:
                 if spec.usage == "M":
                     self.problem(
@@ -292,6 +319,11 @@ class _Walker:
                 out[key] = value.split(self.component)
             else:
                 out[key] = value
+            el_type = spec.type
+            if (el_type == "AN" or el_type == "ID") and spec.min_len <= len(value) <= spec.max_len:
+                codes = spec.codes
+                if codes is None or value in codes:
+                    continue  # the common case, decided without a call
             failure = check_value(value, spec, key)
             if failure:
                 code, message = failure
@@ -321,9 +353,22 @@ class _Walker:
                         element=pos,
                         element_ref=spec.ref,
                     )
+        length = len(seg)
         for rule in definition.syntax:
-            present = [p < len(seg) and seg[p] != "" for p in rule.positions]
-            violation = _syntax_violation(rule.kind, present, tag, rule.positions)
+            if rule.lowest >= length and rule.kind != "R":
+                continue  # every element the rule names is absent: only R can be violated
+            present = [p < length and seg[p] != "" for p in rule.positions]
+            found = present.count(True)
+            kind = rule.kind
+            if not (
+                (kind == "P" and 0 < found < len(present))
+                or (kind == "R" and found == 0)
+                or (kind == "E" and found > 1)
+                or (kind == "C" and present[0] and found < len(present))
+                or (kind == "L" and present[0] and found == 1)
+            ):
+                continue
+            violation = _syntax_violation(kind, present, tag, rule.positions)
             if violation:
                 code = P.EL_EXCLUSION_VIOLATED if rule.kind == "E" else P.EL_CONDITIONAL_MISSING
                 self.problem(
