@@ -47,7 +47,10 @@ def discover() -> dict[str, ConnectorPlugin]:
     """Every installed connector plugin by name."""
     plugins: dict[str, ConnectorPlugin] = {}
     for ep in entry_points(group=ENTRY_POINT_GROUP):
-        plugin = ep.load()
+        try:
+            plugin = ep.load()
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"connector plugin {ep.name!r} ({ep.value}) failed to load: {exc}") from exc
         if callable(plugin) and not isinstance(plugin, ConnectorPlugin):
             plugin = plugin()
         if not isinstance(plugin, ConnectorPlugin):
@@ -58,6 +61,13 @@ def discover() -> dict[str, ConnectorPlugin]:
 
 def get(name: str) -> ConnectorPlugin:
     """The plugin called `name`; a ConfigError listing the valid names otherwise."""
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        try:
+            plugin = ep.load()
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"connector plugin {name!r} ({ep.value}) failed to load: {exc}") from exc
+        if isinstance(plugin, ConnectorPlugin) and plugin.name == name:
+            return plugin
     plugins = discover()
     if name not in plugins:
         valid = ", ".join(sorted(plugins)) or "none installed"

@@ -9,14 +9,16 @@ import click
 from engine import plugins
 
 
-def build_app() -> Any:
-    """One ASGI app mounting every installed emulator under `/<prefix>`."""
+def build_app(only: tuple[str, ...] | None = None) -> Any:
+    """One ASGI app mounting every installed emulator (or those of the plugins named in
+    `only`) under `/<prefix>`."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
     from starlette.routing import Mount, Route
 
-    specs = [spec for plugin in plugins.discover().values() for spec in plugin.emulators]
+    chosen = [plugins.get(name) for name in only] if only else list(plugins.discover().values())
+    specs = [spec for plugin in chosen for spec in plugin.emulators]
 
     async def index(request: Request) -> JSONResponse:
         base = str(request.base_url).rstrip("/")

@@ -268,10 +268,13 @@ def _nodes(raw_nodes: list[dict[str, Any]], dictionary: _Dictionary, where: str)
     return tuple(nodes)
 
 
-@cache
 def load(version: str, set_id: str) -> TransactionSetDef | None:
     """The definition of `set_id` in `version` (a GS08 value is accepted), or None."""
-    version = base_version(version)
+    return _load(base_version(version), set_id)
+
+
+@cache
+def _load(version: str, set_id: str) -> TransactionSetDef | None:
     root = resources.files("engine.x12.definitions").joinpath(version, f"{set_id}.yaml")
     if not root.is_file():
         return None
