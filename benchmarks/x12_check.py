@@ -65,7 +65,7 @@ def main() -> None:
         seconds, segments, errors = ours(big)
         rate = segments / seconds
         print(f"ml-connector check   {segments:>10,} segments in {seconds:6.2f} s = {rate:10,.0f} segments/s ({errors} errors)")
-        seconds_s, segments_s, errors_s = ours(small)
+        seconds_s, segments_s, _ = ours(small)
         print(f"ml-connector check   {segments_s:>10,} segments in {seconds_s:6.2f} s = {segments_s / seconds_s:10,.0f} segments/s (small file)")
         if not MAP_BUILDER.exists():
             print(f"\npyx12 comparison skipped: {MAP_BUILDER} not found (it lives in the shared workspace)")

@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.generate import write_interchange  # noqa: E402
+from benchmarks.generate import write_interchange
 
 
 def ours(path: Path) -> int:
