@@ -1,13 +1,4 @@
-"""Helpers behind the Cleo test fixtures (conftest.py): emulator handles, fake clock, config.
-
-- `emulator`: the seeded emulator served on a loopback port (one server per module, state
-  and fault plan reset for every test).
-- `inproc`: the same emulator reached through an `httpx.MockTransport` (in process: each
-  request is run through the ASGI app on a fresh event loop), where a test can replace single answers by edge shapes that a
-  real server would not produce (truncated bodies, HTML pages, malformed JSON).
-- `clock`, `sleeps`, `retry`: a fake clock for token expiry and a retry policy that records
-  its waits instead of sleeping.
-"""
+"""Helpers behind the Cleo test fixtures (see conftest.py): emulator handles, fake clock, config."""
 
 from __future__ import annotations
 
