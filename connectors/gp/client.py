@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from connectors.common import HttpClient, RetryPolicy
+from connectors.common import HttpClient, RetryPolicy, mask
 from connectors.common.client import default_error_decoder
 from connectors.gp import paths
 from connectors.gp.auth import NtlmAuth, basic_auth
@@ -247,7 +247,7 @@ class GpClient:
         if spec.key not in body:
             raise ProtocolError(
                 f"{response.request.method} {response.request.url} -> HTTP {response.status_code}: "
-                f"{_error_or_missing(body, spec.key)}",
+                f"{mask(_error_or_missing(body, spec.key), self.http.secrets())}",
                 system=SYSTEM,
             )
         return body

@@ -8,6 +8,7 @@ its fault plan; `app` is the ASGI app (wrapped in `FaultInjector`). `build_app()
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -60,9 +61,17 @@ class GpEmulator:
         """Change fields of a record without GP's rules (ModifiedDate stamped)."""
         return self.state.modify(self.state.find_company(company), entity, key, changes)
 
-    def add_company(self, company_id: str, name: str) -> None:
-        """An empty company (with the fiscal calendar), e.g. one whose name needs URL encoding."""
+    def add_company(self, company_id: str, name: str, *, grant: bool = True) -> None:
+        """An empty company (with the fiscal calendar), e.g. one whose name needs URL encoding.
+
+        With `grant`, every account mapped to a GP user gets access to it.
+        """
         self.state.add_company(company_id, name)
+        if grant:
+            self.auth.users = {
+                key: replace(user, companies=(*user.companies, company_id)) if user.gp_user else user
+                for key, user in self.auth.users.items()
+            }
 
     def record(self, entity: str, key: str, company: str = SEED_COMPANY) -> dict[str, Any]:
         """A stored record as the API would return it."""

@@ -18,7 +18,8 @@ Test API (no authentication; state changes for tests and the demo):
     POST  /_test/reset                                  back to the seed
     GET   /_test/stats                                  requests, 401s, NTLM handshakes
     POST  /_test/connections/forget                     drop every NTLM login (force re-auth)
-    POST  /_test/companies                              {"CompanyId", "Name"}: add an empty company
+    POST  /_test/companies                              {"CompanyId", "Name", "Grant"}: add an empty
+                                                        company (Grant: mapped users get access)
     POST  /_test/fiscal-periods/<period>/close|reopen   ?company=TWO
     POST  /_test/records/<entity>                       add or replace a record (?company=TWO)
     PATCH /_test/records/<entity>/<key>                 change fields of a record (?company=TWO)
@@ -111,8 +112,8 @@ def create_app(emulator: GpEmulator) -> Starlette:
         body = await _json(request)
         if not isinstance(body, dict) or not body.get("CompanyId") or not body.get("Name"):
             return gp_error(400, E_BAD_BODY, "Give CompanyId and Name.")
-        company = emulator.state.add_company(str(body["CompanyId"]), str(body["Name"]), body)
-        return JSONResponse(company.info, status_code=201)
+        emulator.add_company(str(body["CompanyId"]), str(body["Name"]), grant=bool(body.get("Grant", True)))
+        return JSONResponse(emulator.state.find_company(str(body["CompanyId"])).info, status_code=201)
 
     async def period(request: Request) -> Response:
         action = request.path_params["action"]

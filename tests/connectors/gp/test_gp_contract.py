@@ -10,6 +10,7 @@ import pytest
 from gp_support import PASSWORD, CountingTransport, Served, mock_client
 
 from connectors.gp import GpClient
+from connectors.gp.auth import NtlmAuth
 from engine.errors import (
     AuthenticationError,
     ConfigError,
@@ -38,7 +39,8 @@ def test_ntlm_handshake_authenticates_the_connection_once(gp: Served) -> None:
     assert [v["VendorId"] for v in client.list_changed("vendors")]
     # One handshake for three requests: the keep-alive connection stayed authenticated.
     assert gp.emulator.auth.handshakes == 1
-    assert client.auth.handshakes == 1  # type: ignore[attr-defined]
+    assert isinstance(client.auth, NtlmAuth)
+    assert client.auth.handshakes == 1
 
 
 def test_ntlm_reauthenticates_when_the_server_forgets_the_connection(gp: Served) -> None:
@@ -343,7 +345,11 @@ def test_closing_a_period_through_the_test_api_blocks_receipts(gp: Served) -> No
 
 
 def test_receipt_against_a_history_purchase_order_is_rejected_by_gp(gp: Served) -> None:
-    receipt = {"PurchaseOrderId": "PO2000", "ReceiptDate": "2024-05-20", "Lines": [{"ItemId": "100XLG", "QuantityShipped": 1}]}
+    receipt = {
+        "PurchaseOrderId": "PO2000",
+        "ReceiptDate": "2024-05-20",
+        "Lines": [{"ItemId": "100XLG", "QuantityShipped": 1}],
+    }
     with pytest.raises(RemoteValidationError, match="PO2000 is in History"):
         gp.connect().create("purchaseReceipts", receipt)
 
