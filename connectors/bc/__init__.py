@@ -1,0 +1,72 @@
+"""Microsoft Dynamics 365 Business Central (API v2.0) connector and its emulators.
+
+`plugin` registers the connector with the engine: `connect(config, secrets, transport)` builds
+a `BcConnector` from a connection entry (the client secret is resolved through `secrets`,
+never read from YAML), and the two emulators (Entra token endpoint, BC API) share one state
+when `mlc emulate` mounts them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import httpx
+
+from connectors.bc.client import DOCUMENT_LINES, ENTITY_SETS, BcConnector
+from connectors.bc.config import BcConfig
+from connectors.bc.webhooks import Notification, Subscription, Subscriptions, parse_notifications
+from connectors.common import RetryPolicy
+from engine.errors import SecretError
+from engine.plugins import ConnectorPlugin, EmulatorSpec
+
+
+def connect(
+    config: Mapping[str, Any],
+    secrets: Callable[[str], str],
+    transport: httpx.BaseTransport | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+) -> BcConnector:
+    """A connector for one `connections.yaml` entry; `secrets(name)` returns a stored secret."""
+    settings = BcConfig.from_mapping(config)
+    client_secret = secrets(settings.secret)
+    if not client_secret:
+        raise SecretError(f"bc: the secret {settings.secret!r} holding the Entra client secret is empty")
+    return BcConnector(settings, client_secret, transport=transport, retry=retry)
+
+
+def _build_entra() -> Any:
+    from connectors.bc.emulator import build_entra
+
+    return build_entra()
+
+
+def _build_bc() -> Any:
+    from connectors.bc.emulator import build_bc
+
+    return build_bc()
+
+
+plugin = ConnectorPlugin(
+    name="bc",
+    title="Dynamics 365 Business Central",
+    emulators=(
+        EmulatorSpec("entra", "Microsoft Entra ID token endpoint", _build_entra, "/"),
+        EmulatorSpec("bc", "Business Central API v2.0", _build_bc, "/v2.0/cronus.example/production/api/v2.0"),
+    ),
+    connect=connect,
+)
+
+__all__ = [
+    "DOCUMENT_LINES",
+    "ENTITY_SETS",
+    "BcConfig",
+    "BcConnector",
+    "Notification",
+    "Subscription",
+    "Subscriptions",
+    "connect",
+    "parse_notifications",
+    "plugin",
+]
