@@ -52,6 +52,7 @@ class NtlmAuth(httpx.Auth):
         return f"NtlmAuth(user={self._user!r})"
 
     def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send as is; on a 401 offering NTLM/Negotiate, run the three-leg handshake once."""
         response = yield request
         scheme = _offered_scheme(response)
         if response.status_code != 401 or scheme is None:

@@ -175,6 +175,9 @@ class GpConfig:
             problems.append("ntlm needs the Windows domain: set 'domain' or write username as DOMAIN\\user")
         timeout = _number(data, "timeout", 30.0, problems)
         page_size = _number(data, "page_size", 100, problems)
+        if not isinstance(page_size, int) or page_size > paths.MAX_PAGE_SIZE:
+            problems.append(f"'page_size' must be a whole number up to {paths.MAX_PAGE_SIZE}, got {page_size!r}")
+            page_size = 100
         verify_tls = data.get("verify_tls", True)
         if not isinstance(verify_tls, bool):
             problems.append(f"verify_tls must be true or false, got {verify_tls!r}")

@@ -124,6 +124,9 @@ FILTER_PARAM = "$filter"
 ORDERBY_PARAM = "$orderby"
 TOP_PARAM = "$top"
 SKIP_PARAM = "$skip"
+MAX_PAGE_SIZE = 1000
+"""[U] The most records a list answers at once. The connector stops at the first short page,
+so its page size must not exceed this (the configuration checks)."""
 MODIFIED_FIELD = "ModifiedDate"
 CREATED_FIELD = "CreatedDate"
 MODIFIED_FILTER_OPERATOR = "gt"

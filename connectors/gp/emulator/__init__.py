@@ -14,7 +14,8 @@ from typing import Any
 
 from connectors.common import FaultInjector, FaultPlan
 from connectors.gp.emulator.app import create_app
-from connectors.gp.emulator.state import SEED_COMPANY, GpFault, GpState, WindowsUser, utc_now
+from connectors.gp.emulator.company import GpFault
+from connectors.gp.emulator.state import SEED_COMPANY, GpState, WindowsUser, utc_now
 from connectors.gp.emulator.windows_auth import WindowsAuthenticator
 
 __all__ = ["GpEmulator", "GpFault", "GpState", "WindowsAuthenticator", "WindowsUser", "build_app"]

@@ -41,7 +41,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.gp import paths
-from connectors.gp.emulator.state import (
+from connectors.gp.emulator.company import (
     E_BAD_BODY,
     E_METHOD,
     E_NO_COMPANY_ACCESS,
@@ -186,9 +186,12 @@ def _segments(request: Request) -> list[tuple[str, str | None]]:
         raise GpFault(404, E_RECORD_NOT_FOUND, "Not a GP service path.")
     out: list[tuple[str, str | None]] = []
     for part in parts[1:]:
-        match = _SEGMENT_RE.match(unquote(part, encoding="utf-8", errors="strict"))
+        try:
+            match = _SEGMENT_RE.match(unquote(part, encoding="utf-8", errors="strict"))
+        except UnicodeDecodeError:
+            match = None
         if not match:
-            raise GpFault(404, E_RECORD_NOT_FOUND, f"The path segment '{unquote(part)}' is not valid.")
+            raise GpFault(404, E_RECORD_NOT_FOUND, f"The path segment '{part}' is not valid.")
         out.append((match.group("name"), match.group("key")))
     return out
 

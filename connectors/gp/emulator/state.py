@@ -1,10 +1,9 @@
 """The GP emulator's in-memory world: companies with vendors, items, purchase orders,
 purchase receipts and a fiscal calendar, plus the Windows accounts mapped to GP users.
 
-Seeded from `seed/*.json` (company TWO, "Fabrikam, Inc.", per docs/demo-world.md). The rules
-GP applies are here, raised as `GpFault` (status, GP error code, GP message): unknown vendor or
-item, duplicate keys, changes to History documents, receipts against History POs, and receipt
-dates in a closed or missing fiscal period. Every change stamps `ModifiedDate` from the clock.
+Seeded from `seed/*.json` (company TWO, "Fabrikam, Inc.", per docs/demo-world.md). Lists are
+filtered (`$filter=ModifiedDate gt ...`), ordered and paged here; GP's rules on records are in
+`rules`. Every change stamps `ModifiedDate` from the injectable clock.
 """
 
 from __future__ import annotations
@@ -15,52 +14,33 @@ import re
 import threading
 from calendar import monthrange
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from importlib import resources
 from typing import Any
 
 from connectors.gp import paths
+from connectors.gp.emulator import rules
+from connectors.gp.emulator.company import (
+    E_BAD_BODY,
+    E_BAD_QUERY,
+    E_COMPANY_NOT_FOUND,
+    E_DOCUMENT_CLOSED,
+    E_DOCUMENT_NOT_WORK,
+    E_INVALID_FIELD,
+    E_METHOD,
+    E_RECORD_NOT_FOUND,
+    Company,
+    GpFault,
+)
 
 SEED_COMPANY = "TWO"
 
-# GP error codes used by the emulator [U: real SBA codes unknown].
-E_NOT_AUTHENTICATED = 1401
-E_NO_COMPANY_ACCESS = 1403
-E_COMPANY_NOT_FOUND = 1404
-E_RECORD_NOT_FOUND = 2001
-E_DUPLICATE_KEY = 2002
-E_INVALID_FIELD = 2003
-E_VENDOR_NOT_FOUND = 2101
-E_ITEM_NOT_FOUND = 2102
-E_DOCUMENT_NOT_WORK = 3001
-E_DOCUMENT_CLOSED = 3002
-E_PO_NOT_FOUND = 3003
-E_PO_LINE_NOT_FOUND = 3004
-E_DUPLICATE_VENDOR_DOCUMENT = 3005
-E_PERIOD_CLOSED = 4150
-E_PERIOD_MISSING = 4151
-E_BAD_QUERY = 5001
-E_BAD_BODY = 5002
-E_METHOD = 5003
-
-_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _FILTER_RE = re.compile(
     rf"^\s*{paths.MODIFIED_FIELD}\s+(?P<op>gt|ge|lt|le|eq)\s+'?(?P<value>\d{{4}}-\d{{2}}-\d{{2}}(?:T[\d:.]+)?)Z?'?\s*$",
     re.IGNORECASE,
 )
 _ORDERBY_RE = re.compile(r"^\s*(?P<field>\w+)(?:\s+(?P<dir>asc|desc))?\s*$", re.IGNORECASE)
-_MAX_TOP = 1000
-
-
-class GpFault(Exception):
-    """A refusal in GP's terms: HTTP status, GP error code and GP's message."""
-
-    def __init__(self, status: int, code: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -75,20 +55,8 @@ class WindowsUser:
 
     @property
     def account(self) -> str:
+        """`DOMAIN\\user`."""
         return f"{self.domain}\\{self.user}"
-
-
-@dataclass
-class Company:
-    """One GP company database: records per entity name, keyed by upper-cased key."""
-
-    company_id: str
-    name: str
-    info: dict[str, Any]
-    records: dict[str, dict[str, dict[str, Any]]] = field(default_factory=dict)
-
-    def table(self, entity: str) -> dict[str, dict[str, Any]]:
-        return self.records.setdefault(entity, {})
 
 
 def _seed(name: str) -> Any:
@@ -231,10 +199,11 @@ class GpState:
             descending = (match.group("dir") or "asc").lower() == "desc"
         records.sort(key=lambda r: (str(r.get(field_name, "")), str(r.get(spec.key, ""))), reverse=descending)
         skip = _int_option(query, paths.SKIP_PARAM, 0)
-        top = _int_option(query, paths.TOP_PARAM, _MAX_TOP)
-        return records[skip : skip + min(top, _MAX_TOP)]
+        top = _int_option(query, paths.TOP_PARAM, paths.MAX_PAGE_SIZE)
+        return records[skip : skip + min(top, paths.MAX_PAGE_SIZE)]
 
     def get(self, company: Company, entity: str, key: str) -> dict[str, Any]:
+        """One record by key (any case), or a 404 GpFault."""
         with self.lock:
             return copy.deepcopy(self._find(company, entity, key))
 
@@ -242,15 +211,16 @@ class GpState:
         """POST: the record as stored (keys assigned, lines numbered, dates stamped)."""
         if not isinstance(body, dict):
             raise GpFault(400, E_BAD_BODY, "The request body must be a JSON object.")
-        creators = {
-            "vendors": self._create_vendor,
-            "purchaseOrders": self._create_purchase_order,
-            "purchaseReceipts": self._create_receipt,
-        }
-        if entity not in creators:
-            raise GpFault(405, E_METHOD, f"Creating {_spec(entity).label} records is not supported.")
         with self.lock:
-            record = creators[entity](company, copy.deepcopy(body))
+            body = copy.deepcopy(body)
+            if entity == "vendors":
+                record = rules.create_vendor(company, body)
+            elif entity == "purchaseOrders":
+                record = rules.create_purchase_order(company, body, self.clock().date())
+            elif entity == "purchaseReceipts":
+                record = rules.create_receipt(company, body)
+            else:
+                raise GpFault(405, E_METHOD, f"Creating {_spec(entity).label} records is not supported.")
             now = self._stamp()
             record[paths.CREATED_FIELD] = now
             record[paths.MODIFIED_FIELD] = now
@@ -287,161 +257,20 @@ class GpState:
             lines = changes.get(paths.LINES_KEY)
             merged.update({k: copy.deepcopy(v) for k, v in changes.items() if k != paths.LINES_KEY})
             if lines is not None:
-                merged[paths.LINES_KEY] = _merge_lines(current.get(paths.LINES_KEY, []), lines)
+                merged[paths.LINES_KEY] = rules.merge_lines(current.get(paths.LINES_KEY, []), lines)
             merged.pop(paths.CREATED_FIELD, None)
-            validate = {"purchaseOrders": self._check_purchase_order, "purchaseReceipts": self._check_receipt}
-            if entity in validate:
-                merged = validate[entity](company, merged)
-            elif entity == "vendors":
-                _require_text(merged, "Name", "vendor")
+            if entity == "purchaseOrders":
+                merged = rules.check_purchase_order(company, merged)
+            elif entity == "purchaseReceipts":
+                merged = rules.check_receipt(company, merged)
+            else:
+                rules.require_text(merged, "Name", "vendor")
             merged[paths.CREATED_FIELD] = current.get(paths.CREATED_FIELD)
             merged[paths.MODIFIED_FIELD] = self._stamp()
             company.table(entity)[str(current[spec.key]).upper()] = merged
             return copy.deepcopy(merged)
 
     # --- rules ----------------------------------------------------------------------------------
-
-    def _create_vendor(self, company: Company, body: dict[str, Any]) -> dict[str, Any]:
-        _require_text(body, "VendorId", "vendor")
-        _require_text(body, "Name", "vendor")
-        if body["VendorId"].upper() in company.table("vendors"):
-            raise GpFault(409, E_DUPLICATE_KEY, f"The vendor ID {body['VendorId']} already exists.")
-        body.setdefault("IsActive", True)
-        body.setdefault("IsOnHold", False)
-        return body
-
-    def _create_purchase_order(self, company: Company, body: dict[str, Any]) -> dict[str, Any]:
-        self._require_work(body, "purchase order")
-        key = body.get("PurchaseOrderId") or _next_number(company.table("purchaseOrders"), "PO", 2103)
-        if str(key).upper() in company.table("purchaseOrders"):
-            raise GpFault(409, E_DUPLICATE_KEY, f"The purchase order number {key} already exists.")
-        body["PurchaseOrderId"] = key
-        body.setdefault(paths.PO_STATUS_FIELD, "New")
-        body.setdefault("Type", "Standard")
-        body.setdefault("Date", self.clock().date().isoformat())
-        return self._check_purchase_order(company, body)
-
-    def _check_purchase_order(self, company: Company, po: dict[str, Any]) -> dict[str, Any]:
-        vendor = company.table("vendors").get(str(po.get("VendorId", "")).upper())
-        if vendor is None:
-            raise GpFault(400, E_VENDOR_NOT_FOUND, f"The vendor ID {po.get('VendorId')!s} does not exist.")
-        po["VendorId"] = vendor["VendorId"]
-        po.setdefault("VendorName", vendor.get("Name"))
-        for name in ("Date", "RequiredDate"):
-            _check_date(po, name)
-        lines = po.get(paths.LINES_KEY, [])
-        if not isinstance(lines, list):
-            raise GpFault(400, E_BAD_BODY, f"{paths.LINES_KEY} must be a list.")
-        _number_lines(lines)
-        for line in lines:
-            item = company.table("items").get(str(line.get("ItemId", "")).upper())
-            if item is None:
-                raise GpFault(400, E_ITEM_NOT_FOUND, f"The item number {line.get('ItemId')!s} does not exist.")
-            line["ItemId"] = item["ItemId"]
-            quantity = _positive(line, "QuantityOrdered", "purchase order line")
-            line.setdefault("ItemDescription", item.get("Description"))
-            line.setdefault("QuantityCanceled", 0)
-            line.setdefault("UnitCost", item.get("CurrentCost", 0))
-            line.setdefault("UofM", item.get("BaseUofM", "Each"))
-            line.setdefault("SiteId", item.get("DefaultSiteId", "WAREHOUSE"))
-            line.setdefault("InventoryAccount", item.get("InventoryAccount"))
-            line.setdefault("RequiredDate", po.get("RequiredDate"))
-            for name in ("PromisedDate", "PromisedShipDate", "RequiredDate"):
-                _check_date(line, name)
-            line["ExtendedCost"] = round(quantity * float(line["UnitCost"]), 2)
-        po[paths.LINES_KEY] = lines
-        po["Subtotal"] = round(sum(line["ExtendedCost"] for line in lines), 2)
-        return po
-
-    def _create_receipt(self, company: Company, body: dict[str, Any]) -> dict[str, Any]:
-        self._require_work(body, "purchase receipt")
-        key = body.get("ReceiptId") or _next_number(company.table("purchaseReceipts"), "RCT", 1001)
-        if str(key).upper() in company.table("purchaseReceipts"):
-            raise GpFault(409, E_DUPLICATE_KEY, f"The receipt number {key} already exists.")
-        body["ReceiptId"] = key
-        body.setdefault("ReceiptType", "Shipment")
-        return self._check_receipt(company, body)
-
-    def _check_receipt(self, company: Company, receipt: dict[str, Any]) -> dict[str, Any]:
-        _check_date(receipt, paths.RECEIPT_DATE_FIELD, required=True)
-        self._check_period(company, receipt[paths.RECEIPT_DATE_FIELD])
-        lines = receipt.get(paths.LINES_KEY)
-        if not isinstance(lines, list) or not lines:
-            raise GpFault(400, E_BAD_BODY, "A receipt needs at least one line.")
-        _number_lines(lines)
-        vendor_id = receipt.get("VendorId")
-        for line in lines:
-            po_id = line.get(paths.RECEIPT_PO_FIELD) or receipt.get(paths.RECEIPT_PO_FIELD)
-            po = company.table("purchaseOrders").get(str(po_id or "").upper())
-            if po is None:
-                raise GpFault(400, E_PO_NOT_FOUND, f"The purchase order {po_id!s} does not exist.")
-            if po.get(paths.TRANSACTION_STATE_FIELD) != paths.WORK_STATE:
-                raise GpFault(
-                    400,
-                    E_DOCUMENT_NOT_WORK,
-                    f"The purchase order {po['PurchaseOrderId']} is in {po.get(paths.TRANSACTION_STATE_FIELD)}; "
-                    "items cannot be received against it.",
-                )
-            if po.get(paths.PO_STATUS_FIELD) in ("Closed", "Canceled"):
-                raise GpFault(
-                    400,
-                    E_DOCUMENT_CLOSED,
-                    f"The purchase order {po['PurchaseOrderId']} is {po[paths.PO_STATUS_FIELD]}; "
-                    "items cannot be received against it.",
-                )
-            vendor_id = vendor_id or po["VendorId"]
-            if po["VendorId"] != vendor_id:
-                raise GpFault(
-                    400,
-                    E_INVALID_FIELD,
-                    f"The purchase order {po['PurchaseOrderId']} belongs to vendor {po['VendorId']}, not {vendor_id}.",
-                )
-            po_line = _find_po_line(po, line)
-            line[paths.RECEIPT_PO_FIELD] = po["PurchaseOrderId"]
-            line["PoLineNumber"] = po_line[paths.LINE_NUMBER_FIELD]
-            line["ItemId"] = po_line["ItemId"]
-            _positive(line, "QuantityShipped", "receipt line")
-            for name in ("UofM", "UnitCost", "SiteId", "InventoryAccount"):
-                line.setdefault(name, po_line.get(name))
-        receipt["VendorId"] = vendor_id
-        document = receipt.get("VendorDocumentNumber")
-        if document:
-            for other in company.table("purchaseReceipts").values():
-                if (
-                    other.get("ReceiptId") != receipt.get("ReceiptId")
-                    and other.get("VendorId") == vendor_id
-                    and other.get("VendorDocumentNumber") == document
-                ):
-                    raise GpFault(
-                        400,
-                        E_DUPLICATE_VENDOR_DOCUMENT,
-                        f"The vendor document number {document} has already been used for vendor {vendor_id} "
-                        f"(receipt {other['ReceiptId']}).",
-                    )
-        return receipt
-
-    def _check_period(self, company: Company, day: str) -> None:
-        period_id = day[:7]
-        period = company.table("fiscalPeriods").get(period_id)
-        if period is None:
-            raise GpFault(
-                400,
-                E_PERIOD_MISSING,
-                f"The date {day} is not in a fiscal period that has been set up for the Purchasing series.",
-            )
-        if period["Closed"]:
-            raise GpFault(
-                400,
-                E_PERIOD_CLOSED,
-                f"The receipt date {day} falls in fiscal period {period_id} ({period['Name']}), which is closed "
-                "for the Purchasing series. Reopen the period in Fiscal Periods Setup or use another date.",
-            )
-
-    @staticmethod
-    def _require_work(body: dict[str, Any], label: str) -> None:
-        state = body.setdefault(paths.TRANSACTION_STATE_FIELD, paths.WORK_STATE)
-        if state != paths.WORK_STATE:
-            raise GpFault(400, E_DOCUMENT_NOT_WORK, f"A {label} can only be created in the Work state, not {state}.")
 
     def _find(self, company: Company, entity: str, key: str) -> dict[str, Any]:
         record = company.table(entity).get(key.upper())
@@ -493,99 +322,3 @@ def _int_option(query: dict[str, str], name: str, default: int) -> int:
     if value < 0:
         raise GpFault(400, E_BAD_QUERY, f"The query option {name} must be a whole number, got '{query[name]}'.")
     return value
-
-
-def _next_number(table: dict[str, dict[str, Any]], prefix: str, first: int) -> str:
-    numbers = [int(k[len(prefix) :]) for k in table if k.startswith(prefix) and k[len(prefix) :].isdigit()]
-    return f"{prefix}{max([first - 1, *numbers]) + 1}"
-
-
-def _number_lines(lines: list[Any]) -> None:
-    used = [line.get(paths.LINE_NUMBER_FIELD) for line in lines if isinstance(line, dict)]
-    top = max([0, *(n for n in used if isinstance(n, int))])
-    for line in lines:
-        if not isinstance(line, dict):
-            raise GpFault(400, E_BAD_BODY, "Every line must be a JSON object.")
-        if not isinstance(line.get(paths.LINE_NUMBER_FIELD), int):
-            top += paths.LINE_NUMBER_STEP
-            line[paths.LINE_NUMBER_FIELD] = top
-
-
-def _merge_lines(current: list[dict[str, Any]], changes: Any) -> list[dict[str, Any]]:
-    if not isinstance(changes, list):
-        raise GpFault(400, E_BAD_BODY, f"{paths.LINES_KEY} must be a list.")
-    merged = {line[paths.LINE_NUMBER_FIELD]: copy.deepcopy(line) for line in current}
-    added: list[dict[str, Any]] = []
-    for change in changes:
-        if not isinstance(change, dict):
-            raise GpFault(400, E_BAD_BODY, "Every line must be a JSON object.")
-        number = change.get(paths.LINE_NUMBER_FIELD)
-        if number is None:
-            added.append(copy.deepcopy(change))
-        elif number in merged:
-            merged[number].update(copy.deepcopy(change))
-        else:
-            raise GpFault(400, E_PO_LINE_NOT_FOUND, f"The line {number} does not exist on this document.")
-    lines = list(merged.values())
-    top = max([0, *merged])
-    for line in added:
-        top += paths.LINE_NUMBER_STEP
-        line[paths.LINE_NUMBER_FIELD] = top
-        lines.append(line)
-    return lines
-
-
-def _find_po_line(po: dict[str, Any], line: dict[str, Any]) -> dict[str, Any]:
-    lines = po.get(paths.LINES_KEY, [])
-    number = line.get("PoLineNumber")
-    item = line.get("ItemId")
-    if number is not None:
-        found = [p for p in lines if p.get(paths.LINE_NUMBER_FIELD) == number]
-        if not found:
-            raise GpFault(400, E_PO_LINE_NOT_FOUND, f"The purchase order {po['PurchaseOrderId']} has no line {number}.")
-        if item and str(item).upper() != str(found[0]["ItemId"]).upper():
-            raise GpFault(
-                400,
-                E_INVALID_FIELD,
-                f"Line {number} of purchase order {po['PurchaseOrderId']} is for item {found[0]['ItemId']}, "
-                f"not {item}.",
-            )
-        match: dict[str, Any] = found[0]
-        return match
-    if not item:
-        raise GpFault(400, E_BAD_BODY, "A receipt line needs PoLineNumber or ItemId.")
-    found = [p for p in lines if str(p.get("ItemId", "")).upper() == str(item).upper()]
-    if not found:
-        raise GpFault(400, E_PO_LINE_NOT_FOUND, f"The item {item} is not on purchase order {po['PurchaseOrderId']}.")
-    first: dict[str, Any] = found[0]
-    return first
-
-
-def _require_text(body: dict[str, Any], name: str, label: str) -> None:
-    if not isinstance(body.get(name), str) or not body[name].strip():
-        raise GpFault(400, E_BAD_BODY, f"A {label} needs {name}.")
-
-
-def _positive(line: dict[str, Any], name: str, label: str) -> float:
-    value = line.get(name)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-        raise GpFault(400, E_INVALID_FIELD, f"The {label} {name} must be a number above zero, got {value!r}.")
-    return float(value)
-
-
-def _check_date(record: dict[str, Any], name: str, *, required: bool = False) -> None:
-    value = record.get(name)
-    if value in (None, ""):
-        if required:
-            raise GpFault(400, E_BAD_BODY, f"{name} is required.")
-        return
-    if not isinstance(value, str):
-        raise GpFault(400, E_INVALID_FIELD, f"{name} must be a date (YYYY-MM-DD), got {value!r}.")
-    text = value[:10]
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise GpFault(400, E_INVALID_FIELD, f"{name} must be a date (YYYY-MM-DD), got {value!r}.") from None
-    if not _DATE_RE.match(text):
-        raise GpFault(400, E_INVALID_FIELD, f"{name} must be a date (YYYY-MM-DD), got {value!r}.")
-    record[name] = text

@@ -104,6 +104,12 @@ def test_every_config_problem_is_reported_at_once() -> None:
     assert "written-in-yaml" not in text
 
 
+@pytest.mark.parametrize("size", [pytest.param(2.5, id="fraction"), pytest.param(5000, id="above-maximum")])
+def test_page_size_is_a_whole_number_within_the_server_maximum(size: float) -> None:
+    with pytest.raises(ConfigError, match="'page_size' must be a whole number up to 1000"):
+        GpConfig.from_mapping({**VALID, "page_size": size})
+
+
 def test_ntlm_needs_a_domain() -> None:
     with pytest.raises(ConfigError, match="ntlm needs the Windows domain"):
         GpConfig.from_mapping({**VALID, "domain": ""})

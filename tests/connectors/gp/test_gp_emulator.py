@@ -230,3 +230,11 @@ def test_seed_follows_the_demo_world(gp: Served) -> None:
     }
     closed = [p["PeriodId"] for p in client.list_changed("fiscalPeriods") if p["Closed"]]
     assert closed == ["2024-01"]
+
+
+def test_path_segments_that_are_not_utf8_are_not_found(gp: Served) -> None:
+    response = httpx.get(
+        gp.url + "/GPService/Tenants(DefaultTenant)/Companies(%FF)", auth=("FABRIKAM\\svc-mlc", PASSWORD)
+    )
+    assert response.status_code == 404
+    assert response.json()["ErrorCode"] == 2001
