@@ -318,11 +318,14 @@ class CleoFileStore:
         return None
 
     def _same_or_conflict(self, existing: RemoteFile, content: bytes, folder_id: str) -> RemoteFile:
+        path = paths.folder_files_path(folder_id)
+        if existing.size is not None and existing.size != len(content):
+            raise self._conflict(existing, folder_id, "upload", "POST", path, new=content)
         there = self.download(existing)
         if sha256(there) == sha256(content):
             log.info("cleo: %s/%s is already there with the same content", existing.folder, existing.name)
             return existing
-        raise self._conflict(existing, folder_id, "upload", "POST", paths.folder_files_path(folder_id), there, content)
+        raise self._conflict(existing, folder_id, "upload", "POST", path, there, content)
 
     def _conflict(
         self,
@@ -335,11 +338,9 @@ class CleoFileStore:
         new: bytes | None = None,
     ) -> ConflictError:
         detail = ""
-        if there is not None and new is not None:
-            detail = (
-                f" (there: {len(there)} bytes, sha256 {sha256(there)[:12]}; new: {len(new)} bytes, "
-                f"sha256 {sha256(new)[:12]})"
-            )
+        if new is not None:
+            there_text = f"sha256 {sha256(there)[:12]}" if there is not None else f"{existing.size} bytes"
+            detail = f" (there: {there_text}; new: {len(new)} bytes, sha256 {sha256(new)[:12]})"
         return ConflictError(
             f"a different file named {existing.name!r} is already in folder {existing.folder!r}{detail}; "
             f"the {operation} is refused because the connector never overwrites a file",

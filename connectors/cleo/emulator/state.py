@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ import yaml
 SEED_PACKAGE = "connectors.cleo.emulator.seed"
 DEMO_USER = "mlc-demo"
 DEMO_PASSWORD = "demo-cleo-secret"
+LOG_LIMIT = 10_000
+"""How many served requests and grants are remembered (a long-running demo must not grow)."""
 
 
 class EmulatorError(Exception):
@@ -68,7 +71,8 @@ class CleoEmulatorState:
     """Everything the emulator knows; build a seeded one with `CleoEmulatorState.seeded()`.
 
     `access_token_lifetime` / `refresh_token_lifetime` are in seconds (short in tests);
-    `clock` is the time source for token expiry.
+    `clock` is the time source for token expiry. `requests` (`METHOD /path?query`) and
+    `grants` (`password`, `refresh_token`) log what was served, most recent last.
     """
 
     access_token_lifetime: float = 3600.0
@@ -77,8 +81,8 @@ class CleoEmulatorState:
     users: dict[str, str] = field(default_factory=dict)
     folders: dict[str, Folder] = field(default_factory=dict)
     files: dict[str, StoredFile] = field(default_factory=dict)
-    requests: list[str] = field(default_factory=list)
-    grants: list[str] = field(default_factory=list)
+    requests: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
+    grants: deque[str] = field(default_factory=lambda: deque(maxlen=LOG_LIMIT))
     _access: dict[str, _Grant] = field(default_factory=dict, repr=False)
     _refresh: dict[str, _Grant] = field(default_factory=dict, repr=False)
     _next_file: int = 1

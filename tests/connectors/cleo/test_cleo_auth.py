@@ -83,12 +83,11 @@ def test_every_write_refreshes_the_token_first(emulator: Emulator, make_store: S
     store.delete(moved)
     store.delete(uploaded)
 
-    writes = [
-        i for i, line in enumerate(emulator.state.requests) if line.startswith(("POST /api/f", "PATCH", "DELETE"))
-    ]
+    served = list(emulator.state.requests)
+    writes = [i for i, line in enumerate(served) if line.startswith(("POST /api/f", "PATCH", "DELETE"))]
     assert len(writes) == 4
     for index in writes:
-        assert emulator.state.requests[index - 1] == AUTH
+        assert served[index - 1] == AUTH
     assert _grants(emulator) == ["password"] + ["refresh_token"] * 4
 
 
@@ -145,7 +144,7 @@ def test_401_then_success_returns_the_data(inproc: InProcess, make_store: StoreF
     store = make_store("http://cleo.test", transport=inproc.transport())
 
     assert len(list(store.list_files("acme/inbox"))) == 2
-    assert inproc.state.grants == ["password", "refresh_token"]
+    assert list(inproc.state.grants) == ["password", "refresh_token"]
 
 
 def test_second_401_is_an_authentication_error_after_one_renewal(inproc: InProcess, make_store: StoreFactory) -> None:
@@ -159,7 +158,7 @@ def test_second_401_is_an_authentication_error_after_one_renewal(inproc: InProce
     assert caught.value.status == 401
     assert "renewing the token once" in str(caught.value) and "'mlc-demo'" in str(caught.value)
     assert len([line for line in inproc.seen if line.startswith("GET /api/folders")]) == 2
-    assert inproc.state.grants == ["password", "refresh_token"]
+    assert list(inproc.state.grants) == ["password", "refresh_token"]
 
 
 def test_wrong_password_is_an_authentication_error_that_does_not_show_it(
@@ -183,7 +182,11 @@ def test_unusable_token_responses_are_protocol_errors(inproc: InProcess, make_st
     ]
     store = make_store("http://cleo.test", transport=inproc.transport())
     for shape in shapes:
-        inproc.override(AUTH, lambda r, shape=shape: shape)
+
+        def answer(request: httpx.Request, shape: httpx.Response = shape) -> httpx.Response:
+            return shape
+
+        inproc.override(AUTH, answer)
         with pytest.raises(ProtocolError):
             store.list_folders()
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from importlib import resources
 
 import httpx
@@ -84,13 +85,13 @@ def test_seed_files_tell_the_demo_world_story() -> None:
 
 
 @pytest.fixture
-def api(emulator: Emulator) -> httpx.Client:
-    client = httpx.Client(base_url=emulator.url)
-    token = client.post(
-        "/api/authentication", data={"grant_type": "password", "username": DEMO_USER, "password": DEMO_PASSWORD}
-    ).json()["access_token"]
-    client.headers["Authorization"] = f"Bearer {token}"
-    return client
+def api(emulator: Emulator) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=emulator.url) as client:
+        token = client.post(
+            "/api/authentication", data={"grant_type": "password", "username": DEMO_USER, "password": DEMO_PASSWORD}
+        ).json()["access_token"]
+        client.headers["Authorization"] = f"Bearer {token}"
+        yield client
 
 
 def _folder_id(emulator: Emulator, path: str) -> str:

@@ -34,9 +34,12 @@ class Backend:
 
 
 def _emulator_backend(store: FileStore, state: CleoEmulatorState, kind: str) -> Backend:
+    def put(folder: str, name: str, content: bytes) -> None:
+        state.put_file(folder, name, content)
+
     return Backend(
         store=store,
-        put=lambda folder, name, content: state.put_file(folder, name, content) and None,
+        put=put,
         contents=state.folder_files,
         kind=kind,
     )
