@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -68,7 +69,7 @@ def _file(folder: str, name: str, size: int | None = None) -> RemoteFile:
 @pytest.mark.parametrize("folder", UNSAFE_FOLDERS)
 def test_unsafe_folder_paths_are_refused_for_every_operation(store: FolderStore, root: Path, folder: str) -> None:
     (root / "inbox" / "a.edi").write_bytes(b"a")
-    operations = [
+    operations: list[Callable[[], object]] = [
         lambda: list(store.list_files(folder)),
         lambda: store.upload(folder, "x.edi", b"x"),
         lambda: store.download(_file(folder, "a.edi")),
@@ -84,7 +85,7 @@ def test_unsafe_folder_paths_are_refused_for_every_operation(store: FolderStore,
 
 @pytest.mark.parametrize("name", UNSAFE_NAMES)
 def test_unsafe_file_names_are_refused_for_every_operation(store: FolderStore, root: Path, name: str) -> None:
-    operations = [
+    operations: list[Callable[[], object]] = [
         lambda: store.upload("outbox", name, b"x"),
         lambda: store.download(_file("inbox", name)),
         lambda: store.delete(_file("inbox", name)),
