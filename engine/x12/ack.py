@@ -96,7 +96,9 @@ class TransactionAck:
                 position: str | list[str] = str(problem.element)
                 if problem.component:
                     position = [str(problem.element), str(problem.component)]
-                out.append(["AK4", position, problem.element_ref or "", problem.code, problem.bad_value or ""])
+                # AK402 is numeric: a composite's reference (C001) is left out.
+                ref = problem.element_ref if problem.element_ref and problem.element_ref.isdigit() else ""
+                out.append(["AK4", position, ref, problem.code, problem.bad_value or ""])
         codes: list[str] = []
         for problem in self.errors:
             if problem.scope == "transaction" and problem.code and problem.code not in codes:

@@ -112,7 +112,9 @@ def build(
         delimiters.component,
     ]
     for index, value in enumerate(isa[1:], start=1):
-        if any(ch in value for ch in delimiters.characters) and index != 16:
+        if index == 16 or (index == 11 and value == delimiters.repetition):
+            continue  # these two carry delimiters by definition
+        if any(ch in value for ch in delimiters.characters):
             raise X12WriteError(f"ISA{index:02d} {value!r} contains a delimiter character")
     out = [delimiters.element.join(isa) + writer.terminator]
     for group in spec.groups:

@@ -371,6 +371,8 @@ class _Walker:
             violation = _syntax_violation(kind, present, tag, rule.positions)
             if violation:
                 code = P.EL_EXCLUSION_VIOLATED if rule.kind == "E" else P.EL_CONDITIONAL_MISSING
+                at = _syntax_fault(kind, present, rule.positions)
+                at_spec = specs[at - 1]
                 self.problem(
                     f"{violation} (syntax note {rule})",
                     "element",
@@ -378,7 +380,8 @@ class _Walker:
                     position,
                     tag,
                     ts_pos,
-                    element=rule.positions[0],
+                    element=at,
+                    element_ref=at_spec.ref if isinstance(at_spec, ElementDef) else None,
                 )
         return out
 
@@ -500,6 +503,16 @@ def _syntax_violation(kind: str, present: list[bool], tag: str, positions: tuple
     if kind == "L" and present[0] and not any(present[1:]):
         return f"one of {', '.join(names[1:])} required when {names[0]} is present"
     return None
+
+
+def _syntax_fault(kind: str, present: list[bool], positions: tuple[int, ...]) -> int:
+    """The element a violated syntax note is reported on (AK401): the first element the note
+    requires that is missing, or for an exclusion the second element present."""
+    if kind == "E":
+        return [p for p, here in zip(positions, present, strict=True) if here][1]
+    start = 1 if kind in ("C", "L") else 0
+    missing = [p for p, here in zip(positions[start:], present[start:], strict=True) if not here]
+    return missing[0] if missing else positions[0]
 
 
 def flat_segments(segments: list[list[str]], component: str, version: str) -> list[Tree]:

@@ -60,11 +60,14 @@ class Tokenizer:
         try:
             text = self._decoder.decode(raw, final=final)
         except UnicodeDecodeError as exc:
-            at = self._offset + exc.start
-            bad = raw[exc.start : exc.start + 1].hex() if exc.start < len(raw) else "end of file"
-            raise X12SyntaxError(
-                f"not UTF-8 text: invalid byte 0x{bad} at byte offset {at} ({exc.reason})", source=self.source
-            ) from None
+            # exc.object may begin with bytes held back from the previous chunk (a character
+            # cut by the chunk boundary), so offsets are counted from the end of this chunk.
+            at = self._offset + len(raw) - len(exc.object) + exc.start
+            if final:
+                message = f"the file ends inside a multi-byte character (byte offset {at})"
+            else:
+                message = f"invalid byte 0x{exc.object[exc.start : exc.start + 1].hex()} at byte offset {at}"
+            raise X12SyntaxError(f"not UTF-8 text: {message} ({exc.reason})", source=self.source) from None
         self._offset += len(raw)
         if self._first and text:
             self._first = False
@@ -109,37 +112,51 @@ class Tokenizer:
             restart = False
             while not restart:
                 pieces = rest.split(term)
+                rest = ""
                 leftover = pieces.pop()
                 for index, piece in enumerate(pieces):
-                    if piece[:1].isspace():
+                    if not piece or piece[0].isspace():  # blank lines, CR/LF after terminators
                         piece = piece.lstrip()
                         if not piece:
                             continue
                     elements = piece.split(sep)
-                    if check_breaks and "\n" in piece:
-                        self._line_break(position + 1, piece, term)
-                    if elements[0] == "ISA" and (
-                        len(elements) != 17 or len(elements[16]) != 1 or piece[103:104] not in ("", sep)
-                    ):
+                    tag = elements[0]
+                    if tag[:3] == "ISA" and _foreign_isa(piece, elements, sep):
                         # An ISA whose delimiters differ from the current ones: re-read it.
                         buf = term.join(pieces[index:]) + term + leftover
                         restart = True
                         break
+                    if check_breaks and "\n" in piece:
+                        self._line_break(position + 1, piece, term)
                     position += 1
-                    if elements[0] == "ISA":
+                    if tag == "ISA":
                         self.delimiters = Delimiters(sep, elements[16], term, _repetition(elements))
                     yield position, elements
                 if restart:
                     break
+                head = leftover.lstrip()
+                if head[:3] == "ISA" and len(head) > 3 and _foreign_isa_start(head, sep):
+                    # The next ISA uses another element separator, or is far longer than an ISA
+                    # without the current terminator: it declares other delimiters. Re-read it now
+                    # rather than buffering the rest of the file while looking for a terminator.
+                    buf = leftover
+                    break
+                # Drop this chunk's text before decoding the next: at most one chunk is held.
+                pieces = []
                 more = self._read()
                 if more:
-                    rest = leftover + more
+                    rest, more = leftover + more, ""
                     continue
                 tail = leftover.strip()
-                if tail:
-                    self.terminated = False
-                    position += 1
-                    yield position, tail.split(sep)
+                if not tail:
+                    return
+                elements = tail.split(sep)
+                if tail[:3] == "ISA" and _foreign_isa(tail, elements, sep):
+                    buf = tail
+                    break
+                self.terminated = False
+                position += 1
+                yield position, elements
                 return
 
     def _line_break(self, position: int, piece: str, term: str) -> None:
@@ -152,6 +169,24 @@ class Tokenizer:
                 f"{term!r}{other})",
             )
         )
+
+
+def _foreign_isa(piece: str, elements: list[str], sep: str) -> bool:
+    """True when `piece` (starting with "ISA") is an ISA that declares delimiters other than
+    the current ones, so it must be read again by `detect`."""
+    tag = elements[0]
+    if tag != "ISA":
+        # "ISA" then a character that is not the current element separator: another separator.
+        return len(tag) > 3 and not tag[3].isalnum()
+    return len(elements) != 17 or len(elements[16]) != 1 or piece[103:104] not in ("", sep)
+
+
+def _foreign_isa_start(head: str, sep: str) -> bool:
+    """True when `head`, the unterminated rest of the buffer, starts an ISA with another
+    element separator, or runs far longer than an ISA without reaching the current terminator."""
+    if head[3] != sep:
+        return not head[3].isalnum()
+    return len(head) > _MIN_ISA_LOOKAHEAD
 
 
 def _repetition(isa: list[str]) -> str | None:
