@@ -47,13 +47,23 @@ class RetryPolicy:
         return self.rng.uniform(0, ceiling)
 
     def _wait(self, state: RetryCallState) -> float:
+        upcoming = getattr(state, "mlc_upcoming_wait", None)
+        if isinstance(upcoming, float):
+            return upcoming
         exc = state.outcome.exception() if state.outcome else None
         return self.wait_for(state.attempt_number, exc)
 
     def _stop(self, state: RetryCallState) -> bool:
         # idle_for sums the waits (also when sleep is injected); seconds_since_start is wall time.
         elapsed = max(state.seconds_since_start or 0.0, state.idle_for)
-        return state.attempt_number >= self.max_attempts or elapsed >= self.max_total_seconds
+        if state.attempt_number >= self.max_attempts or elapsed >= self.max_total_seconds:
+            return True
+        # The bound covers the next wait too: decide it here (tenacity asks stop before wait)
+        # and hand the same value to _wait, so the jitter is drawn once.
+        exc = state.outcome.exception() if state.outcome else None
+        upcoming = float(self.wait_for(state.attempt_number, exc))
+        setattr(state, "mlc_upcoming_wait", upcoming)  # noqa: B010 - RetryCallState has no slot for it
+        return elapsed + upcoming > self.max_total_seconds
 
     def _before_sleep(self, state: RetryCallState) -> None:
         if self.on_retry and state.outcome and state.next_action:
