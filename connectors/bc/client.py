@@ -170,6 +170,8 @@ class BcConnector:
     def get(self, entity: str, key: str, *, expand: str | None = None) -> dict[str, Any]:
         """One record by its id (GUID) or, for any other key, by its `number`."""
         self._check_entity(entity, (*ENTITY_SETS, *LINE_SETS))
+        if not GUID.match(key) and entity in LINE_SETS:
+            raise ConfigError(f"bc: {entity} are addressed by their id (a GUID), got {key!r}")
         if not GUID.match(key):
             found = self.find(entity, key, expand=expand)
             if found is None:
@@ -211,9 +213,7 @@ class BcConnector:
         control with `If-Match: *`.
         """
         self._check_entity(entity, (*ENTITY_SETS, *LINE_SETS))
-        if etag is None or not GUID.match(key):
-            current = self.get(entity, key, expand="")
-            key, etag = str(current["id"]), current.get("@odata.etag")
+        key, etag = self._resolve(entity, key, etag)
         path = f"{self.config.company_path}/{entity}({key})"
         try:
             return self._patch(path, changes, etag)
@@ -236,9 +236,7 @@ class BcConnector:
     def delete(self, entity: str, key: str, *, etag: str | None = None) -> None:
         """DELETE a record with If-Match (its current ETag when none is given)."""
         self._check_entity(entity, (*ENTITY_SETS, *LINE_SETS))
-        if etag is None or not GUID.match(key):
-            current = self.get(entity, key, expand="")
-            key, etag = str(current["id"]), current.get("@odata.etag")
+        key, etag = self._resolve(entity, key, etag)
         self._request("DELETE", f"{self.config.company_path}/{entity}({key})", headers={"If-Match": etag or "*"})
 
     def invoke(self, entity: str, key: str, action: str) -> None:
@@ -296,6 +294,13 @@ class BcConnector:
                 system=SYSTEM,
             )
         return body
+
+    def _resolve(self, entity: str, key: str, etag: str | None) -> tuple[str, str | None]:
+        """The record id for `key` and the ETag to send: the caller's, else the current one."""
+        if etag is not None and GUID.match(key):
+            return key, etag
+        current = self.get(entity, key, expand="")
+        return str(current["id"]), etag if etag is not None else current.get("@odata.etag")
 
     def _record(self, response: httpx.Response) -> dict[str, Any]:
         body = self.json(response)

@@ -124,7 +124,7 @@ class _Api:
         if key is None:
             if len(segments) > 1 or request.method != "GET":
                 raise _not_allowed(request.method, "companies")
-            return _respond({"@odata.context": f"{root}$metadata#companies", "value": [company]})
+            return _respond({"@odata.context": f"{root}$metadata#companies", "value": [self._select(request, company)]})
         if key.lower() != company["id"]:
             raise ODataError(404, "Internal_CompanyNotFound", f"The company '{key}' does not exist.")
         context = f"{root}$metadata#companies({company['id']})"

@@ -137,7 +137,7 @@ def build_document(es: EntitySet, payload: dict[str, Any], catalog: Catalog) -> 
     doc["id"] = catalog.new_id()
     doc["_release"] = "Open"
     doc["_posted"] = False
-    _fill_party(es, doc, payload, catalog)
+    fill_party(es, doc, payload, catalog)
     _fill_dates(es, doc, catalog)
     doc[es.lines] = []
     for line_payload in lines:
@@ -146,7 +146,8 @@ def build_document(es: EntitySet, payload: dict[str, Any], catalog: Catalog) -> 
     return doc
 
 
-def _fill_party(es: EntitySet, doc: dict[str, Any], payload: dict[str, Any], catalog: Catalog) -> None:
+def fill_party(es: EntitySet, doc: dict[str, Any], payload: dict[str, Any], catalog: Catalog) -> None:
+    """Complete a document from its customer or vendor (names, addresses, terms); 400 if unusable."""
     kind = "customer" if es.party == "customers" else "vendor"
     party_id, party_number = payload.get(f"{kind}Id"), payload.get(f"{kind}Number")
     if not party_id and not party_number:
@@ -179,8 +180,7 @@ def _fill_party(es: EntitySet, doc: dict[str, Any], payload: dict[str, Any], cat
         doc.update(customerId=party["id"], customerNumber=party["number"], customerName=name)
         doc.update(billToName=name, billToCustomerId=party["id"], billToCustomerNumber=party["number"])
         doc["shipmentMethodId"] = party["shipmentMethodId"]
-        doc.setdefault("phoneNumber", "")
-        doc["phoneNumber"] = doc["phoneNumber"] or party["phoneNumber"]
+        doc["phoneNumber"] = doc.get("phoneNumber") or party["phoneNumber"]
         doc["email"] = doc.get("email") or party["email"]
         prefixes = ("sellTo", "billTo")
         ship_default = {"Name": name, **address}

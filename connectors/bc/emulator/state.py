@@ -277,8 +277,10 @@ class BcEmulatorState:
     def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
         """POST: store a new record (documents with their lines); return the stored record."""
         es = self.entity_set(entity)
+        if not isinstance(payload, dict):
+            raise bad_request("The request body must be a JSON object.")
         with self.lock:
-            number = payload.get("number") if isinstance(payload, dict) else None
+            number = payload.get("number")
             if es.lines:
                 record = documents.build_document(es, payload, self)
             else:
@@ -303,6 +305,8 @@ class BcEmulatorState:
     def patch(self, entity: str, key: str, changes: dict[str, Any], if_match: str | None) -> dict[str, Any]:
         """PATCH a header or master record (If-Match required)."""
         es = self.entity_set(entity)
+        if not isinstance(changes, dict):
+            raise bad_request("The request body must be a JSON object.")
         with self.lock:
             record = self.require(es, key)
             self.check_etag(record, if_match)
@@ -315,7 +319,7 @@ class BcEmulatorState:
             if es.lines:
                 party = "customer" if es.party == "customers" else "vendor"
                 if f"{party}Id" in changes or f"{party}Number" in changes:
-                    documents._fill_party(es, record, changes, self)
+                    documents.fill_party(es, record, changes, self)
                 documents.recalculate(es, record, self)
             self._touch(es, record, "updated")
             return record

@@ -276,6 +276,8 @@ def test_patch_needs_if_match(raw: Raw) -> None:
 def test_unknown_and_read_only_properties_are_refused(raw: Raw) -> None:
     unknown = raw.call("POST", "customers", json={"displayName": "X", "colour": "red"})
     assert unknown.status_code == 400 and "'colour' does not exist" in unknown.json()["error"]["message"]
+    not_an_object = raw.call("POST", "customers", json=["displayName"])
+    assert not_an_object.status_code == 400 and "JSON object" in not_an_object.json()["error"]["message"]
     computed = raw.call("POST", "salesOrders", json={"customerNumber": "C10000", "totalAmountIncludingTax": 5})
     assert computed.status_code == 400 and "read-only" in computed.json()["error"]["message"]
 
