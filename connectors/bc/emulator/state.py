@@ -148,7 +148,7 @@ class BcEmulatorState:
 
     def load_seed(self, directory: Path | None = None) -> None:
         """Load the demo world (docs/demo-world.md) from the seed JSON files."""
-        base: Any = directory if directory is not None else resources.files("connectors.bc.emulator") / "seed"
+        base: Any = directory if directory is not None else resources.files("connectors.bc.emulator.seed")
 
         def read(name: str) -> Any:
             return json.loads((base / name).read_text(encoding="utf-8"))
