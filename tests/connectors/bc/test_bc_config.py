@@ -168,3 +168,12 @@ def test_notification_resources_outside_our_company_are_never_fetched(resource: 
         with pytest.raises(ProtocolError):
             bc.subscriptions.records(note)
     assert sent == []
+
+
+def test_the_connector_is_a_record_system() -> None:
+    from engine.ports import RecordSystem
+
+    with BcConnector(
+        BcConfig.from_mapping(VALID), SECRET, transport=httpx.MockTransport(lambda r: httpx.Response(200))
+    ) as bc:
+        assert isinstance(bc, RecordSystem)
