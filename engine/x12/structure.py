@@ -293,6 +293,7 @@ class _Walker:
                         bad_value=value[:99],
                     )
                     errors += 1
+                    break  # one problem for the surplus, not one per extra element
                 continue
             spec = specs[pos - 1]
             key = keys[pos - 1]
@@ -404,6 +405,7 @@ class _Walker:
                         component=index,
                     )
                     errors += 1
+                    break  # one problem for the surplus, not one per extra component
                 continue
             comp_spec: ElementDef = spec.components[index - 1]
             if not component:
