@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.errors import X12WriteError
+from engine.errors import X12SyntaxError, X12WriteError
 from engine.x12.definition import LoopDef, SegmentUse, TransactionSetDef
 from engine.x12.delimiters import Delimiters
 
@@ -45,7 +45,11 @@ class SegmentWriter:
     """Formats segments with one interchange's delimiters."""
 
     def __init__(self, delimiters: Delimiters, policy: DelimiterPolicy | None = None, newline: bool = True) -> None:
-        delimiters.check()
+        try:
+            delimiters.check()
+        except X12SyntaxError as exc:
+            # A writing configuration problem, not unreadable input: the writer's own error class.
+            raise X12WriteError(f"cannot write with these delimiters: {exc.detail}") from None
         self.delimiters = delimiters
         self.policy = policy or DelimiterPolicy()
         if self.policy.replacement in delimiters.characters:
