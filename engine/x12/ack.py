@@ -125,7 +125,8 @@ class GroupAck:
         received = len(self.transactions)
         accepted = sum(1 for t in self.transactions if t.accepted)
         group_codes = [p.code for p in group.problems if p.is_error and p.scope == "group" and p.code]
-        included = group.ge[1] if group.ge and len(group.ge) > 1 and group.ge[1].isdigit() else str(received)
+        ge01 = group.ge[1] if group.ge and len(group.ge) > 1 else ""
+        included = ge01 if ge01.isascii() and ge01.isdigit() else str(received)
         if group_codes or (accepted == 0 and received > 0):
             status = "R"
         elif accepted == received:

@@ -14,15 +14,16 @@ from functools import lru_cache
 from engine.x12 import problems as P
 from engine.x12.definition import ElementDef
 
-_NUMERIC = re.compile(r"^-?\d+$")
-_DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$")
-_TIME = re.compile(r"^(\d\d)(\d\d)(?:(\d\d)(\d{1,2})?)?$")
+# ASCII only: X12 numbers, dates and times are written with the digits 0-9, never "٣" or "²".
+_NUMERIC = re.compile(r"^-?\d+$", re.ASCII)
+_DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$", re.ASCII)
+_TIME = re.compile(r"^(\d\d)(\d\d)(?:(\d\d)(\d{1,2})?)?$", re.ASCII)
 
 
 @lru_cache(maxsize=4096)
 def valid_date(value: str) -> bool:
     """CCYYMMDD (or YYMMDD) naming a real calendar day."""
-    if not value.isdigit():
+    if not (value.isascii() and value.isdigit()):
         return False
     try:
         if len(value) == 8:

@@ -45,7 +45,13 @@ ISA_FIELDS: tuple[tuple[str, int], ...] = (
     ("Usage Indicator", 1),
     ("Component Element Separator", 1),
 )
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+def _number(value: str) -> int | None:
+    """A count or control number as an int; None unless ASCII digits (int() would also take
+    '²' or a 5,000-digit string, and fail)."""
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 @dataclass(slots=True, eq=False)
@@ -448,7 +454,7 @@ class _Reader:
         count = len(txn.segments)
         se01 = se[1] if len(se) > 1 else ""
         se02 = se[2] if len(se) > 2 else ""
-        if se01 != str(count) and not (se01.isdigit() and int(se01) == count):
+        if se01 != str(count) and _number(se01) != count:
             txn.problems.append(
                 _error(
                     "transaction",
@@ -472,7 +478,7 @@ class _Reader:
     def _close_group(self, group: Group, ge: list[str], position: int) -> None:
         ge01 = ge[1] if len(ge) > 1 else ""
         ge02 = ge[2] if len(ge) > 2 else ""
-        if not (ge01.isdigit() and int(ge01) == group.transaction_count):
+        if _number(ge01) != group.transaction_count:
             group.problems.append(
                 _error(
                     "group",
@@ -482,9 +488,7 @@ class _Reader:
                     "GE",
                 )
             )
-        if ge02 != group.control_number and not (
-            ge02.isdigit() and group.control_number.isdigit() and int(ge02) == int(group.control_number)
-        ):
+        if ge02 != group.control_number and (_number(ge02) is None or _number(ge02) != _number(group.control_number)):
             group.problems.append(
                 _error(
                     "group",
@@ -498,7 +502,7 @@ class _Reader:
     def _close_interchange(self, interchange: Interchange, iea: list[str], position: int) -> None:
         iea01 = iea[1] if len(iea) > 1 else ""
         iea02 = iea[2] if len(iea) > 2 else ""
-        if not (iea01.isdigit() and int(iea01) == interchange.group_count):
+        if _number(iea01) != interchange.group_count:
             interchange.problems.append(
                 _error(
                     "interchange",

@@ -452,14 +452,18 @@ class _Walker:
             if node.hierarchical and isinstance(value, list):
                 obj[node.key] = self._nest(node, value)
 
+    def _text(self, value: str | list[str]) -> str:
+        """An element value as it was in the file (a stray component separator made a list)."""
+        return value if isinstance(value, str) else self.component.join(value)
+
     def _nest(self, loop: LoopDef, items: list[Tree]) -> list[Tree]:
         trigger = loop.trigger
         by_id: dict[str, Tree] = {}
         roots: list[Tree] = []
         for item in items:
             header = item.get(trigger, {})
-            hl_id = header.get(f"{trigger}01", "")
-            parent_id = header.get(f"{trigger}02", "")
+            hl_id = self._text(header.get(f"{trigger}01", ""))
+            parent_id = self._text(header.get(f"{trigger}02", ""))
             position, ts_pos = self.places.get(id(item), (0, 0))
             if hl_id in by_id:
                 self.problem(

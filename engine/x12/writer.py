@@ -100,7 +100,7 @@ def segment_from_object(tag: str, values: dict[str, Any]) -> Segment:
     """A tree segment object (`{"BEG01": "00", "BEG03": "PO-1"}`) as a positional segment."""
     positions: dict[int, Element] = {}
     for key, value in values.items():
-        if not key.startswith(tag) or not key[len(tag) :].isdigit():
+        if not key.startswith(tag) or not (key[len(tag) :].isascii() and key[len(tag) :].isdigit()):
             raise X12WriteError(f"segment {tag}: key {key!r} is not an element id of {tag} (such as {tag}01)")
         positions[int(key[len(tag) :])] = value
     segment: Segment = [tag]

@@ -518,3 +518,22 @@ def test_problems_listed_by_check_are_in_file_order() -> None:
         "BEG01 (353 Transaction Set Pur",
         "mandatory segment BEG is missi",
     ]
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        pytest.param(
+            [BEG, "PO1*1*٣*EA*12.5**VP*ACME-1", CTT], "PO102 (330 Quantity Ordered) '٣' is not a decimal number", id="R"
+        ),
+        pytest.param([BEG, PO1, "CTT*²"], "CTT01 (354 Number of Line Items) '²' is not an integer", id="N0"),
+        pytest.param(
+            ["BEG*00*SA*PO-4711**٢٠٢٤٠٥٠٢", PO1, CTT],
+            "BEG05 (373 Date) '٢٠٢٤٠٥٠٢' is not a valid CCYYMMDD date",
+            id="DT",
+        ),
+    ],
+)
+def test_numbers_and_dates_must_use_ascii_digits(body: list[str], expected: str) -> None:
+    (problem,) = problems_of(body)
+    assert problem.message == expected
