@@ -195,26 +195,30 @@ def check_isa(isa: list[str], position: int) -> list[Problem]:
 
     if len(isa) != 17:
         bad(f"ISA has {len(isa) - 1} elements, expected 16")
+    misfit: set[int] = set()  # fields of the wrong width: their value is not judged again
     for index, (name, width) in enumerate(ISA_FIELDS, start=1):
         if index >= len(isa):
             break
         value = isa[index]
         if len(value) != width:
+            misfit.add(index)
             bad(f"ISA{index:02d} ({name}) is {len(value)} characters {value!r}, expected exactly {width}")
-    if len(isa) > 13:
-        if not _DIGITS.match(isa[9]) or not _valid_yymmdd(isa[9]):
-            bad(f"ISA09 (Interchange Date) {isa[9]!r} is not a valid YYMMDD date")
-        if not _DIGITS.match(isa[10]) or not _valid_hhmm(isa[10]):
-            bad(f"ISA10 (Interchange Time) {isa[10]!r} is not a valid HHMM time")
-        if not _DIGITS.match(isa[12]):
-            bad(f"ISA12 (Interchange Control Version Number) {isa[12]!r} is not a 5-digit version such as 00401")
-        if not _DIGITS.match(isa[13]):
-            bad(f"ISA13 (Interchange Control Number) {isa[13]!r} is not numeric")
-    if len(isa) > 15:
-        if isa[14] not in ("0", "1"):
-            bad(f"ISA14 (Acknowledgment Requested) is {isa[14]!r}, expected 0 or 1")
-        if isa[15] not in ("P", "T", "I"):
-            bad(f"ISA15 (Usage Indicator) is {isa[15]!r}, expected P (production), T (test) or I (information)")
+
+    def judged(index: int) -> bool:
+        return index < len(isa) and index not in misfit
+
+    if judged(9) and not (_DIGITS.match(isa[9]) and _valid_yymmdd(isa[9])):
+        bad(f"ISA09 (Interchange Date) {isa[9]!r} is not a valid YYMMDD date")
+    if judged(10) and not (_DIGITS.match(isa[10]) and _valid_hhmm(isa[10])):
+        bad(f"ISA10 (Interchange Time) {isa[10]!r} is not a valid HHMM time")
+    if judged(12) and not _DIGITS.match(isa[12]):
+        bad(f"ISA12 (Interchange Control Version Number) {isa[12]!r} is not a 5-digit version such as 00401")
+    if judged(13) and not _DIGITS.match(isa[13]):
+        bad(f"ISA13 (Interchange Control Number) {isa[13]!r} is not numeric")
+    if judged(14) and isa[14] not in ("0", "1"):
+        bad(f"ISA14 (Acknowledgment Requested) is {isa[14]!r}, expected 0 or 1")
+    if judged(15) and isa[15] not in ("P", "T", "I"):
+        bad(f"ISA15 (Usage Indicator) is {isa[15]!r}, expected P (production), T (test) or I (information)")
     return found
 
 

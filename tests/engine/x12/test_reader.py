@@ -380,3 +380,12 @@ def test_reading_streams_in_constant_memory(tmp_path: Path) -> None:
     # A reader that kept the file, or every transaction, would add at least the 3 MB difference.
     assert peak_large - peak_small < 1_000_000, (peak_small, peak_large)
     assert peak_large < 12_000_000
+
+
+def test_an_isa_field_of_the_wrong_width_is_reported_once() -> None:
+    elements = isa().split("*")
+    elements[10] = "10:5"[:3]  # "10:", too short and not a time: the width is the root cause
+    text = "*".join(elements) + "~\n" + GS + ST_TO_SE + GE + IEA
+    assert errors(check_text(text)) == [
+        "in.edi: segment 1 (ISA): error: ISA10 (Interchange Time) is 3 characters '10:', expected exactly 4"
+    ]
