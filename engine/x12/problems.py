@@ -81,7 +81,9 @@ class Problem:
             shown = self.found_id or self.segment_id
             if shown:
                 where += f" ({shown})"
-        return f"{where}: {self.level}: {self.message}"
+        # Values and ids read from a file may hold line breaks (mixed terminators): keep one line.
+        line = f"{where}: {self.level}: {self.message}"
+        return line.replace("\r", "\\r").replace("\n", "\\n")
 
     @property
     def is_error(self) -> bool:

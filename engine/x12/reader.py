@@ -266,11 +266,11 @@ class _Reader:
         for position, seg in self.tokens:
             last_position = position
             if anomalies:
-                target = txn.problems if txn is not None else group.problems if group else None
-                scope = "transaction" if txn is not None else "group"
-                for at, message in anomalies:
-                    if target is not None:
-                        target.append(_error(scope, "", message, at, None))
+                # The innermost open envelope owns the problem (the interchange for a GS or IEA).
+                owner: Transaction | Group | Interchange | None = txn or group or interchange
+                if owner is not None:
+                    scope = "transaction" if txn else "group" if group else "interchange"
+                    owner.problems.extend(_error(scope, "", message, at, None) for at, message in anomalies)
                 anomalies.clear()
             tag = seg[0]
             if txn is not None and tag != "SE":

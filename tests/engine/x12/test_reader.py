@@ -208,6 +208,23 @@ IEA = "IEA*1*000000001~\n"
             id="stray-segment-in-group",
         ),
         pytest.param(
+            ISA_LINE + GS.replace("SENDERAPP*", "SENDER\nAPP*") + ST_TO_SE + GE + IEA,
+            [
+                "in.edi: segment 2: error: a line break inside the segment: the file seems to mix segment "
+                "terminators (the ISA declares '~')"
+            ],
+            id="line-break-inside-gs",
+        ),
+        pytest.param(
+            ISA_LINE + GS + ST_TO_SE + GE + "IEA*1\n*000000001~\n",
+            [
+                "in.edi: segment 9: error: a line break inside the segment: the file seems to mix segment "
+                "terminators (the ISA declares '~')",
+                "in.edi: segment 9 (IEA): error: IEA01 says 1\\n functional groups, the interchange has 1",
+            ],
+            id="line-break-inside-iea-stays-one-line",
+        ),
+        pytest.param(
             ISA_LINE + GS + ST_TO_SE + GE + "N1*ST*STRAY~\n" + IEA,
             ["in.edi: segment 9 (N1): error: segment N1 outside a transaction set (no ST)"],
             id="stray-segment-between-groups",
