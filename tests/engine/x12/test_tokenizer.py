@@ -339,3 +339,16 @@ def test_refusal_names_the_segment_position_of_a_broken_second_isa() -> None:
     text = purchase_order() + "ISA|00|  |"
     with pytest.raises(X12SyntaxError, match=r"in\.edi: segment 10 \(ISA\): the ISA segment has fewer than 16"):
         check_text(text)
+
+
+def test_second_interchange_with_short_isa_fields_is_read_with_its_own_component_separator() -> None:
+    short = (
+        "ISA*00**00**ZZ*S*ZZ*R*240502*1005*U*00401*000000002*0*T*:~\n"
+        "GS*PO*S*R*20240502*1005*2*X*004010~\nST*850*0001~\nBEG*00*SA*P**20240502~\n"
+        "SLN*1**I*1*PC:2~\nSE*4*0001~\nGE*1*2~\nIEA*1*000000002~\n"
+    )
+    tokens = Tokenizer(io.BytesIO((purchase_order() + short).encode()), "in.edi", chunk_size=16)
+    found = [(seg, tokens.delimiters.component) for _, seg in tokens]
+    assert [seg[0] for seg, _ in found] == [*PO_IDS, "ISA", "GS", "ST", "BEG", "SLN", "SE", "GE", "IEA"]
+    assert found[13] == (["SLN", "1", "", "I", "1", "PC:2"], ":")
+    assert found[0][1] == ">"
