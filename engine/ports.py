@@ -30,7 +30,9 @@ class RemoteFile:
 class RecordSystem(Protocol):
     """An ERP seen as entity sets of JSON records."""
 
-    def list_changed(self, entity: str, since: datetime | None = None, *, expand: str | None = None) -> Iterator[dict[str, Any]]:
+    def list_changed(
+        self, entity: str, since: datetime | None = None, *, expand: str | None = None
+    ) -> Iterator[dict[str, Any]]:
         """Records of `entity` modified after `since` (all when None), oldest first, paged."""
         ...
 
