@@ -16,8 +16,8 @@ guides (segments told apart by their code values, implementation names), are ver
 by hand, and pyx12's validator over them is far too slow for the hot path (about 6,500
 segments/s). The YAML keeps the standard's own vocabulary (data-element numbers, usage,
 max use, syntax notes) in files an integrator can read, and compiles into the tables the
-fast validator in `engine.x12.validator` walks. `engine.x12.pyx12map` can still export a
-definition as a pyx12 map for second-opinion tests.
+fast walker in `engine.x12.structure` uses; pyx12 stays a second opinion in the tests
+(tests/engine/x12/test_pyx12_differential.py).
 
 A group's GS08 may carry an implementation suffix (`004010VICS`, `004010X348`): such a group
 is read against the base version, the first six characters.
