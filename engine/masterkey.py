@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import contextlib
 import hashlib
 import os
 import stat
@@ -38,6 +37,7 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from engine.durable import fsync_dir
 from engine.errors import SecretError
 
 KEY_ENV = "MLC_MASTER_KEY"
@@ -195,7 +195,7 @@ class KeyFile:
             raise SecretError(f"cannot create key file {self.path}: {exc.strerror}") from None
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
         return key
 
     def stage(self, current: MasterKey, new: MasterKey) -> None:
@@ -252,18 +252,7 @@ def _replace_private(target: Path, key: MasterKey) -> None:
     except OSError as exc:
         tmp.unlink(missing_ok=True)
         raise SecretError(f"cannot write key file {target}: {exc.strerror}") from None
-    _fsync_dir(target.parent)
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    fsync_dir(target.parent)
 
 
 @dataclass(frozen=True)

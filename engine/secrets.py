@@ -43,6 +43,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from engine.durable import fsync_dir
 from engine.errors import SecretError
 from engine.masterkey import Cipher, KeySource, MasterKey, SealedValue
 
@@ -291,7 +292,7 @@ class JsonFileSecretStore:
             raise SecretError(f"cannot write secrets file {self.path}: {exc.strerror or exc}") from None
         finally:
             tmp.unlink(missing_ok=True)
-        _fsync_dir(self.path.parent)
+        fsync_dir(self.path.parent)
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -315,17 +316,6 @@ def _record(sealed: SealedValue, updated_at: str) -> dict[str, str]:
         "ciphertext": base64.b64encode(sealed.ciphertext).decode("ascii"),
         "updated_at": updated_at,
     }
-
-
-def _fsync_dir(directory: Path) -> None:
-    if os.name != "posix":
-        return
-    with contextlib.suppress(OSError):
-        fd = os.open(directory, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from connectors.folder.paths import SYSTEM, SafeRoot, folder_parts
+from engine.durable import fsync_dir
 from engine.errors import (
     ConfigError,
     ConflictError,
@@ -131,7 +132,7 @@ class FolderStore:
             self._publish(key, temp, target, content, "PUT")
         finally:
             temp.unlink(missing_ok=True)
-        self._sync_directory(target.parent)
+        fsync_dir(target.parent)
         return self._remote(key, target)
 
     def delete(self, file: RemoteFile) -> None:
@@ -176,8 +177,8 @@ class FolderStore:
             else:
                 raise StoreError(f"{SYSTEM}: cannot move {source} to {target}: {exc.strerror}") from exc
         source.unlink(missing_ok=True)
-        self._sync_directory(target.parent)
-        self._sync_directory(source.parent)
+        fsync_dir(target.parent)
+        fsync_dir(source.parent)
         return self._remote(key, target)
 
     # -- internals ----------------------------------------------------------------------------
@@ -259,17 +260,3 @@ class FolderStore:
         return NotFoundError(
             f"no file {name!r} in folder {folder!r}", system=SYSTEM, status=404, method="GET", url=path.as_uri()
         )
-
-    @staticmethod
-    def _sync_directory(directory: Path) -> None:
-        """Flush the directory entry so a published name survives a crash (best effort)."""
-        try:
-            fd = os.open(directory, os.O_RDONLY)
-        except OSError:
-            return
-        try:
-            os.fsync(fd)
-        except OSError:
-            pass
-        finally:
-            os.close(fd)
