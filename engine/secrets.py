@@ -37,7 +37,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +46,19 @@ from typing import Any, Protocol
 from engine.durable import fsync_dir
 from engine.errors import SecretError
 from engine.masterkey import Cipher, KeySource, MasterKey, SealedValue
+
+MIN_MASKED_LENGTH = 4
+"""Shorter values are not masked: replacing every "ab" in a message would hide nothing and garble it."""
+
+
+def mask(text: str, secrets: Iterable[str]) -> str:
+    """`text` with every secret value of MIN_MASKED_LENGTH characters or more replaced by `***`,
+    longest first (so a secret that contains another is masked whole)."""
+    for secret in sorted(secrets, key=len, reverse=True):
+        if len(secret) >= MIN_MASKED_LENGTH:
+            text = text.replace(secret, "***")
+    return text
+
 
 if sys.platform != "win32":
     import fcntl
@@ -388,7 +401,4 @@ class SecretResolver:
 
     def mask(self, text: str) -> str:
         """`text` with every resolved value of 4 characters or more replaced by `***`."""
-        for value in self.known_values():
-            if len(value) >= 4:
-                text = text.replace(value, "***")
-        return text
+        return mask(text, self.known_values())

@@ -26,20 +26,13 @@ from engine.errors import (
     TransportError,
     UnauthorizedError,
 )
+from engine.secrets import mask as mask
 
 RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 EXCERPT_CHARS = 200
 
 ErrorDecoder = Callable[[httpx.Response], tuple[str | None, str]]
 """Reads a system's error body: returns (error code or None, human message)."""
-
-
-def mask(text: str, secrets: Iterable[str]) -> str:
-    """`text` with every non-trivial secret value replaced by `***`."""
-    for secret in secrets:
-        if secret and len(secret) >= 4:
-            text = text.replace(secret, "***")
-    return text
 
 
 def excerpt(text: str, secrets: Iterable[str] = ()) -> str:
