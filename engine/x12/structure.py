@@ -325,21 +325,7 @@ class _Walker:
                 codes = spec.codes
                 if codes is None or value in codes:
                     continue  # the common case, decided without a call
-            failure = check_value(value, spec, key)
-            if failure:
-                code, message = failure
-                self.problem(
-                    message,
-                    "element",
-                    code,
-                    position,
-                    tag,
-                    ts_pos,
-                    element=pos,
-                    element_ref=spec.ref,
-                    bad_value=value[:99],
-                )
-                errors += 1
+            errors += self._check(value, spec, key, position, tag, ts_pos, pos)
         if count and len(seg) - 1 < count:
             for pos in range(len(seg), count + 1):
                 spec = specs[pos - 1]
@@ -386,6 +372,36 @@ class _Walker:
                 )
         return out
 
+    def _check(
+        self,
+        value: str,
+        spec: ElementDef,
+        label: str,
+        position: int,
+        tag: str,
+        ts_pos: int,
+        element: int,
+        component: int | None = None,
+    ) -> int:
+        """Check one non-empty value; record its problem and return 1, or return 0."""
+        failure = check_value(value, spec, label)
+        if not failure:
+            return 0
+        code, message = failure
+        self.problem(
+            message,
+            "element",
+            code,
+            position,
+            tag,
+            ts_pos,
+            element=element,
+            component=component,
+            element_ref=spec.ref,
+            bad_value=value[:99],
+        )
+        return 1
+
     def _composite(
         self, parts: list[str], spec: CompositeDef, key: str, position: int, tag: str, ts_pos: int, pos: int
     ) -> int:
@@ -423,22 +439,7 @@ class _Walker:
                     )
                     errors += 1
                 continue
-            failure = check_value(component, comp_spec, label)
-            if failure:
-                code, message = failure
-                self.problem(
-                    message,
-                    "element",
-                    code,
-                    position,
-                    tag,
-                    ts_pos,
-                    element=pos,
-                    component=index,
-                    element_ref=comp_spec.ref,
-                    bad_value=component[:99],
-                )
-                errors += 1
+            errors += self._check(component, comp_spec, label, position, tag, ts_pos, pos, index)
         return errors
 
     def _nest_hierarchies(self, loop: LoopDef, obj: Tree) -> None:
