@@ -1,0 +1,118 @@
+"""YAML files with positions: every node's line and column kept for error messages.
+
+PyYAML's SafeLoader builds plain Python values and forgets where they came from. Problems in
+a project must be reported as `path:line:col`, so `load_yaml` composes the node graph once,
+constructs the data from it with the safe constructor, and walks both together to record the
+position of every mapping key and every value by its pointer (the tuple of keys and indexes
+from the root, as `jsonschema` reports `error.absolute_path`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.errors import ConfigError
+
+Pointer = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    """A place in a file: 1-based line and column."""
+
+    path: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}"
+
+
+@dataclass
+class YamlSource:
+    """The data of one YAML file and the position of each of its nodes."""
+
+    path: str
+    data: Any
+    values: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
+    keys: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
+
+    def where(self, pointer: Pointer = (), *, key: bool = False) -> Location:
+        """The location of the value at `pointer` (or of its key with `key=True`).
+
+        A pointer that does not exist (a missing required key) falls back to its nearest
+        existing parent, which is where the fix belongs.
+        """
+        table = self.keys if key else self.values
+        probe = tuple(pointer)
+        while probe:
+            if probe in table:
+                line, col = table[probe]
+                return Location(self.path, line, col)
+            if probe in self.values:
+                line, col = self.values[probe]
+                return Location(self.path, line, col)
+            probe = probe[:-1]
+        line, col = self.values.get((), (1, 1))
+        return Location(self.path, line, col)
+
+
+def _mark(node: yaml.Node) -> tuple[int, int]:
+    return node.start_mark.line + 1, node.start_mark.column + 1
+
+
+def _record(
+    loader: yaml.SafeLoader, node: yaml.Node, data: Any, pointer: Pointer, source: YamlSource, seen: set[int]
+) -> None:
+    source.values[pointer] = _mark(node)
+    if id(node) in seen:  # an alias: its positions were recorded where the anchor is
+        return
+    seen.add(id(node))
+    if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        for key_node, value_node in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = loader.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
+            if isinstance(key, str | int) and key in data:
+                child = (*pointer, key)
+                source.keys[child] = _mark(key_node)
+                _record(loader, value_node, data[key], child, source, seen)
+    elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
+        for index, (item_node, item) in enumerate(zip(node.value, data, strict=False)):
+            _record(loader, item_node, item, (*pointer, index), source, seen)
+
+
+def parse_yaml(text: str, path: str) -> YamlSource:
+    """Parse YAML text; a syntax error is a ConfigError at its line and column."""
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        data = loader.construct_document(node) if node is not None else None
+        source = YamlSource(path, data)
+        if node is not None:
+            _record(loader, node, data, (), source, set())
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise ConfigError(f"{where}: error yaml-syntax {exc.problem or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: error yaml-syntax {exc}") from None
+    finally:
+        loader.dispose()
+    return source
+
+
+def load_yaml(path: Path, display: str | None = None) -> YamlSource:
+    """Read and parse one YAML file; `display` is the path shown in messages."""
+    shown = display or str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{shown}: error yaml-encoding the file is not UTF-8 ({exc.reason})") from None
+    except OSError as exc:
+        raise ConfigError(f"{shown}: error io cannot read the file: {exc.strerror}") from None
+    return parse_yaml(text, shown)
