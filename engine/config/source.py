@@ -20,7 +20,7 @@ from engine.errors import ConfigError
 Pointer = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, order=True)
 class Location:
     """A place in a file: 1-based line and column."""
 
