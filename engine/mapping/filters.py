@@ -1,0 +1,230 @@
+"""The filters and functions mappings use for X12 work (besides Jinja's own).
+
+The table in docs/project-format.md lists them. Each raises MappingError with what it received
+and what it accepts; `Value.evaluate` adds the mapping file and line.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from functools import lru_cache
+from typing import Any
+
+from jinja2 import pass_context
+from jinja2.runtime import Context
+
+from engine.errors import MappingError
+
+MISSING: Any = object()
+
+_ISO_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})")
+_ISO_TIME = re.compile(r"(?:^|T)(\d{2}):(\d{2})(?::(\d{2}))?")
+
+# Where the product id qualifier/id pairs start in segments that carry them.
+_PAIR_START = {"PO1": 6, "IT1": 6, "LIN": 2, "ACK": 7, "SLN": 9, "PO3": 0, "CTP": 0, "SN1": 0, "PID": 0}
+
+
+def x12_date(value: Any, width: int = 8) -> str:
+    """`date`/`datetime` or ISO text -> CCYYMMDD (YYMMDD with width 6); 6/8-digit text kept."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime | date):
+        text = value.strftime("%Y%m%d")
+    else:
+        raw = str(value).strip()
+        if raw.isdigit() and len(raw) in (6, 8):
+            text = raw if len(raw) == 8 or width == 6 else ("20" + raw)
+        else:
+            match = _ISO_DATE.match(raw)
+            if not match:
+                raise MappingError(f"{raw!r} is not a date (expected YYYY-MM-DD or CCYYMMDD)")
+            text = "".join(match.groups())
+    return text[2:] if width == 6 and len(text) == 8 else text
+
+
+def x12_time(value: Any, width: int = 4) -> str:
+    """`time`/`datetime` or ISO text (`14:03`, `...T14:03:11Z`) -> HHMM (HHMMSS with width 6)."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, datetime | time):
+        text = value.strftime("%H%M%S")
+    else:
+        raw = str(value).strip()
+        if raw.isdigit() and len(raw) in (4, 6, 8):
+            text = raw
+        else:
+            match = _ISO_TIME.search(raw)
+            if not match:
+                raise MappingError(f"{raw!r} is not a time (expected HH:MM[:SS] or HHMM)")
+            text = match.group(1) + match.group(2) + (match.group(3) or "00")
+    return text[: max(width, 4)]
+
+
+def iso_date(value: Any) -> str:
+    """X12 CCYYMMDD (or YYMMDD) -> `2024-06-03`; empty stays empty."""
+    if value is None or value == "":
+        return ""
+    raw = str(value).strip()
+    if raw.isdigit() and len(raw) == 6:
+        raw = "20" + raw
+    if not (raw.isdigit() and len(raw) == 8):
+        raise MappingError(f"{raw!r} is not an X12 date (expected CCYYMMDD)")
+    try:
+        return date(int(raw[:4]), int(raw[4:6]), int(raw[6:])).isoformat()
+    except ValueError:
+        raise MappingError(f"{raw!r} is not a valid calendar date") from None
+
+
+def iso_time(value: Any) -> str:
+    """X12 HHMM[SS] -> `14:00` / `14:00:05`."""
+    if value is None or value == "":
+        return ""
+    raw = str(value).strip()
+    if not (raw.isdigit() and len(raw) in (4, 6, 8)):
+        raise MappingError(f"{raw!r} is not an X12 time (expected HHMM or HHMMSS)")
+    return ":".join(raw[i : i + 2] for i in range(0, min(len(raw), 6), 2))
+
+
+def number(value: Any) -> int | float:
+    """Text -> int when integral, else float (`"5"` -> 5, `"1000.8"` -> 1000.8)."""
+    if isinstance(value, bool):
+        raise MappingError(f"{value!r} is not a number")
+    if isinstance(value, int | float):
+        return value
+    try:
+        parsed = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise MappingError(f"{value!r} is not a number") from None
+    if not parsed.is_finite():
+        raise MappingError(f"{value!r} is not a number")
+    return int(parsed) if parsed == parsed.to_integral_value() else float(parsed)
+
+
+def implied(value: Any, decimals: int = 2) -> float:
+    """X12 Nn text -> number (`"106000" | implied(2)` -> 1060.0)."""
+    raw = str(value).strip()
+    if not re.fullmatch(r"-?\d+", raw):
+        raise MappingError(f"{raw!r} is not an N{decimals} number (digits only, implied decimals)")
+    return float(int(raw) / (10**decimals))
+
+
+def pad(value: Any, width: int, char: str = " ", left: bool = False) -> str:
+    """Pad text to `width` (right by default, left for numbers such as `0042`)."""
+    text = "" if value is None else str(value)
+    return text.rjust(width, char) if left else text.ljust(width, char)
+
+
+@pass_context
+def xref(context: Context, value: Any, table: str, default: Any = MISSING, reverse: bool = False) -> Any:
+    """Look `value` up in the partner's cross-reference table `table`.
+
+    An unknown value with no default is recorded (so one render names every unresolved key,
+    not only the first) and fails the render when it ends.
+    """
+    partner = context.get("partner") or {}
+    tables = partner.get("xref") or {}
+    if table not in tables:
+        if default is not MISSING:
+            return default
+        raise MappingError(
+            f"partner {partner.get('id', '?')!r} has no cross-reference table {table!r} "
+            f"(tables: {', '.join(sorted(tables)) or 'none'})"
+        )
+    entries = tables[table]
+    if reverse:
+        entries = _reversed(table, tuple(entries.items()))
+    key = "" if value is None else str(value)
+    if key in entries:
+        return entries[key]
+    if default is not MISSING:
+        return default
+    state = context.get("_state")
+    if state is not None:
+        state.unresolved.append((table, key))
+        return key
+    raise MappingError(f"{key!r} is not in partner {partner.get('id', '?')!r} cross-reference table {table!r}")
+
+
+@lru_cache(maxsize=256)
+def _reversed(table: str, items: tuple[tuple[Any, Any], ...]) -> dict[str, Any]:
+    return {str(v): k for k, v in items}
+
+
+def code(value: Any, table: dict[str, Any], default: Any = MISSING) -> Any:
+    """Translate with an inline table: `{{ uom | code({'PCS': 'EA'}) }}`."""
+    key = "" if value is None else str(value)
+    if key in table:
+        return table[key]
+    if default is not MISSING:
+        return default
+    raise MappingError(f"{key!r} has no translation (known: {', '.join(sorted(map(str, table)))})")
+
+
+def product_id(segment: Any, *qualifiers: str) -> str:
+    """The product id of the first qualifier found in a segment's qualifier/id pairs.
+
+    `line.PO1 | product_id('BP', 'VP')`: PO106/PO107, PO108/PO109, ... are scanned for `BP`,
+    then for `VP`. Empty when none is present.
+    """
+    if not isinstance(segment, dict) or not segment:
+        return ""
+    first = next(iter(segment))
+    tag = first[:-2]
+    start = _PAIR_START.get(tag, 0)
+    values = {int(k[len(tag) :]): v for k, v in segment.items() if k[len(tag) :].isdigit()}
+    for qualifier in qualifiers:
+        position = start or 1
+        while position <= max(values, default=0):
+            if values.get(position) == qualifier and isinstance(values.get(position + 1), str):
+                return str(values[position + 1])
+            position += 2 if start else 1
+    return ""
+
+
+def qualified(segments: Any, qualifier_element: str, qualifier: str, value_element: str) -> Any:
+    """From one segment or a list of them, `value_element` of the first whose qualifier matches.
+
+    `doc.DTM | qualified('DTM01', '002', 'DTM02')` -> the requested delivery date, or empty.
+    """
+    items = segments if isinstance(segments, list) else [segments]
+    for item in items:
+        if isinstance(item, dict) and item.get(qualifier_element) == qualifier:
+            return item.get(value_element, "")
+    return ""
+
+
+def jsonpath(value: Any, path: str) -> list[Any]:
+    """Every match of a JSONPath on a value."""
+    from engine.mapping.templates import compile_jsonpath
+
+    return [match.value for match in _cached_jsonpath(path, compile_jsonpath).find(value)]
+
+
+_JSONPATHS: dict[str, Any] = {}
+
+
+def _cached_jsonpath(path: str, compiler: Any) -> Any:
+    found = _JSONPATHS.get(path)
+    if found is None:
+        found = _JSONPATHS[path] = compiler(path)
+    return found
+
+
+FILTERS: dict[str, Any] = {
+    "code": code,
+    "implied": implied,
+    "iso_date": iso_date,
+    "iso_time": iso_time,
+    "jsonpath": jsonpath,
+    "number": number,
+    "pad": pad,
+    "product_id": product_id,
+    "qualified": qualified,
+    "x12_date": x12_date,
+    "x12_time": x12_time,
+    "xref": xref,
+}
+
+GLOBALS: dict[str, Any] = {}
