@@ -53,7 +53,7 @@ def x12_time(value: Any, width: int = 4) -> str:
     else:
         raw = str(value).strip()
         if raw.isdigit() and len(raw) in (4, 6, 8):
-            text = raw
+            return raw  # already X12: kept as given
         else:
             match = _ISO_TIME.search(raw)
             if not match:

@@ -3,7 +3,8 @@
 - `N0`/`Nn`: an integer with n implied decimals (`1060.00` -> `106000` for N2), rounded half
   up, zero-padded to the element's minimum length.
 - `R`: a decimal without superfluous zeros (`1000.80` -> `1000.8`, `5.0` -> `5`).
-- `DT`: a date or ISO text -> CCYYMMDD (YYMMDD for a 6-long element). `TM`: -> HHMM.
+- `DT`: a date or ISO text -> CCYYMMDD (YYMMDD for a 6-long element). `TM`: a time or ISO
+  text -> HHMM; digits already in X12 form (HHMM, HHMMSS) are kept.
 - `ID`/`AN`/`B`: text. `None` and `""` leave the element empty.
 
 Too long: under the partner's `overlong: truncate` policy (the default) free text (AN) is cut
@@ -57,7 +58,8 @@ def format_r(value: Any, where: str) -> str:
     if type(value) is float:
         text = repr(value)
         if "e" not in text and "n" not in text:
-            return text[:-2] if text.endswith(".0") else text
+            text = text[:-2] if text.endswith(".0") else text
+            return "0" if text == "-0" else text
     number = _decimal(value, where)
     text = format(number.normalize(), "f")
     if "." in text:
@@ -127,7 +129,7 @@ def formatter(element: ElementDef, where: str) -> Formatter:
 
         def fmt_tm(value: Any, state: FormatState) -> str:
             try:
-                text = x12_time(value, 6 if max_len >= 6 else 4)
+                text = x12_time(value, 4)
             except MappingError as exc:
                 raise MappingError(f"{where}: {exc.message}") from None
             return text

@@ -202,13 +202,14 @@ def party(x12: dict[str, Any]) -> Party:
     return Party(str(x12["qualifier"]), str(x12["id"]), x12.get("application_id") or None)
 
 
-def delimiters_of(x12: dict[str, Any]) -> Delimiters:
+def delimiters_of(x12: dict[str, Any], version: str) -> Delimiters:
+    """The partner's delimiters; the repetition separator exists only from 00501 (ISA11)."""
     chosen = x12.get("delimiters") or {}
     return Delimiters(
         element=chosen.get("element", "*"),
         component=chosen.get("component", ">"),
         segment=chosen.get("segment", "~"),
-        repetition=chosen.get("repetition", "^"),
+        repetition=chosen.get("repetition", "^") if version >= "005" else None,
     )
 
 
@@ -244,7 +245,7 @@ def render_outbound(
         )
     except MappingError as exc:
         raise MappingError(f"{document}: {exc.message}") from None
-    delimiters = delimiters_of(x12)
+    delimiters = delimiters_of(x12, version)
     _check(mapping, body, delimiters, controls, document)
     ours = x12.get("identity") or {}
     sender, receiver = party(ours), party(x12)

@@ -1,0 +1,160 @@
+"""Golden cases: `mappings/<name>/cases/<case>/`, run by `mlc test` and by pytest alike.
+
+A case directory holds the input (`input.json` for ERP documents, `input.edi` for X12), the
+expected output (`expected.edi` or `expected.json`) and optionally `case.yaml`:
+
+    description: what the case shows
+    partner: acme                 # else resolved from the document, as a route would
+    now: "2024-05-03T09:30:00"    # the injected clock (default 2024-01-01T00:00:00)
+    controls: {isa: 1001, gs: 1001, st: 1}
+    lookups: {...}                # reference data a route would hand the mapping
+    expect_error: "AC-LAMP-99"    # the render must fail with a message containing this
+
+Outputs are compared as text; for X12 the difference is shown segment per line. `--update`
+(re)writes the expected files from what the mapping renders now, to be reviewed in `git diff`.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from engine.config.source import load_yaml
+from engine.errors import ConfigError, MlcError
+from engine.mapping.dryrun import dry_run
+from engine.mapping.outbound import Controls
+
+if TYPE_CHECKING:
+    from engine.config.project import Project
+
+DEFAULT_NOW = datetime(2024, 1, 1)
+INPUTS = ("input.json", "input.edi")
+EXPECTED = ("expected.edi", "expected.json", "expected.error")
+
+
+@dataclass
+class Case:
+    mapping: str
+    name: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.mapping}/{self.name}"
+
+
+@dataclass
+class CaseResult:
+    case: Case
+    passed: bool
+    detail: str = ""
+    diff: str = ""
+
+
+def discover(root: Path, mappings: list[str] | None = None) -> list[Case]:
+    """Every case of the named mappings (all when None), in name order."""
+    base = root / "mappings"
+    names = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
+    if mappings:
+        unknown = [m for m in mappings if m not in names]
+        if unknown:
+            raise ConfigError(f"unknown mapping {', '.join(unknown)} (mappings: {', '.join(names)})")
+        names = [n for n in names if n in mappings]
+    cases: list[Case] = []
+    for name in names:
+        folder = base / name / "cases"
+        if folder.is_dir():
+            cases.extend(Case(name, c.name, c) for c in sorted(folder.iterdir()) if c.is_dir())
+    return cases
+
+
+def _settings(case: Case) -> dict[str, Any]:
+    file = case.path / "case.yaml"
+    if not file.is_file():
+        return {}
+    data = load_yaml(file).data or {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{file}: a case file is a mapping (description, partner, now, controls, ...)")
+    return data
+
+
+def _input(case: Case) -> Path:
+    for name in INPUTS:
+        if (case.path / name).is_file():
+            return case.path / name
+    raise ConfigError(f"{case.path}: no input file ({' or '.join(INPUTS)})")
+
+
+def _expected(case: Case) -> Path | None:
+    for name in EXPECTED:
+        if (case.path / name).is_file():
+            return case.path / name
+    return None
+
+
+def run_case(project: Project, case: Case, *, update: bool = False) -> CaseResult:
+    """Render one case and compare (or, with `update`, rewrite) its expected output."""
+    try:
+        settings = _settings(case)
+        source = _input(case)
+        now = settings.get("now") or DEFAULT_NOW
+        now = datetime.fromisoformat(now) if isinstance(now, str) else now
+        controls = Controls(**{"isa": 1, "gs": 1, "st": 1, **(settings.get("controls") or {})})
+    except (MlcError, TypeError, ValueError) as exc:
+        return CaseResult(case, False, f"bad case: {exc}")
+    display = str(source.relative_to(project.root)) if source.is_relative_to(project.root) else str(source)
+    expect_error = settings.get("expect_error")
+    try:
+        result = dry_run(
+            project,
+            case.mapping,
+            source.read_bytes(),
+            display,
+            partner=settings.get("partner"),
+            now=now,
+            controls=controls,
+            lookups=settings.get("lookups"),
+        )
+    except MlcError as exc:
+        message = str(exc)
+        if expect_error and str(expect_error) in message:
+            if update:
+                (case.path / "expected.error").write_text(message + "\n", encoding="utf-8")
+            return CaseResult(case, True, "failed as expected")
+        return CaseResult(case, False, f"render failed: {message}")
+    if expect_error:
+        return CaseResult(case, False, f"expected an error containing {expect_error!r}, but the render succeeded")
+    expected_file = _expected(case)
+    suffix = ".edi" if result.media_type == "application/edi-x12" else ".json"
+    if update:
+        if expected_file is not None and expected_file.suffix != suffix:
+            expected_file.unlink()
+        (case.path / f"expected{suffix}").write_text(result.output, encoding="utf-8")
+        return CaseResult(case, True, "updated")
+    if expected_file is None:
+        return CaseResult(case, False, "no expected output (run with --update to write it)")
+    expected = expected_file.read_text(encoding="utf-8")
+    if expected == result.output:
+        return CaseResult(case, True)
+    return CaseResult(case, False, "output differs", _diff(expected, result.output, expected_file.name, suffix))
+
+
+def _diff(expected: str, actual: str, name: str, suffix: str) -> str:
+    if suffix == ".edi":
+        expected_lines = _segments(expected)
+        actual_lines = _segments(actual)
+    else:
+        expected_lines = expected.splitlines()
+        actual_lines = actual.splitlines()
+    return "\n".join(
+        difflib.unified_diff(expected_lines, actual_lines, fromfile=name, tofile="rendered", lineterm="")
+    )
+
+
+def _segments(text: str) -> list[str]:
+    """One segment per line, whatever the terminator (read from the ISA when present)."""
+    terminator = text[105] if text.startswith("ISA") and len(text) > 105 else "~"
+    return [s.strip() for s in text.split(terminator) if s.strip()]
