@@ -20,7 +20,7 @@ def compiled(text: str, name: str = "m") -> CompiledMapping:
 
 
 def findings_of(text: str, name: str = "m") -> list[str]:
-    mapping, findings = compile_mapping(parse_yaml(textwrap.dedent(text), f"mappings/{name}/mapping.yaml"), name)
+    _, findings = compile_mapping(parse_yaml(textwrap.dedent(text), f"mappings/{name}/mapping.yaml"), name)
     return [f.line() for f in findings]
 
 

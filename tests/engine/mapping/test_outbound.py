@@ -123,7 +123,7 @@ def test_overlong_text_follows_the_partner_policy() -> None:
     rendered = render_outbound(mapping, doc, partner=partner(), now=NOW, controls=CONTROLS)
     assert f"PID*F****{'x' * 80}~" in rendered.text
     assert rendered.notes == [f"PID05: truncated {long_text!r} to 80 characters"]
-    with pytest.raises(MappingError, match="PID05: 'x+' is 90 characters; the element allows at most 80"):
+    with pytest.raises(MappingError, match=r"PID05: 'x+' is 90 characters; the element allows at most 80"):
         render_outbound(mapping, doc, partner=partner(overlong="refuse"), now=NOW, controls=CONTROLS)
 
 

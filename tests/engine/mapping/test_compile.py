@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import pytest
+
+from tests.engine.mapping.mapping_support import findings_of
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "811"
+            segments: []
+            """,
+            "mappings/m/mapping.yaml:3:18: error mapping-definition transaction set '811' has no definition for version 004010",
+            id="no-definition",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - BIG: {BIG01: "{{ doc.date", BIG02: x}
+            """,
+            "mappings/m/mapping.yaml:5:18: error jinja-syntax",
+            id="jinja-syntax",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - BIG: {BIG01: "{{ doc.date | nosuch }}"}
+            """,
+            "mappings/m/mapping.yaml:5:18: error jinja-unknown-filter unknown filter 'nosuch'",
+            id="unknown-filter",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - for_each: "$.lines[?(@.x ==]"
+                segments: []
+            """,
+            "mappings/m/mapping.yaml:5:15: error jsonpath-syntax invalid JSONPath",
+            id="bad-jsonpath",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - BEG: {BEG01: "00"}
+            """,
+            "mappings/m/mapping.yaml:5:10: error mapping-segment segment BEG is not used by this transaction set",
+            id="segment-not-in-set",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - BIG: {BIG99: "x"}
+            """,
+            "mappings/m/mapping.yaml:5:18: error mapping-element BIG has 10 elements; there is no BIG99",
+            id="element-out-of-range",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - BIG: {IT101: "x"}
+            """,
+            "mappings/m/mapping.yaml:5:18: error mapping-element 'IT101' is not an element id of BIG",
+            id="element-of-another-segment",
+        ),
+        pytest.param(
+            """
+            direction: outbound
+            transaction_set: "810"
+            segments:
+              - SE: {SE01: "1"}
+            """,
+            "error mapping-segment SE is written by the engine",
+            id="envelope-segment",
+        ),
+        pytest.param(
+            """
+            direction: sideways
+            """,
+            "mappings/m/mapping.yaml:2:12: error mapping-direction direction must be one of outbound, inbound, json",
+            id="bad-direction",
+        ),
+        pytest.param(
+            """
+            direction: json
+            output:
+              lines: {for_each: "$.x[*]", as: doc, item: "{{ doc }}"}
+            """,
+            "error mapping-alias 'as: doc' would hide the reserved name 'doc'",
+            id="reserved-alias",
+        ),
+        pytest.param(
+            """
+            name: other
+            direction: json
+            output: {}
+            """,
+            "mappings/m/mapping.yaml:2:7: error mapping-name the mapping is in mappings/m/ but is named 'other'",
+            id="name-mismatch",
+        ),
+    ],
+)
+def test_compile_reports_problems_where_they_were_written(text: str, expected: str) -> None:
+    findings = findings_of(text)
+    assert any(expected in line for line in findings), findings
+
+
+def test_compile_reports_every_problem_at_once() -> None:
+    findings = findings_of(
+        """
+        direction: outbound
+        transaction_set: "810"
+        segments:
+          - BIG: {BIG01: "{{ x | nosuch }}", BIG02: "{{ y"}
+          - for_each: "$[?("
+            segments:
+              - IT1: {IT199: "1"}
+        """
+    )
+    assert len(findings) == 4, findings
