@@ -15,7 +15,7 @@ from typing import Any
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping, ForNode, ListNode, ObjectNode, OptionalNode
 from engine.mapping.outbound import LoopInfo, unresolved_message
-from engine.mapping.templates import Value, truthy
+from engine.mapping.templates import Value, base_context, truthy
 
 _OMIT = object()
 
@@ -76,15 +76,15 @@ def render_payload(
     if mapping.direction == "outbound":
         raise MappingError(f"mapping {mapping.name} is outbound; it renders X12, not a payload")
     misses = _Misses()
-    context: dict[str, Any] = {
-        "doc": doc,
-        "partner": partner,
-        "lookups": lookups or {},
-        "now": now,
-        "interchange": interchange or {},
-        "group": group or {},
-        "_state": misses,
-    }
+    context = base_context(
+        doc=doc,
+        partner=partner,
+        lookups=lookups or {},
+        now=now,
+        interchange=interchange or {},
+        group=group or {},
+        _state=misses,
+    )
     try:
         output = _render(mapping.output, context)
     except MappingError as exc:
@@ -98,5 +98,5 @@ def document_key(mapping: CompiledMapping, doc: Any, *, partner: dict[str, Any],
     """The document key the mapping declares (`key:`), e.g. an 850's BEG03."""
     if mapping.key is None:
         return default
-    value = mapping.key.evaluate({"doc": doc, "partner": partner})
+    value = mapping.key.evaluate(base_context(doc=doc, partner=partner))
     return "" if value is None else str(value)

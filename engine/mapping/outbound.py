@@ -18,7 +18,7 @@ from typing import Any
 from engine.errors import MappingError, X12WriteError
 from engine.mapping.compile import CompiledMapping, LoopNode, SegmentNode
 from engine.mapping.formatting import FormatState
-from engine.mapping.templates import truthy
+from engine.mapping.templates import base_context, truthy
 from engine.x12.definition import base_version
 from engine.x12.delimiters import Delimiters
 from engine.x12.envelope import GroupSpec, InterchangeSpec, Party, TransactionSpec, build, st_control
@@ -170,18 +170,18 @@ def render_segments(
 ) -> tuple[list[Segment], list[str]]:
     """The body segments (between ST and SE) of one document, and the formatting notes."""
     state = _State(truncate)
-    context: dict[str, Any] = {
-        "doc": doc,
-        "partner": partner,
-        "lookups": lookups or {},
-        "now": now,
-        "control": {"isa": controls.isa, "gs": controls.gs, "st": st_control(controls.st)},
-        "count": state.count,
-        "total": state.total,
-        "hl": state.hl,
-        "hl_parent": state.hl_parent,
-        "_state": state,
-    }
+    context = base_context(
+        doc=doc,
+        partner=partner,
+        lookups=lookups or {},
+        now=now,
+        control={"isa": controls.isa, "gs": controls.gs, "st": st_control(controls.st)},
+        count=state.count,
+        total=state.total,
+        hl=state.hl,
+        hl_parent=state.hl_parent,
+        _state=state,
+    )
     _walk(mapping.segments, context, state)
     if state.unresolved:
         raise MappingError(unresolved_message(partner, state.unresolved))

@@ -82,8 +82,7 @@ class Value:
             return
         single = _SINGLE.match(text)
         if single and "}}" not in single.group(1) and "{{" not in single.group(1):
-            expression = ENVIRONMENT.compile_expression(single.group(1), undefined_to_none=False)
-            self._call = lambda context: expression(**context)
+            self._call = _expression(single.group(1))
         else:
             template = ENVIRONMENT.from_string(text)
             self._call = template.render
@@ -132,6 +131,35 @@ class Value:
                 f"{_keys(value)})"
             )
         return value
+
+
+def _expression(source: str) -> Callable[[Mapping[str, Any]], Any]:
+    """A compiled expression called on our context dict as it is.
+
+    Jinja's `TemplateExpression.__call__` copies the variables and the environment globals
+    into a new dict on every call; our contexts already hold the globals (see `base_context`),
+    so the compiled code runs on a `Context` whose parent is the dict itself.
+    """
+    template = ENVIRONMENT.compile_expression(source, undefined_to_none=False)._template
+    root = template.root_render_func
+    context_class = ENVIRONMENT.context_class
+    name = template.name
+    blocks = template.blocks
+
+    def call(variables: Mapping[str, Any]) -> Any:
+        context = context_class(ENVIRONMENT, variables, name, blocks)  # type: ignore[arg-type]
+        for _ in root(context):
+            pass
+        return context.vars["result"]
+
+    return call
+
+
+def base_context(**variables: Any) -> dict[str, Any]:
+    """A render context: Jinja's globals (range, dict, namespace...) plus `variables`."""
+    context = dict(ENVIRONMENT.globals)
+    context.update(variables)
+    return context
 
 
 def _keys(value: Any) -> str:

@@ -12,6 +12,7 @@ Trailing empty elements and trailing empty components are trimmed, as X12 requir
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -58,9 +59,10 @@ class SegmentWriter:
             )
         self.terminator = delimiters.segment + ("\n" if newline and delimiters.segment != "\n" else "")
         self._forbidden = delimiters.characters | {"\r", "\n"}
+        self._search = re.compile("[" + re.escape("".join(sorted(self._forbidden))) + "]").search
 
     def _clean(self, value: str, where: str) -> str:
-        if not any(ch in self._forbidden for ch in value):
+        if self._search(value) is None:
             return value
         bad = sorted({ch for ch in value if ch in self._forbidden})
         if self.policy.mode == "reject":
