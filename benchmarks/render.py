@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import copy
-import io
 import json
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from datetime import datetime
