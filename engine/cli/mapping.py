@@ -1,0 +1,110 @@
+"""`mlc render` (dry run of one document) and `mlc test` (the golden cases of the mappings)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from engine.errors import ConfigError, UsageError
+from engine.mapping.cases import discover, run_case
+from engine.mapping.dryrun import dry_run
+
+
+def project_root(project: str | None) -> Path:
+    """`--project`, else $MLC_PROJECT, else the current directory."""
+    root = Path(project or os.environ.get("MLC_PROJECT") or ".").resolve()
+    if not root.is_dir():
+        raise UsageError(f"the project directory {root} does not exist")
+    return root
+
+
+def load(root: Path):  # type: ignore[no-untyped-def]
+    """The project with every mapping compiled; a project with errors is refused."""
+    from engine.config.project import validate_project
+
+    project, findings = validate_project(root)
+    errors = [f for f in findings if f.level == "error"]
+    if project is None or errors:
+        shown = "; ".join(f.line() for f in errors[:3])
+        more = f" (and {len(errors) - 3} more; run mlc validate)" if len(errors) > 3 else ""
+        raise ConfigError(f"the project at {root} has errors: {shown}{more}")
+    return project
+
+
+def _read_input(path: str) -> tuple[bytes, str]:
+    if path == "-":
+        return sys.stdin.buffer.read(), "<stdin>"
+    file = Path(path)
+    try:
+        return file.read_bytes(), path
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot read the input: {exc.strerror}") from None
+
+
+@click.command("render")
+@click.argument("mapping")
+@click.option("--input", "input_path", required=True, help="ERP JSON (outbound/json mappings) or X12 (inbound); - for stdin.")
+@click.option("--partner", help="The partner id; default: resolved from the document as a route would.")
+@click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
+@click.option("--now", "now_text", help="The clock for dates and the envelope, ISO (default: now).")
+def render_command(mapping: str, input_path: str, partner: str | None, project: str | None, now_text: str | None) -> None:
+    """Dry run: render one document through MAPPING and print the result.
+
+    Nothing is sent, nothing is stored, control numbers are not consumed (the envelope shows
+    1/1/0001).
+    """
+    root = project_root(project)
+    try:
+        now = datetime.fromisoformat(now_text) if now_text else datetime.now().replace(microsecond=0)
+    except ValueError:
+        raise UsageError(f"--now {now_text!r} is not an ISO date-time such as 2024-05-03T09:30") from None
+    data, source = _read_input(input_path)
+    result = dry_run(load(root), mapping, data, source, partner=partner, now=now)
+    sys.stdout.write(result.output)
+    click.echo(f"rendered {source} through {result.mapping} for partner {result.partner}", err=True)
+    for note in result.notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@click.command("test")
+@click.argument("mappings", nargs=-1)
+@click.option("--update", is_flag=True, help="Rewrite the expected outputs from the current mappings (review with git diff).")
+@click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
+def test_command(mappings: tuple[str, ...], update: bool, project: str | None) -> None:
+    """Run the golden cases of MAPPINGS (all when none is named): pass/fail per case, a
+    segment-per-line diff on failure, exit 1 if any failed."""
+    root = project_root(project)
+    loaded = load(root)
+    cases = discover(root, list(mappings) or None)
+    if not cases:
+        raise ConfigError(f"no golden cases under {root / 'mappings'}/*/cases/")
+    console = Console(highlight=False)
+    table = Table(title=f"golden cases ({'updated' if update else 'checked'})")
+    table.add_column("mapping")
+    table.add_column("case")
+    table.add_column("result")
+    table.add_column("detail", overflow="fold")
+    failures = []
+    for case in cases:
+        result = run_case(loaded, case, update=update)
+        table.add_row(case.mapping, case.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]", result.detail)
+        if not result.passed:
+            failures.append(result)
+    console.print(table)
+    for failed in failures:
+        if failed.diff:
+            console.print(f"\n[bold]{failed.case.label}[/]: {failed.detail}")
+            console.print(failed.diff, markup=False)
+    summary = f"{len(cases) - len(failures)} of {len(cases)} cases passed"
+    click.echo(summary, err=True)
+    if failures:
+        sys.exit(1)
+
+
+COMMANDS = [render_command, test_command]
