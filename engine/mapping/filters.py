@@ -159,7 +159,8 @@ def code(value: Any, table: dict[str, Any], default: Any = MISSING) -> Any:
         return table[key]
     if default is not MISSING:
         return default
-    raise MappingError(f"{key!r} has no translation (known: {', '.join(sorted(map(str, table)))})")
+    known = ", ".join(repr(k) if k == "" else str(k) for k in sorted(map(str, table)))
+    raise MappingError(f"{key!r} has no translation (known: {known})")
 
 
 def product_id(segment: Any, *qualifiers: str) -> str:

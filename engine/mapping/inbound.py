@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping, ForNode, ListNode, ObjectNode, OptionalNode
-from engine.mapping.outbound import LoopInfo, unresolved_message
+from engine.mapping.outbound import LoopInfo, selected, unresolved_message
 from engine.mapping.templates import Value, base_context, truthy
 
 _OMIT = object()
@@ -41,15 +41,13 @@ def _render(node: Any, context: dict[str, Any]) -> Any:
                 result[key] = value
         return result
     if kind is ForNode:
-        items = node.path.items(context, node.where)
+        items = selected(node.path.items(context, node.where), node.alias, node.when, context)
         out = []
         length = len(items)
         for index, item in enumerate(items):
             inner = dict(context)
             inner[node.alias] = item
             inner["loop"] = LoopInfo(index, length)
-            if node.when is not None and not truthy(node.when.evaluate(inner)):
-                continue
             out.append(_render(node.item, inner))
         return out
     if kind is OptionalNode:

@@ -116,15 +116,28 @@ class _State:
         return ""
 
 
+def selected(items: list[Any], alias: str, when: Any, context: dict[str, Any]) -> list[Any]:
+    """The items of a loop whose `when:` holds, evaluated per item (so `loop.index` counts
+    only the items kept: line numbers stay consecutive)."""
+    if when is None:
+        return items
+    kept = []
+    probe = dict(context)
+    for item in items:
+        probe[alias] = item
+        if truthy(when.evaluate(probe)):
+            kept.append(item)
+    return kept
+
+
 def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _State) -> None:
     for node in nodes:
-        if node.when is not None and not truthy(node.when.evaluate(context)):
-            continue
         if type(node) is SegmentNode:
-            _emit(node, context, state)
+            if node.when is None or truthy(node.when.evaluate(context)):
+                _emit(node, context, state)
             continue
         assert isinstance(node, LoopNode)
-        items = node.path.items(context, node.where)
+        items = selected(node.path.items(context, node.where), node.alias, node.when, context)
         length = len(items)
         for index, item in enumerate(items):
             inner = dict(context)

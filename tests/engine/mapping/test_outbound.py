@@ -210,3 +210,22 @@ def test_composites_are_written_with_the_component_separator() -> None:
     )
     text = render_outbound(mapping, {"freight": 12.5}, partner=partner(), now=NOW, controls=CONTROLS).text
     assert "SAC*C*D240***1250~" in text
+
+
+def test_a_loop_condition_is_checked_per_item_and_numbering_stays_consecutive() -> None:
+    mapping = compiled(
+        """
+        direction: outbound
+        transaction_set: "810"
+        segments:
+          - BIG: {BIG01: "20240502", BIG02: "1"}
+          - for_each: "$.lines[*]"
+            as: line
+            when: "{{ line.q > 0 }}"
+            segments:
+              - IT1: {IT101: "{{ loop.index }}", IT102: "{{ line.q }}", IT103: EA, IT104: "1"}
+          - TDS: {TDS01: "1"}
+        """
+    )
+    segments, _ = render_segments(mapping, {"lines": [{"q": 0}, {"q": 2}, {"q": 0}, {"q": 3}]}, partner=partner(), now=NOW, controls=CONTROLS)
+    assert [s[1:3] for s in segments if s[0] == "IT1"] == [["1", "2"], ["2", "3"]]
