@@ -2,12 +2,14 @@
 
 A connector package registers a `ConnectorPlugin` under the entry-point group
 `mlc.connectors` (see pyproject.toml). The engine looks plugins up by name; it never imports
-`connectors` directly.
+`connectors` directly. A plugin's `validate_config` checks one `connections.yaml` entry
+(raising ConfigError naming every problem), so `mlc validate` checks connections without
+connecting.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -40,6 +42,8 @@ class ConnectorPlugin:
     title: str
     emulators: tuple[EmulatorSpec, ...] = ()
     connect: Callable[..., Any] | None = field(default=None, repr=False)
+    validate_config: Callable[[Mapping[str, Any]], object] | None = field(default=None, repr=False)
+    """Check a connection entry; raise ConfigError listing every problem (the result is ignored)."""
 
 
 @cache

@@ -56,6 +56,7 @@ plugin = ConnectorPlugin(
         EmulatorSpec("bc", "Business Central API v2.0", _build_bc, "/v2.0/cronus.example/production/api/v2.0"),
     ),
     connect=connect,
+    validate_config=BcConfig.from_mapping,
 )
 
 __all__ = [

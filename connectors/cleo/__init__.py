@@ -41,6 +41,7 @@ plugin = ConnectorPlugin(
     title="Cleo Integration Cloud",
     emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", build_app, "/"),),
     connect=connect,
+    validate_config=CleoConfig.from_mapping,
 )
 
 __all__ = ["CleoConfig", "CleoFileStore", "connect", "plugin"]

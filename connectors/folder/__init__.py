@@ -34,6 +34,15 @@ def connect(
     A relative `root` is taken relative to `base_dir` (the project directory; default: the
     current directory).
     """
+    validate_config(config)
+    path = Path(str(config["root"])).expanduser()
+    if not path.is_absolute():
+        path = Path(base_dir or Path.cwd()) / path
+    return FolderStore(path, create_folders=bool(config.get("create_folders", True)))
+
+
+def validate_config(config: Mapping[str, Any]) -> None:
+    """Check a folder connection entry; one ConfigError naming every problem."""
     if not isinstance(config, Mapping):
         raise ConfigError(f"folder connection: expected a mapping, got {type(config).__name__}")
     problems: list[str] = []
@@ -50,12 +59,8 @@ def connect(
         problems.append(f"create_folders must be true or false, got {create!r}")
     if problems:
         raise ConfigError("folder connection: " + "; ".join(problems))
-    path = Path(str(root)).expanduser()
-    if not path.is_absolute():
-        path = Path(base_dir or Path.cwd()) / path
-    return FolderStore(path, create_folders=bool(create))
 
 
-plugin = ConnectorPlugin(name="folder", title="Local folder", connect=connect)
+plugin = ConnectorPlugin(name="folder", title="Local folder", connect=connect, validate_config=validate_config)
 
-__all__ = ["FolderStore", "SafeRoot", "check_name", "connect", "folder_parts", "plugin"]
+__all__ = ["FolderStore", "SafeRoot", "check_name", "connect", "folder_parts", "plugin", "validate_config"]

@@ -19,4 +19,5 @@ plugin = ConnectorPlugin(
     title="Dynamics GP (Service Based Architecture)",
     emulators=(EmulatorSpec("gp", "Dynamics GP SBA", build_app, "/GPService/Tenants(DefaultTenant)"),),
     connect=connect,
+    validate_config=GpConfig.from_mapping,
 )

@@ -1,0 +1,33 @@
+"""Project configuration: YAML files with positions, `${ENV}`, JSON Schemas, partners, routes.
+
+`load_project` / `validate_project` (engine.config.project) read a project directory and
+report every problem as a `Finding` (`path:line:col: level CODE message`). The schemas of the
+file kinds ship in `engine/config/schemas/` (`engine.config.schema`).
+"""
+
+from __future__ import annotations
+
+from engine.config.lint import Finding
+from engine.config.partner import BY_KINDS, Partner
+from engine.config.project import Project, load_project, validate_project
+from engine.config.route import Lookup, Route
+from engine.config.schema import KINDS
+from engine.config.source import Location, Pointer, YamlFileError, YamlSource, load_yaml, parse_yaml
+
+__all__ = [
+    "BY_KINDS",
+    "KINDS",
+    "Finding",
+    "Location",
+    "Lookup",
+    "Partner",
+    "Pointer",
+    "Project",
+    "Route",
+    "YamlFileError",
+    "YamlSource",
+    "load_project",
+    "load_yaml",
+    "parse_yaml",
+    "validate_project",
+]

@@ -5,6 +5,12 @@ a project must be reported as `path:line:col`, so `load_yaml` composes the node 
 constructs the data from it with the safe constructor, and walks both together to record the
 position of every mapping key and every value by its pointer (the tuple of keys and indexes
 from the root, as `jsonschema` reports `error.absolute_path`).
+
+libyaml's parser (`CSafeLoader`) is used when PyYAML was built with it: it keeps the same
+marks and is about seven times faster, which matters for projects of hundreds of partners.
+A key written twice in one mapping is kept (the last one wins, as in PyYAML) and recorded in
+`YamlSource.duplicates`, so the linter can report it. A file that cannot be read or parsed
+raises `YamlFileError`, a `ConfigError` that also carries the location and the code.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ import yaml
 from engine.errors import ConfigError
 
 Pointer = tuple[str | int, ...]
+
+_Loader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 @dataclass(frozen=True, order=True)
@@ -40,6 +48,12 @@ class YamlSource:
     data: Any
     values: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
     keys: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
+    duplicates: list[tuple[Pointer, tuple[int, int]]] = field(default_factory=list, repr=False)
+    """Keys written more than once in the same mapping: the pointer and the later key's place."""
+
+    def with_data(self, data: Any) -> YamlSource:
+        """The same file and positions with other data of the same shape (e.g. interpolated)."""
+        return YamlSource(self.path, data, self.values, self.keys, self.duplicates)
 
     def where(self, pointer: Pointer = (), *, key: bool = False) -> Location:
         """The location of the value at `pointer` (or of its key with `key=True`).
@@ -73,12 +87,16 @@ def _record(
         return
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode) and isinstance(data, dict):
+        written: set[Any] = set()
         for key_node, value_node in node.value:
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
             key = loader.construct_object(key_node, deep=True) if isinstance(key_node, yaml.ScalarNode) else None
             if isinstance(key, str | int) and key in data:
                 child = (*pointer, key)
+                if key in written:
+                    source.duplicates.append((child, _mark(key_node)))
+                written.add(key)
                 source.keys[child] = _mark(key_node)
                 _record(loader, value_node, data[key], child, source, seen)
     elif isinstance(node, yaml.SequenceNode) and isinstance(data, list):
@@ -86,9 +104,20 @@ def _record(
             _record(loader, item_node, item, (*pointer, index), source, seen)
 
 
+class YamlFileError(ConfigError):
+    """A YAML file that cannot be read or parsed: `location`, `code` and `detail` as a lint
+    finding needs them; the message is the finding's line."""
+
+    def __init__(self, location: Location, code: str, detail: str) -> None:
+        self.location = location
+        self.code = code
+        self.detail = detail
+        super().__init__(f"{location}: error {code} {detail}")
+
+
 def parse_yaml(text: str, path: str) -> YamlSource:
-    """Parse YAML text; a syntax error is a ConfigError at its line and column."""
-    loader = yaml.SafeLoader(text)
+    """Parse YAML text; a syntax error is a YamlFileError at its line and column."""
+    loader = _Loader(text)
     try:
         node = loader.get_single_node()
         data = loader.construct_document(node) if node is not None else None
@@ -97,10 +126,10 @@ def parse_yaml(text: str, path: str) -> YamlSource:
             _record(loader, node, data, (), source, set())
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise ConfigError(f"{where}: error yaml-syntax {exc.problem or exc}") from None
+        location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
+        raise YamlFileError(location, "yaml-syntax", str(exc.problem or exc)) from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: error yaml-syntax {exc}") from None
+        raise YamlFileError(Location(path, 1, 1), "yaml-syntax", str(exc).replace("\n", " ")) from None
     finally:
         loader.dispose()
     return source
@@ -112,7 +141,7 @@ def load_yaml(path: Path, display: str | None = None) -> YamlSource:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ConfigError(f"{shown}: error yaml-encoding the file is not UTF-8 ({exc.reason})") from None
+        raise YamlFileError(Location(shown, 1, 1), "yaml-encoding", f"the file is not UTF-8 ({exc.reason})") from None
     except OSError as exc:
-        raise ConfigError(f"{shown}: error io cannot read the file: {exc.strerror}") from None
+        raise YamlFileError(Location(shown, 1, 1), "io", f"cannot read the file: {exc.strerror}") from None
     return parse_yaml(text, shown)

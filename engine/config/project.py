@@ -1,0 +1,210 @@
+"""A project directory loaded, checked and compiled once: connections, partners, routes, mappings.
+
+`validate_project(root)` reads every file (`engine.config.files`: YAML with positions,
+`${ENV}`, schema), checks each kind beyond its schema (connections by their plugins,
+partners, routes, mappings through `engine.mapping.compile.compile_mapping`, golden case
+settings) and across files (`engine.config.references`), and returns *every* finding at once,
+sorted by file and position, with the `Project` when there is no error (warnings allowed).
+`load_project(root)` is the same for code that needs a project: any error raises ConfigError.
+
+The `Project` keeps:
+
+- `root`; `connections` (name -> the interpolated entry); `identity` (our X12 identity, with
+  `application_id` defaulting to `id`); `state` (connections.yaml `state`, maybe empty);
+- `partners` (id -> `Partner`: `.id`, `.data` with every default applied, `.source`);
+- `routes` (name -> `Route`: `.data`, `.source`, compiled `Value`s and lookups);
+- `mapping_sources` (name -> YamlSource, interpolated) and `mappings` (name ->
+  `CompiledMapping`);
+- partner resolution: `find_partner(by, key)` (ConfigError naming what was looked for and the
+  known keys), `match_partner(by, key)` (None instead), `mapping_for(route_mapping, partner)`
+  (partner overrides applied), `takes_part(partner, route)` and `partners_for(route)`.
+
+A partner takes part in a route when it lists the route under `routes:`; a partner without
+`routes:` takes part in every route whose X12 mapping (after its overrides) has a set and
+direction listed in its `transactions` (JSON payload routes must be listed). Documents of
+other partners are skipped by the runtime, as documents of non-partners are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.config import files as project_files
+from engine.config.connections import check_connections
+from engine.config.lint import Finding
+from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
+from engine.config.references import Catalog, MappingInfo, check_references, known
+from engine.config.route import Route, compile_route
+from engine.config.source import Location, YamlSource
+from engine.errors import ConfigError
+
+__all__ = ["Partner", "Project", "Route", "load_project", "validate_project"]
+
+
+@dataclass
+class Project:
+    """A loaded, valid project (see the module docstring)."""
+
+    root: Path
+    connections: dict[str, dict[str, Any]]
+    identity: dict[str, Any]
+    partners: dict[str, Partner]
+    routes: dict[str, Route]
+    mapping_sources: dict[str, YamlSource]
+    mappings: dict[str, Any] = field(default_factory=dict)
+    """Mapping name -> `engine.mapping.compile.CompiledMapping`."""
+    state: dict[str, Any] = field(default_factory=dict)
+    _index: PartnerIndex | None = field(default=None, repr=False)
+    _participants: dict[str, tuple[Partner, ...]] = field(default_factory=dict, repr=False)
+
+    @property
+    def index(self) -> PartnerIndex:
+        """Partners by key, built on first use."""
+        if self._index is None:
+            self._index = PartnerIndex(self.partners.values())
+        return self._index
+
+    def find_partner(self, by: str, key: str) -> Partner:
+        """The partner with `key` of kind `by` (`bc.customer`, `bc.vendor`, `gp.vendor`,
+        `x12.sender` with `QUALIFIER/ID` or the bare ID); ConfigError when there is none."""
+        return self.index.find(by, key)
+
+    def match_partner(self, by: str, key: str) -> Partner | None:
+        """Like `find_partner`, but None for a key no partner has (a non-partner document)."""
+        return self.index.get(by, key)
+
+    def mapping_for(self, route_mapping: str, partner: Partner) -> str:
+        """The mapping used for `partner` where a route names `route_mapping`."""
+        overrides = partner.data.get("overrides", {}).get("mappings") or {}
+        return str(overrides.get(route_mapping, route_mapping))
+
+    def takes_part(self, partner: Partner, route: Route | str) -> bool:
+        """Whether `partner` takes part in the route (module docstring)."""
+        name = route if isinstance(route, str) else route.name
+        return any(p is partner for p in self.partners_for(name))
+
+    def partners_for(self, route: Route | str) -> tuple[Partner, ...]:
+        """Every partner taking part in the route, in id order."""
+        name = route if isinstance(route, str) else route.name
+        if name not in self._participants:
+            found = self.routes.get(name)
+            if found is None:
+                raise ConfigError(f"no route {name!r} (routes: {known(self.routes)})")
+            self._participants[name] = tuple(p for _, p in sorted(self.partners.items()) if self._takes_part(p, found))
+        return self._participants[name]
+
+    def _takes_part(self, partner: Partner, route: Route) -> bool:
+        if partner.routes is not None:
+            return route.name in partner.routes
+        source = self.mapping_sources.get(self.mapping_for(route.mapping, partner))
+        info = MappingInfo.of(source.data if source else None)
+        if info.direction not in ("outbound", "inbound") or not info.transaction_set:
+            return False
+        return partner.exchanges(info.transaction_set, info.direction)
+
+
+def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:
+    """The project at `root`; ConfigError (with the first problems) when it has any error."""
+    project, findings = validate_project(root, environ)
+    if project is None:
+        errors = [f for f in findings if f.level == "error"]
+        shown = "; ".join(f.line() for f in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ConfigError(f"the project {root} has {len(errors)} error(s), run mlc validate: {shown}{more}")
+    return project
+
+
+def _compiler() -> Any:
+    """`compile_mapping` of the mapping engine, imported here so config loads without it."""
+    try:
+        from engine.mapping.compile import compile_mapping
+    except ImportError:
+        return None
+    return compile_mapping
+
+
+def validate_project(root: Path | str, environ: Mapping[str, str] | None = None) -> tuple[Project | None, list[Finding]]:
+    """Every problem of the project at `root`, and the project when none is an error."""
+    root = Path(root)
+    layout = project_files.discover(root)
+    findings = project_files.ignored_findings(layout)
+
+    def read(relative: str, kind: str) -> project_files.ProjectFile:
+        file = project_files.read(root, relative, kind, environ)
+        findings.extend(file.findings)
+        return file
+
+    connections: dict[str, dict[str, Any]] = {}
+    identity: dict[str, Any] = {}
+    state: dict[str, Any] = {}
+    if layout.connections is None:
+        findings.append(Finding(Location("connections.yaml", 1, 1), "missing-file", f"the project has no connections.yaml (looked in {root})"))
+    else:
+        file = read(layout.connections, "connections")
+        data = file.source.data if file.source else None
+        if file.source is not None and isinstance(data, dict):
+            entries = data.get("connections")
+            connections = {str(k): v for k, v in entries.items() if isinstance(v, dict)} if isinstance(entries, dict) else {}
+            identity = dict(data["identity"]) if isinstance(data.get("identity"), dict) else {}
+            if isinstance(identity.get("id"), str):
+                identity.setdefault("application_id", identity["id"])
+            state = dict(data["state"]) if isinstance(data.get("state"), dict) else {}
+            findings.extend(check_connections(file.source))
+
+    partner_files = [read(relative, "partner") for relative in layout.partners]
+    partners: dict[str, Partner] = {}
+    for file in partner_files:
+        if file.source is None or not isinstance(file.source.data, dict):
+            continue
+        findings.extend(check_partner(file.source.data, file.source, file.stem))
+        if file.schema_ok:
+            partners[file.stem] = Partner(file.stem, with_defaults(file.source.data, file.stem, identity), file.source)
+    findings.extend(check_claims(partners.values()))
+
+    route_files = [read(relative, "route") for relative in layout.routes]
+    routes: dict[str, Route] = {}
+    for file in route_files:
+        if file.source is None:
+            continue
+        route, problems = compile_route(file.source, file.stem)
+        findings.extend(problems)
+        if route is not None and file.schema_ok:
+            routes.setdefault(route.name, route)
+
+    mapping_sources: dict[str, YamlSource] = {}
+    mappings: dict[str, Any] = {}
+    compile_mapping = _compiler()
+    for name, relative in layout.mappings.items():
+        if relative is None:
+            where = Location(f"mappings/{name}/mapping.yaml", 1, 1)
+            findings.append(Finding(where, "missing-file", f"the mapping directory mappings/{name}/ has no mapping.yaml"))
+            continue
+        file = read(relative, "mapping")
+        if file.source is None:
+            continue
+        mapping_sources[name] = file.source
+        if compile_mapping is not None:
+            compiled, problems = compile_mapping(file.source, name)
+            taken = {f.location for f in file.findings}
+            findings.extend(f for f in problems if f.location not in taken)
+            if compiled is not None:
+                mappings[name] = compiled
+
+    case_files = [read(relative, "case") for relative in layout.cases]
+    catalog = Catalog(
+        connections=connections,
+        partner_files=[f for f in partner_files if f.source is not None],
+        partners=partners,
+        route_files=[f for f in route_files if f.source is not None],
+        mappings={name: MappingInfo.of(source.data) for name, source in mapping_sources.items()},
+        case_files=[f for f in case_files if f.source is not None],
+    )
+    findings.extend(check_references(catalog))
+    findings = sorted(set(findings))
+    if any(f.level == "error" for f in findings):
+        return None, findings
+    project = Project(root, connections, identity, partners, routes, mapping_sources, mappings, state)
+    return project, findings
