@@ -22,6 +22,7 @@ def generate(root: Path, target: Path, partners: int, routes: int) -> None:
         data["name"] = f"Partner {n}"
         data["x12"]["id"] = f"PARTNER{n:06d}"
         data["x12"].pop("application_id", None)
+        data.pop("routes", None)
         data["erp"] = {"bc": {"customer": f"C9{n:04d}"}}
         for folder in ("inbox", "outbox", "archive"):
             if folder in data.get("cleo", {}):

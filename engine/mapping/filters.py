@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
-from jinja2 import pass_context
+from jinja2 import Undefined, pass_context
 from jinja2.runtime import Context
 
 from engine.errors import MappingError
@@ -196,6 +196,40 @@ def qualified(segments: Any, qualifier_element: str, qualifier: str, value_eleme
     return ""
 
 
+def _dig(value: Any, keys: tuple[str, ...]) -> Any:
+    for key in keys:
+        if isinstance(value, dict):
+            if key not in value:
+                return MISSING
+            value = value[key]
+        elif isinstance(value, list) and key.lstrip("-").isdigit():
+            index = int(key)
+            if not -len(value) <= index < len(value):
+                return MISSING
+            value = value[index]
+        else:
+            return MISSING
+    return value
+
+
+def where(items: Any, path: str, *values: Any) -> list[Any]:
+    """The items whose dotted `path` equals one of `values` (JSONPath's `[?(@.a.b == 'x')]`,
+    without its cost): `doc.N1_loop | where('N1.N101', 'ST')`. Missing items give []."""
+    if isinstance(items, Undefined) or items is None:
+        return []
+    keys = tuple(path.split("."))
+    return [item for item in (items if isinstance(items, list) else [items]) if _dig(item, keys) in values]
+
+
+def dig(value: Any, path: str, default: Any = "") -> Any:
+    """A nested value by dotted path (`0.N3.0.N301`: list indexes allowed), or `default` when
+    any step is missing: for optional parts of a document."""
+    if isinstance(value, Undefined):
+        return default
+    found = _dig(value, tuple(path.split(".")))
+    return default if found is MISSING else found
+
+
 def jsonpath(value: Any, path: str) -> list[Any]:
     """Every match of a JSONPath on a value."""
     from engine.mapping.templates import compile_jsonpath
@@ -215,6 +249,7 @@ def _cached_jsonpath(path: str, compiler: Any) -> Any:
 
 FILTERS: dict[str, Any] = {
     "code": code,
+    "dig": dig,
     "implied": implied,
     "iso_date": iso_date,
     "iso_time": iso_time,
@@ -223,6 +258,7 @@ FILTERS: dict[str, Any] = {
     "pad": pad,
     "product_id": product_id,
     "qualified": qualified,
+    "where": where,
     "x12_date": x12_date,
     "x12_time": x12_time,
     "xref": xref,

@@ -78,3 +78,17 @@ def test_qualified_picks_the_segment_with_the_qualifier() -> None:
 
 def test_jsonpath_returns_every_match() -> None:
     assert filters.jsonpath({"a": [{"b": 1}, {"b": 2}]}, "$.a[*].b") == [1, 2]
+
+
+def test_where_selects_items_by_a_dotted_path() -> None:
+    loops = [{"N1": {"N101": "BY"}}, {"N1": {"N101": "ST", "N102": "DC 7"}}, {"N3": []}]
+    assert filters.where(loops, "N1.N101", "ST") == [loops[1]]
+    assert filters.where(loops, "N1.N101", "ST", "BY") == loops[:2]
+    assert filters.where(None, "N1.N101", "ST") == []
+
+
+def test_dig_reads_optional_nested_values() -> None:
+    doc = {"N1_loop": [{"N3": [{"N301": "1200 W Industrial Dr"}]}]}
+    assert filters.dig(doc, "N1_loop.0.N3.0.N301") == "1200 W Industrial Dr"
+    assert filters.dig(doc, "N1_loop.0.N4.0.N401") == ""
+    assert filters.dig(doc, "N1_loop.5.N3", default=None) is None
