@@ -29,6 +29,7 @@ test: lint typecheck
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/x12_read.py
 	$(VENV)/bin/python benchmarks/x12_check.py
+	$(VENV)/bin/python benchmarks/render.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

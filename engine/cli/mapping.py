@@ -86,8 +86,8 @@ def test_command(mappings: tuple[str, ...], update: bool, project: str | None) -
         raise ConfigError(f"no golden cases under {root / 'mappings'}/*/cases/")
     console = Console(highlight=False)
     table = Table(title=f"golden cases ({'updated' if update else 'checked'})")
-    table.add_column("mapping")
-    table.add_column("case")
+    table.add_column("mapping", no_wrap=True)
+    table.add_column("case", no_wrap=True)
     table.add_column("result")
     table.add_column("detail", overflow="fold")
     failures = []
