@@ -80,10 +80,12 @@ def compile_path(text: str) -> Path:
     match = _VARIABLE_PATH.match(text)
     if not match:
         raise MappingError(f"invalid JSONPath {text!r}: start with $ (the document) or a variable name")
-    rest = match.group(2).lstrip(".")
+    rest = match.group(2)
     if rest in ("", "[*]"):
         return Path(text, match.group(1), None, None)
-    return Path(text, match.group(1), None, compile_jsonpath(rest))
+    if rest.startswith(".."):  # recursive descent from the variable: `order..HL_loop`
+        return Path(text, match.group(1), None, compile_jsonpath("$" + rest))
+    return Path(text, match.group(1), None, compile_jsonpath(rest.removeprefix(".")))
 
 
 @dataclass

@@ -264,4 +264,9 @@ FILTERS: dict[str, Any] = {
     "xref": xref,
 }
 
-GLOBALS: dict[str, Any] = {}
+def fail(message: str) -> Any:
+    """Stop the render with a message of the mapping's own: `{{ fail('no ship-to party') }}`."""
+    raise MappingError(str(message))
+
+
+GLOBALS: dict[str, Any] = {"fail": fail}

@@ -9,9 +9,10 @@ Every value in a mapping or a route is compiled once, at load, into a `Value`:
 
 The environment is Jinja's `ImmutableSandboxedEnvironment` with `StrictUndefined`: a template
 can neither call unsafe attributes nor modify data, and a missing field is an error naming the
-field and the mapping file and line, never an empty element. For JSON data, `a.b` reads the
-key `b` before any attribute of the same name (so a field called `items` or `values` is the
-field, not the dict method).
+field and the mapping file and line, never an empty element; an expression whose result is
+undefined (`{{ doc['x'] }}`, `{{ a or doc.x }}`) is the same error. On JSON objects `a.b` reads
+the key `b` only (so a field called `items` or `values` is the field; dict methods are not
+reachable from templates).
 """
 
 from __future__ import annotations
@@ -98,7 +99,10 @@ class Value:
         if self._call is None:
             return self.literal
         try:
-            return self._call(context)
+            result = self._call(context)
+            if isinstance(result, jinja2.Undefined):
+                result._fail_with_undefined_error()
+            return result
         except jinja2.UndefinedError as exc:
             raise MappingError(f"{self.where}: {_undefined(exc)} in {self.text.strip()}") from None
         except MappingError as exc:

@@ -117,3 +117,38 @@ def test_the_sandbox_refuses_unsafe_attribute_access() -> None:
     )
     with pytest.raises(MappingError):
         render_payload(mapping, {}, partner=partner(), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "template",
+    [pytest.param("{{ doc['x'] }}", id="subscript"), pytest.param("{{ doc.a or doc.x }}", id="or"), pytest.param("{{ doc.x | default(doc.y) }}", id="default-of-missing")],
+)
+def test_an_undefined_result_is_a_mapping_error(template: str) -> None:
+    mapping = compiled(f'direction: json\noutput: {{v: "{template}"}}\n')
+    with pytest.raises(MappingError, match=r"mappings/m/mapping\.yaml:2"):
+        render_payload(mapping, {"a": ""}, partner=partner(), now=NOW)
+
+
+def test_recursive_descent_from_a_loop_variable() -> None:
+    mapping = compiled(
+        """
+        direction: json
+        output:
+          orders:
+            for_each: "$.HL_loop[*]"
+            as: shipment
+            item:
+              items:
+                for_each: "shipment..LIN"
+                as: lin
+                item: "{{ lin.LIN03 }}"
+        """
+    )
+    doc = {"HL_loop": [{"HL": {}, "HL_loop": [{"HL_loop": [{"LIN": {"LIN03": "A"}}, {"LIN": {"LIN03": "B"}}]}]}]}
+    assert render_payload(mapping, doc, partner=partner(), now=NOW) == {"orders": [{"items": ["A", "B"]}]}
+
+
+def test_fail_stops_the_render_with_the_mappings_message() -> None:
+    mapping = compiled('direction: json\noutput: {v: "{{ doc.x or fail(\'no x in this document\') }}"}\n')
+    with pytest.raises(MappingError, match="no x in this document"):
+        render_payload(mapping, {"x": ""}, partner=partner(), now=NOW)
