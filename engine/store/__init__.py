@@ -1,0 +1,45 @@
+"""The state store: jobs, cursors, ledgers, control numbers, 997 matching, audit, artifacts, leases.
+
+SQLite by default (a file under the project's state directory), PostgreSQL for several workers;
+schema migrations with Alembic run when the store is opened. Start at `Store.open`.
+
+    store.py        the facade, one transaction per call
+    transaction.py  the unit of work: several operations in one transaction
+    records.py      the values handed out (Job, LedgerEntry, AuditEvent, Artifact...)
+    models.py       the tables; migrations/ creates them
+    database.py     URLs, engines, migrations, error translation
+    jobs.py, cursors.py, controls.py, ledger.py, groups.py, audit.py, artifacts.py, leases.py
+                    one concept each, functions over a connection
+"""
+
+from __future__ import annotations
+
+from engine.store.records import (
+    Artifact,
+    AuditEvent,
+    EnqueueBatch,
+    Enqueued,
+    Job,
+    JobState,
+    LedgerEntry,
+    LedgerState,
+    NewJob,
+    OutboundGroup,
+)
+from engine.store.store import Store
+from engine.store.transaction import Transaction
+
+__all__ = [
+    "Artifact",
+    "AuditEvent",
+    "EnqueueBatch",
+    "Enqueued",
+    "Job",
+    "JobState",
+    "LedgerEntry",
+    "LedgerState",
+    "NewJob",
+    "OutboundGroup",
+    "Store",
+    "Transaction",
+]

@@ -1,0 +1,72 @@
+"""Control numbers (ISA13, GS06, ST02) per partner and kind: gap-free and never reused.
+
+Each (partner, kind) row holds the next value to hand out. Taking numbers is one statement,
+`INSERT ... ON CONFLICT DO UPDATE SET next_value = <next> RETURNING next_value`, in the caller's
+transaction:
+- PostgreSQL: the upsert locks the row, so concurrent takers for one partner queue behind each
+  other until the first transaction ends; numbers are consumed only if that transaction
+  commits, so a rolled-back render leaves no gap and nothing is handed out twice.
+- SQLite: the transaction already holds the database write lock (`BEGIN IMMEDIATE`).
+
+Every kind is at most nine digits in X12 (ISA13 is N0 9/9, GS06 N0 1/9, ST02 AN 4/9), so every
+counter wraps after 999999999 back to 1 (0 is never used). A block (`count` > 1) is always
+contiguous: one that would pass 999999999 starts at 1 instead, leaving the few numbers at the
+top unused for that round.
+"""
+
+from __future__ import annotations
+
+import functools
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, Connection, bindparam, case, select
+from sqlalchemy.sql.dml import ReturningInsert
+
+from engine.errors import StoreError
+from engine.store.database import dialect_insert
+from engine.store.models import control_numbers
+
+MAX_CONTROL = 999_999_999
+KINDS = ("isa", "gs", "st")
+
+
+def take(connection: Connection, partner: str, kind: str, *, count: int, now: datetime) -> int:
+    """Consume `count` consecutive numbers; the first of them."""
+    _check(kind)
+    if not 1 <= count <= MAX_CONTROL:
+        raise StoreError(f"cannot take {count} {kind} control numbers at once: between 1 and {MAX_CONTROL}")
+    values = {"partner": partner, "kind": kind, "next_value": 1 + count, "updated_at": now, "count": count}
+    after: int = connection.execute(_take_statement(connection.dialect.name), values).scalar_one()
+    return after - count
+
+
+def peek(connection: Connection, partner: str, kind: str) -> int:
+    """The number the next `take(count=1)` would return, without consuming it."""
+    _check(kind)
+    stored: int | None = connection.execute(_PEEK, {"partner_": partner, "kind_": kind}).scalar_one_or_none()
+    if stored is None or stored > MAX_CONTROL:
+        return 1
+    return stored
+
+
+_PEEK = select(control_numbers.c.next_value).where(
+    control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind == bindparam("kind_")
+)
+
+
+@functools.cache
+def _take_statement(dialect: str) -> ReturningInsert[Any]:
+    insert = dialect_insert(dialect, control_numbers)
+    current = control_numbers.c.next_value
+    count = bindparam("count", type_=BigInteger())
+    following = case((current + count - 1 > MAX_CONTROL, count + 1), else_=current + count)
+    return insert.on_conflict_do_update(
+        index_elements=[control_numbers.c.partner, control_numbers.c.kind],
+        set_={"next_value": following, "updated_at": insert.excluded.updated_at},
+    ).returning(control_numbers.c.next_value)
+
+
+def _check(kind: str) -> None:
+    if kind not in KINDS:
+        raise StoreError(f"unknown control-number kind {kind!r}; expected one of {', '.join(KINDS)}")

@@ -1,0 +1,151 @@
+"""Outbound functional groups, kept until their 997 arrives.
+
+Each group we send is recorded with our GS02 (sender), GS03 (receiver) and GS06 (group control
+number). An inbound 997 names the group it acknowledges in AK1 (functional id, GS06) and comes
+from the partner, so its GS02/GS03 are ours swapped: the caller passes our group's sender and
+receiver to `acknowledge`. Groups with no 997 after a while are listed by `unacknowledged`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, String, bindparam, or_, select, update
+from sqlalchemy.sql.dml import ReturningInsert
+
+from engine.errors import StoreError
+from engine.store.database import dialect_insert
+from engine.store.models import UtcDateTime, outbound_groups
+from engine.store.records import OutboundGroup
+
+# AK901 / AK501 codes: accepted, accepted with errors, partially accepted, rejected, and the
+# codes some translators send for rejections by message authentication and security.
+ACK_STATUSES = ("A", "E", "P", "R", "M", "W", "X")
+
+
+def record(
+    connection: Connection,
+    *,
+    partner: str,
+    sender_id: str,
+    receiver_id: str,
+    functional_id: str,
+    group_control: int,
+    set_ids: Sequence[str],
+    interchange_control: int,
+    filename: str,
+    job_id: int | None,
+    sent_at: datetime,
+) -> OutboundGroup:
+    """Record a group we sent; `StoreError` if that group control number was recorded before
+    for the same partner, sender and receiver (a reused control number)."""
+    values = {
+        "partner": partner,
+        "sender_id": sender_id.strip(),
+        "receiver_id": receiver_id.strip(),
+        "functional_id": functional_id,
+        "group_control": group_control,
+        "set_ids": list(set_ids),
+        "interchange_control": interchange_control,
+        "filename": filename,
+        "job_id": job_id,
+        "sent_at": sent_at,
+    }
+    row = connection.execute(_record_statement(connection.dialect.name), values).one_or_none()
+    if row is None:
+        raise StoreError(
+            f"outbound group {group_control} of partner {partner!r} from {sender_id.strip()!r} to {receiver_id.strip()!r} "
+            "was recorded before: "
+            "a group control number was reused"
+        )
+    return _group(row)
+
+
+def acknowledge(
+    connection: Connection,
+    *,
+    sender_id: str,
+    receiver_id: str,
+    group_control: int,
+    status: str,
+    ack_file: str | None,
+    partner: str | None,
+    now: datetime,
+) -> bool:
+    """Mark our group acknowledged with the 997's status (AK901); whether a group matched.
+    `partner` narrows the match when several partners share GS ids. A later 997 for the same
+    group replaces the earlier status."""
+    if status not in ACK_STATUSES:
+        raise StoreError(f"997 status {status!r} is not one of {', '.join(ACK_STATUSES)} (AK901)")
+    params = {
+        "sender": sender_id.strip(),
+        "receiver": receiver_id.strip(),
+        "group": group_control,
+        "status": status,
+        "file": ack_file,
+        "partner_": partner,
+        "now": now,
+    }
+    return connection.execute(_ACKNOWLEDGE, params).first() is not None
+
+
+def unacknowledged(connection: Connection, *, older_than: datetime) -> list[OutboundGroup]:
+    """Groups sent before `older_than` that no 997 has acknowledged, oldest first."""
+    query = (
+        select(outbound_groups)
+        .where(outbound_groups.c.ack_status.is_(None), outbound_groups.c.sent_at < older_than)
+        .order_by(outbound_groups.c.sent_at, outbound_groups.c.id)
+    )
+    return [_group(row) for row in connection.execute(query)]
+
+
+_ACKNOWLEDGE = (
+    update(outbound_groups)
+    .where(
+        outbound_groups.c.sender_id == bindparam("sender"),
+        outbound_groups.c.receiver_id == bindparam("receiver"),
+        outbound_groups.c.group_control == bindparam("group"),
+        or_(bindparam("partner_", type_=String()).is_(None), outbound_groups.c.partner == bindparam("partner_")),
+    )
+    .values(
+        ack_status=bindparam("status"),
+        ack_file=bindparam("file", type_=String()),
+        acknowledged_at=bindparam("now", type_=UtcDateTime()),
+    )
+    .returning(outbound_groups.c.id)
+)
+
+
+@functools.cache
+def _record_statement(dialect: str) -> ReturningInsert[Any]:
+    insert = dialect_insert(dialect, outbound_groups)
+    return insert.on_conflict_do_nothing(
+        index_elements=[
+            outbound_groups.c.partner,
+            outbound_groups.c.sender_id,
+            outbound_groups.c.receiver_id,
+            outbound_groups.c.group_control,
+        ]
+    ).returning(*outbound_groups.c)
+
+
+def _group(row: Row[Any]) -> OutboundGroup:
+    return OutboundGroup(
+        id=row.id,
+        partner=row.partner,
+        sender_id=row.sender_id,
+        receiver_id=row.receiver_id,
+        functional_id=row.functional_id,
+        group_control=row.group_control,
+        set_ids=tuple(row.set_ids),
+        interchange_control=row.interchange_control,
+        filename=row.filename,
+        job_id=row.job_id,
+        sent_at=row.sent_at,
+        ack_status=row.ack_status,
+        ack_file=row.ack_file,
+        acknowledged_at=row.acknowledged_at,
+    )
