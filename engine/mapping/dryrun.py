@@ -19,7 +19,7 @@ from engine.errors import ConfigError, MappingError
 from engine.mapping.compile import CompiledMapping
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
-from engine.mapping.templates import Value
+from engine.mapping.templates import base_context
 from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
 from engine.x12.reader import Interchange
 
@@ -52,17 +52,13 @@ def partner_for_document(project: Project, mapping: str, doc: Any, source: str) 
     """The partner a route using `mapping` would pick for an ERP document."""
     tried: list[str] = []
     for route in project.routes.values():
-        data = route.data
-        selection = data.get("partner")
-        if not isinstance(selection, dict) or not _uses(project, data.get("mapping"), mapping):
+        if route.partner_by is None or route.partner_key is None or not _uses(project, route.mapping, mapping):
             continue
-        key = Value(selection.get("key", ""), f"{route.source.path} partner.key").evaluate({"doc": doc})
-        by = str(selection.get("by"))
-        tried.append(f"{by} {key!r} (route {route.data.get('name') or route.name})")
-        try:
-            return project.find_partner(by, str(key))
-        except ConfigError:
-            continue
+        key = route.partner_key.evaluate(base_context(doc=doc))
+        tried.append(f"{route.partner_by} {key!r} (route {route.name})")
+        found = project.match_partner(route.partner_by, str(key))
+        if found is not None:
+            return found
     if not tried:
         raise MappingError(
             f"{source}: no route uses mapping {mapping} to say how its partner is chosen; give --partner "

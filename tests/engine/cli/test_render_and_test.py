@@ -1,0 +1,123 @@
+"""`mlc render` (dry run) and `mlc test` (golden cases) on the shipped project and on copies of it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli.main import cli
+
+REPO = Path(__file__).resolve().parents[3]
+SEED = REPO / "connectors/cleo/emulator/seed"
+INVOICE_CASE = REPO / "mappings/bc-sales-invoice-to-810/cases/acme-103001"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("MLC_PROJECT", "MLC_DEBUG"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, [*args, "--project", str(REPO)])
+
+
+def test_render_of_an_inbound_file_prints_the_erp_payload_and_picks_the_partner_from_the_isa() -> None:
+    result = run("render", "x12-850-to-bc-sales-order", "--input", str(SEED / "850_ACME-PO-7001.edi"))
+    assert result.exit_code == 0, result.output
+    expected = (REPO / "mappings/x12-850-to-bc-sales-order/cases/acme-po-7001/expected.json").read_text()
+    assert json.loads(result.stdout) == json.loads(expected)
+    assert "for partner acme" in result.stderr
+
+
+def test_render_of_an_erp_document_prints_x12_that_passes_the_check(tmp_path: Path) -> None:
+    result = run("render", "bc-sales-invoice-to-810", "--input", str(INVOICE_CASE / "input.json"), "--now", "2024-05-03T09:30")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("ISA*00*")
+    assert "*240503*0930*U*00401*000000001*0*P*>~" in result.stdout  # a dry run consumes no control numbers
+    out = tmp_path / "out.edi"
+    out.write_text(result.stdout)
+    check = CliRunner().invoke(cli, ["x12", "check", str(out)])
+    assert check.exit_code == 0, check.output
+
+
+def test_render_names_what_it_looked_for_when_no_partner_matches(tmp_path: Path) -> None:
+    doc = json.loads((INVOICE_CASE / "input.json").read_text())
+    doc["customerNumber"] = "C30000"
+    source = tmp_path / "invoice.json"
+    source.write_text(json.dumps(doc))
+    result = run("render", "bc-sales-invoice-to-810", "--input", str(source))
+    assert result.exit_code == 1
+    assert "no partner matches bc.customer 'C30000' (route bc-invoices-to-810)" in result.stderr
+
+
+def test_render_with_an_explicit_partner_uses_it() -> None:
+    result = run("render", "bc-sales-invoice-to-810", "--input", str(INVOICE_CASE / "input.json"), "--partner", "contoso")
+    assert result.exit_code == 0, result.output
+    assert "*01*123456789      *" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["render", "nope", "--input", str(INVOICE_CASE / "input.json")], "unknown mapping 'nope'", id="unknown-mapping"),
+        pytest.param(["render", "bc-sales-invoice-to-810", "--input", str(INVOICE_CASE / "input.json"), "--partner", "x"], "unknown partner 'x'", id="unknown-partner"),
+        pytest.param(["render", "x12-850-to-bc-sales-order", "--input", str(SEED / "850_ACME-PO-7002_unknown_item.edi")], "AC-LAMP-99", id="unknown-item"),
+        pytest.param(["render", "bc-sales-invoice-to-810", "--input", str(SEED / "850_ACME-PO-7001.edi")], "not a JSON document", id="x12-into-outbound"),
+    ],
+)
+def test_render_failures_are_one_line_with_exit_1(args: list[str], message: str) -> None:
+    result = run(*args)
+    assert result.exit_code == 1
+    assert message in result.stderr
+    assert result.stderr.count("\n") == 1
+
+
+def test_render_with_a_bad_clock_is_a_usage_error() -> None:
+    result = run("render", "bc-sales-invoice-to-810", "--input", str(INVOICE_CASE / "input.json"), "--now", "yesterday")
+    assert result.exit_code == 2
+
+
+def test_mlc_test_passes_every_shipped_case() -> None:
+    result = run("test")
+    assert result.exit_code == 0, result.output
+    assert "0 of" not in result.stderr and "cases passed" in result.stderr
+
+
+@pytest.fixture
+def project_copy(tmp_path: Path) -> Path:
+    for name in ("connections.yaml", "partners", "schedules", "mappings"):
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name)
+        else:
+            shutil.copy(source, tmp_path / name)
+    return tmp_path
+
+
+def test_mlc_test_shows_a_segment_per_line_diff_and_fails(project_copy: Path) -> None:
+    expected = project_copy / "mappings/bc-sales-invoice-to-810/cases/acme-103001/expected.edi"
+    expected.write_text(expected.read_text().replace("REF*IA*C10000~", "REF*IA*C99999~"))
+    result = CliRunner().invoke(cli, ["test", "bc-sales-invoice-to-810", "--project", str(project_copy)])
+    assert result.exit_code == 1
+    assert "-REF*IA*C99999" in result.stdout and "+REF*IA*C10000" in result.stdout
+    assert "2 of 3 cases passed" in result.stderr
+
+
+def test_mlc_test_update_rewrites_the_expected_output(project_copy: Path) -> None:
+    expected = project_copy / "mappings/bc-sales-invoice-to-810/cases/acme-103001/expected.edi"
+    original = expected.read_text()
+    expected.write_text("stale")
+    update = CliRunner().invoke(cli, ["test", "bc-sales-invoice-to-810", "--update", "--project", str(project_copy)])
+    assert update.exit_code == 0, update.output
+    assert expected.read_text() == original
+
+
+def test_mlc_test_of_an_unknown_mapping_names_the_known_ones() -> None:
+    result = run("test", "nope")
+    assert result.exit_code == 1
+    assert "unknown mapping nope (mappings: bc-purchase-order-to-850" in result.stderr
