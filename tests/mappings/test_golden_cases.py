@@ -38,3 +38,12 @@ def _expects_error(case: Case) -> bool:
 def test_golden_case(project: Any, case: Case) -> None:
     result = run_case(project, case)
     assert result.passed, f"{result.detail}\n{result.diff}"
+
+
+@pytest.mark.parametrize("expected", [pytest.param(p, id=str(p.relative_to(ROOT / "mappings"))) for p in sorted(ROOT.glob("mappings/*/cases/*/expected.edi"))])
+def test_every_outbound_golden_file_passes_the_x12_check(expected: Path) -> None:
+    from engine.x12.document import check
+
+    with expected.open("rb") as stream:
+        report = check(stream, str(expected))
+    assert report.problems == [], [p.line(str(expected)) for p in report.problems]
