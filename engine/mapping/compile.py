@@ -14,7 +14,6 @@ The structure itself (which keys exist, their types) is the mapping JSON Schema'
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -311,8 +310,6 @@ class ForNode:
     where: str
 
 
-TemplateNode = ObjectNode | ListNode | OptionalNode | ForNode | Value | None
-
 
 def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | None, list[Finding]]:
     """Compile one mapping file; every problem found is returned, the mapping only if none."""
@@ -363,5 +360,3 @@ def load_mapping(source: YamlSource, name: str) -> CompiledMapping:
         raise MappingError("; ".join(f.line() for f in findings[:10]) + (" ..." if len(findings) > 10 else ""))
     return mapping
 
-
-Renderer = Callable[..., Any]
