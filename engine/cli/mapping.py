@@ -11,6 +11,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from engine.config.project import load_project
 from engine.errors import ConfigError, UsageError
 from engine.mapping.cases import discover, run_case
 from engine.mapping.dryrun import dry_run
@@ -22,19 +23,6 @@ def project_root(project: str | None) -> Path:
     if not root.is_dir():
         raise UsageError(f"the project directory {root} does not exist")
     return root
-
-
-def load(root: Path):  # type: ignore[no-untyped-def]
-    """The project with every mapping compiled; a project with errors is refused."""
-    from engine.config.project import validate_project
-
-    project, findings = validate_project(root)
-    errors = [f for f in findings if f.level == "error"]
-    if project is None or errors:
-        shown = "; ".join(f.line() for f in errors[:3])
-        more = f" (and {len(errors) - 3} more; run mlc validate)" if len(errors) > 3 else ""
-        raise ConfigError(f"the project at {root} has errors: {shown}{more}")
-    return project
 
 
 def _read_input(path: str) -> tuple[bytes, str]:
@@ -65,7 +53,7 @@ def render_command(mapping: str, input_path: str, partner: str | None, project: 
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO date-time such as 2024-05-03T09:30") from None
     data, source = _read_input(input_path)
-    result = dry_run(load(root), mapping, data, source, partner=partner, now=now)
+    result = dry_run(load_project(root), mapping, data, source, partner=partner, now=now)
     sys.stdout.write(result.output)
     click.echo(f"rendered {source} through {result.mapping} for partner {result.partner}", err=True)
     for note in result.notes:
@@ -80,7 +68,7 @@ def test_command(mappings: tuple[str, ...], update: bool, project: str | None) -
     """Run the golden cases of MAPPINGS (all when none is named): pass/fail per case, a
     segment-per-line diff on failure, exit 1 if any failed."""
     root = project_root(project)
-    loaded = load(root)
+    loaded = load_project(root)
     cases = discover(root, list(mappings) or None)
     if not cases:
         raise ConfigError(f"no golden cases under {root / 'mappings'}/*/cases/")

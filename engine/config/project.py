@@ -30,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config import files as project_files
 from engine.config.connections import check_connections
@@ -40,6 +40,9 @@ from engine.config.references import Catalog, MappingInfo, check_references, kno
 from engine.config.route import Route, compile_route
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
+
+if TYPE_CHECKING:
+    from engine.mapping.compile import CompiledMapping
 
 __all__ = ["Partner", "Project", "Route", "load_project", "validate_project"]
 
@@ -117,15 +120,6 @@ def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) 
     return project
 
 
-def _compiler() -> Any:
-    """`compile_mapping` of the mapping engine, imported here so config loads without it."""
-    try:
-        from engine.mapping.compile import compile_mapping
-    except ImportError:
-        return None
-    return compile_mapping
-
-
 def validate_project(root: Path | str, environ: Mapping[str, str] | None = None) -> tuple[Project | None, list[Finding]]:
     """Every problem of the project at `root`, and the project when none is an error."""
     root = Path(root)
@@ -175,8 +169,10 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
             routes.setdefault(route.name, route)
 
     mapping_sources: dict[str, YamlSource] = {}
-    mappings: dict[str, Any] = {}
-    compile_mapping = _compiler()
+    # Imported here: engine.mapping imports engine.config.lint/source, whose package imports this module.
+    from engine.mapping.compile import compile_mapping
+
+    mappings: dict[str, CompiledMapping] = {}
     for name, relative in layout.mappings.items():
         if relative is None:
             where = Location(f"mappings/{name}/mapping.yaml", 1, 1)
@@ -186,12 +182,11 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         if file.source is None:
             continue
         mapping_sources[name] = file.source
-        if compile_mapping is not None:
-            compiled, problems = compile_mapping(file.source, name)
-            taken = {f.location for f in file.findings}
-            findings.extend(f for f in problems if f.location not in taken)
-            if compiled is not None:
-                mappings[name] = compiled
+        compiled, problems = compile_mapping(file.source, name)
+        taken = {f.location for f in file.findings}
+        findings.extend(f for f in problems if f.location not in taken)
+        if compiled is not None:
+            mappings[name] = compiled
 
     case_files = [read(relative, "case") for relative in layout.cases]
     catalog = Catalog(

@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from apscheduler.triggers.cron import CronTrigger
 
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
-
-if TYPE_CHECKING:  # engine.mapping imports engine.config: imported when compiling instead
-    from engine.mapping.templates import Value
+from engine.mapping import templates
+from engine.mapping.templates import TemplateCompiler, Value
 
 __all__ = ["Lookup", "Route", "compile_route"]
 
@@ -85,26 +84,15 @@ class Route:
         return list(self.data["triggers"])
 
 
-class _Compiler:
+class _Compiler(TemplateCompiler):
     def __init__(self, source: YamlSource) -> None:
-        from engine.mapping import templates
-
+        super().__init__(source)
         self.templates = templates
-        self.source = source
-        self.findings: list[Finding] = []
-
-    def find(self, pointer: Pointer, code: str, message: str) -> None:
-        self.findings.append(Finding(self.source.where(pointer), code, message))
 
     def value(self, raw: Any, pointer: Pointer, label: str) -> Value | None:
         if not isinstance(raw, str):
             return None  # missing (None) or the wrong type, which the schema reports
-        problems = self.templates.check_template(raw, self.source, pointer)
-        if problems:
-            self.findings.extend(problems)
-            return None
-        location = self.source.where(pointer)
-        return self.templates.Value(raw, f"{location.path}:{location.line} ({label})")
+        return self.compile_value(raw, pointer, label)
 
     def path(self, raw: Any, pointer: Pointer) -> Any | None:
         if not isinstance(raw, str):

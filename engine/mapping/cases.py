@@ -23,9 +23,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from engine.config.source import load_yaml
-from engine.errors import ConfigError, MlcError
+from engine.errors import ConfigError, MlcError, X12Error
 from engine.mapping.dryrun import dry_run
 from engine.mapping.outbound import Controls
+from engine.x12.delimiters import detect
 
 if TYPE_CHECKING:
     from engine.config.project import Project
@@ -155,6 +156,10 @@ def _diff(expected: str, actual: str, name: str, suffix: str) -> str:
 
 
 def _segments(text: str) -> list[str]:
-    """One segment per line, whatever the terminator (read from the ISA when present)."""
-    terminator = text[105] if text.startswith("ISA") and len(text) > 105 else "~"
+    """One segment per line, whatever the terminator (read from the ISA; `~` when the text
+    has no usable ISA, as a hand-edited expected file may not)."""
+    try:
+        terminator = detect(text)[0].segment
+    except X12Error:
+        terminator = "~"
     return [s.strip() for s in text.split(terminator) if s.strip()]

@@ -21,7 +21,7 @@ from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
 from engine.mapping.formatting import Formatter, formatter, plain
-from engine.mapping.templates import Value, check_jsonpath, check_template, compile_jsonpath
+from engine.mapping.templates import TemplateCompiler, Value, check_jsonpath, compile_jsonpath
 from engine.x12 import definition as definitions
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef, TransactionSetDef
 
@@ -135,28 +135,16 @@ class CompiledMapping:
         return self.source.path
 
 
-class _Compiler:
+class _Compiler(TemplateCompiler):
     def __init__(self, source: YamlSource, name: str) -> None:
-        self.source = source
+        super().__init__(source)
         self.name = name
-        self.findings: list[Finding] = []
-
-    def find(self, pointer: Pointer, code: str, message: str) -> None:
-        self.findings.append(Finding(self.source.where(pointer), code, message))
-
-    def where(self, pointer: Pointer, label: str = "") -> str:
-        location = self.source.where(pointer)
-        return f"{location.path}:{location.line}" + (f" ({label})" if label else "")
 
     def value(self, raw: Any, pointer: Pointer, label: str = "") -> Value | None:
-        problems = check_template(raw, self.source, pointer)
-        if problems:
-            self.findings.extend(problems)
-            return None
         if isinstance(raw, dict | list):
             self.find(pointer, "mapping-structure", f"expected a value (text, number or template), found {raw!r}")
             return None
-        return Value(raw, self.where(pointer, label))
+        return self.compile_value(raw, pointer, label)
 
     def path(self, raw: Any, pointer: Pointer) -> Path | None:
         problems = check_jsonpath(raw, self.source, pointer) if isinstance(raw, str) and raw.startswith("$") else []

@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from jinja2 import Undefined, pass_context
@@ -134,7 +133,7 @@ def xref(context: Context, value: Any, table: str, default: Any = MISSING, rever
         )
     entries = tables[table]
     if reverse:
-        entries = _reversed(table, tuple(entries.items()))
+        entries = _reversed(entries)
     key = "" if value is None else str(value)
     if key in entries:
         return entries[key]
@@ -147,9 +146,20 @@ def xref(context: Context, value: Any, table: str, default: Any = MISSING, rever
     raise MappingError(f"{key!r} is not in partner {partner.get('id', '?')!r} cross-reference table {table!r}")
 
 
-@lru_cache(maxsize=256)
-def _reversed(table: str, items: tuple[tuple[Any, Any], ...]) -> dict[str, Any]:
-    return {str(v): k for k, v in items}
+_REVERSED: dict[int, tuple[dict[str, Any], dict[str, Any]]] = {}
+
+
+def _reversed(entries: dict[str, Any]) -> dict[str, Any]:
+    """ERP value -> partner value for one table, built once per table (not per lookup: a
+    table can hold thousands of items and a lookup runs per document line). The cache keeps
+    the table itself, so its id cannot be reused while the entry exists; partner tables are
+    not changed after the project is loaded."""
+    cached = _REVERSED.get(id(entries))
+    if cached is None or cached[0] is not entries:
+        if len(_REVERSED) >= 1024:
+            _REVERSED.clear()
+        cached = _REVERSED[id(entries)] = (entries, {str(v): k for k, v in entries.items()})
+    return cached[1]
 
 
 def code(value: Any, table: dict[str, Any], default: Any = MISSING) -> Any:
@@ -232,19 +242,9 @@ def dig(value: Any, path: str, default: Any = "") -> Any:
 
 def jsonpath(value: Any, path: str) -> list[Any]:
     """Every match of a JSONPath on a value."""
-    from engine.mapping.templates import compile_jsonpath
+    from engine.mapping.templates import compile_jsonpath  # templates imports this module
 
-    return [match.value for match in _cached_jsonpath(path, compile_jsonpath).find(value)]
-
-
-_JSONPATHS: dict[str, Any] = {}
-
-
-def _cached_jsonpath(path: str, compiler: Any) -> Any:
-    found = _JSONPATHS.get(path)
-    if found is None:
-        found = _JSONPATHS[path] = compiler(path)
-    return found
+    return [match.value for match in compile_jsonpath(path).find(value)]
 
 
 FILTERS: dict[str, Any] = {
@@ -263,6 +263,7 @@ FILTERS: dict[str, Any] = {
     "x12_time": x12_time,
     "xref": xref,
 }
+
 
 def fail(message: str) -> Any:
     """Stop the render with a message of the mapping's own: `{{ fail('no ship-to party') }}`."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from functools import lru_cache
 from typing import Any
 
 import jinja2
@@ -193,6 +194,34 @@ def truthy(value: Any) -> bool:
 # --- load-time checks ---------------------------------------------------------------------
 
 
+class TemplateCompiler:
+    """Compiles the values of one YAML file, collecting findings at their file positions.
+
+    The mapping compiler and the route compiler both build on it, so a value's `where` (the
+    `path:line (label)` a render error starts with) is written in one way.
+    """
+
+    def __init__(self, source: YamlSource) -> None:
+        self.source = source
+        self.findings: list[Finding] = []
+
+    def find(self, pointer: Pointer, code: str, message: str) -> None:
+        self.findings.append(Finding(self.source.where(pointer), code, message))
+
+    def where(self, pointer: Pointer, label: str = "") -> str:
+        location = self.source.where(pointer)
+        return f"{location.path}:{location.line}" + (f" ({label})" if label else "")
+
+    def compile_value(self, raw: Any, pointer: Pointer, label: str = "") -> Value | None:
+        """A compiled value, or None after recording its Jinja problems."""
+        problems = check_template(raw, self.source, pointer)
+        if problems:
+            self.findings.extend(problems)
+            return None
+        return Value(raw, self.where(pointer, label))
+
+
+
 def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Finding]:
     """Jinja syntax errors of one value, at the template's own line within the file.
 
@@ -217,8 +246,9 @@ def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Find
     return findings
 
 
+@lru_cache(maxsize=1024)
 def compile_jsonpath(path: str) -> Any:
-    """A jsonpath-ng expression (with filters); MappingError on a bad path."""
+    """A jsonpath-ng expression (with filters), cached; MappingError on a bad path."""
     try:
         return parse_jsonpath(path)
     except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exception too
