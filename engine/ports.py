@@ -8,7 +8,7 @@ real system, its emulator, or a local folder.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -38,6 +38,10 @@ class RecordSystem(Protocol):
 
     def get(self, entity: str, key: str, *, expand: str | None = None) -> dict[str, Any]:
         """One record by its key."""
+        ...
+
+    def find_by(self, entity: str, fields: Mapping[str, Any], *, expand: str | None = None) -> dict[str, Any] | None:
+        """The first record whose fields equal `fields` (e.g. customer and PO number), or None."""
         ...
 
     def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:

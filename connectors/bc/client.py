@@ -18,7 +18,7 @@ never doubled by a retry after a timeout.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -70,6 +70,15 @@ def odata_datetime(moment: datetime) -> str:
 def odata_string(value: str) -> str:
     """A quoted OData string literal (single quotes doubled)."""
     return "'" + value.replace("'", "''") + "'"
+
+
+def odata_literal(value: Any) -> str:
+    """A filter literal: quoted text, bare numbers and booleans."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return odata_string(str(value))
 
 
 def query(params: dict[str, str]) -> str:
@@ -192,6 +201,15 @@ class BcConnector:
         """The record of `entity` whose `number` is `number`, or None."""
         self._check_entity(entity, ENTITY_SETS)
         params = {"$filter": f"number eq {odata_string(number)}", "$expand": self._expand(entity, expand)}
+        for record in self.iterate(f"{self.config.company_path}/{entity}?{query(params)}"):
+            return record
+        return None
+
+    def find_by(self, entity: str, fields: Mapping[str, Any], *, expand: str | None = None) -> dict[str, Any] | None:
+        """The first record of `entity` whose fields equal `fields` (`$filter=a eq 'x' and b eq 'y'`), or None."""
+        self._check_entity(entity, ENTITY_SETS)
+        conditions = " and ".join(f"{name} eq {odata_literal(value)}" for name, value in fields.items())
+        params = {"$filter": conditions, "$expand": self._expand(entity, expand)}
         for record in self.iterate(f"{self.config.company_path}/{entity}?{query(params)}"):
             return record
         return None

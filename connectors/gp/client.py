@@ -141,6 +141,17 @@ class GpClient:
         _check_expand(expand)
         return self._record(self._request("GET", paths.record_path(spec, key)), spec)
 
+    def find_by(self, entity: str, fields: Mapping[str, Any], *, expand: str | None = None) -> dict[str, Any] | None:
+        """The first record of `entity` whose fields equal `fields`, or None.
+
+        SBA is not known to filter on arbitrary fields [U], so the list is read and compared
+        here (every page); fine for the receipts and vendors of one company.
+        """
+        for record in self.list_changed(entity, None, expand=expand):
+            if all(record.get(name) == value for name, value in fields.items()):
+                return record
+        return None
+
     def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Create a record (documents in Work, lines inline) and return it as GP stored it."""
         spec = self._writable(entity, "create")

@@ -29,6 +29,12 @@ def file_seen(connection: Connection, file_id: str, sha256: str) -> LedgerEntry 
     return None if row is None else _entry(row)
 
 
+def entries_of_file(connection: Connection, file_id: str) -> list[LedgerEntry]:
+    """Every ledger entry of a file id (any content), oldest first."""
+    rows = connection.execute(_FILE_ANY, {"file_id_": file_id}).all()
+    return [_entry(row) for row in rows]
+
+
 def record_file(
     connection: Connection,
     file_id: str,
@@ -115,6 +121,7 @@ def record_interchange(
 _FILE = select(inbound_files).where(
     inbound_files.c.file_id == bindparam("file_id_"), inbound_files.c.sha256 == bindparam("sha256_")
 )
+_FILE_ANY = select(inbound_files).where(inbound_files.c.file_id == bindparam("file_id_")).order_by(inbound_files.c.id)
 _UPDATE_FILE = (
     update(inbound_files)
     .where(inbound_files.c.file_id == bindparam("file_id_"), inbound_files.c.sha256 == bindparam("sha256_"))

@@ -148,6 +148,7 @@ class Store:
     advance_cursor = _in_transaction(Transaction.advance_cursor)
 
     ledger_seen = _in_transaction(Transaction.ledger_seen, write=False)
+    ledger_for_file = _in_transaction(Transaction.ledger_for_file, write=False)
     ledger_record = _in_transaction(Transaction.ledger_record)
     ledger_update = _in_transaction(Transaction.ledger_update)
     interchange_seen = _in_transaction(Transaction.interchange_seen, write=False)

@@ -239,6 +239,11 @@ class Transaction:
         return ledger.file_seen(self.connection, file_id, sha256)
 
     @translated
+    def ledger_for_file(self, file_id: str) -> list[LedgerEntry]:
+        """Every ledger entry of this file id, whatever its content (a file already taken)."""
+        return ledger.entries_of_file(self.connection, file_id)
+
+    @translated
     def ledger_record(
         self,
         file_id: str,

@@ -1,0 +1,161 @@
+"""Outbound documents: an ERP record -> X12 (or a JSON payload) -> the partner's outbox folder.
+
+The steps of a `document` job, each audited:
+
+1. The partner and the mapping (the route's, or the partner's override) and the route's
+   lookups (reference data, cached for the run).
+2. Render, in one store transaction with the partner's control numbers (ISA13, GS06, ST02), the
+   input and output artifacts and the outbound group awaiting its 997. The render validates
+   the transaction against its definition; an invalid file is never stored or sent. When the
+   transaction rolls back, the control numbers were not consumed.
+3. Upload under the route's deterministic file name. The stored output is reused when the job
+   runs again (a retry, a worker killed after the render): the same bytes with the same
+   control numbers, and the upload of a file already there with the same content is a no-op,
+   so a crash anywhere sends each document exactly once. A different file of that name is a
+   conflict, never overwritten.
+
+`mlc replay` of a document job renders again from the stored input with today's mapping and
+new control numbers; the file name then carries the replay number (`810_acme_103001.r1.edi`),
+because the partner may already hold the first file.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import PurePosixPath
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import MappingError
+from engine.mapping.dryrun import dump_json
+from engine.mapping.inbound import render_payload
+from engine.mapping.outbound import Controls, render_outbound
+from engine.mapping.templates import base_context
+from engine.runtime.lookups import resolve_lookups
+from engine.runtime.poll import admit
+from engine.store import Job
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+__all__ = ["output_role", "replay_generation", "run_document", "run_fetch", "versioned_name"]
+
+X12_MEDIA = "application/edi-x12"
+JSON_MEDIA = "application/json"
+
+
+def replay_generation(runtime: Runtime, job: Job) -> int:
+    """How many times the job was replayed (`mlc replay` records a `replay` event)."""
+    return sum(1 for event in runtime.store.job_events(job.id) if event.event == "replay")
+
+
+def output_role(generation: int) -> str:
+    """The artifact role of a render: `output`, then `output.r1`, `output.r2` after replays."""
+    return "output" if generation == 0 else f"output.r{generation}"
+
+
+def versioned_name(name: str, generation: int) -> str:
+    """`810_acme_103001.edi` for the first render, `810_acme_103001.r1.edi` after one replay."""
+    if generation == 0:
+        return name
+    path = PurePosixPath(name)
+    return f"{path.stem}.r{generation}{path.suffix}"
+
+
+def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
+    """Run a document job (module docstring)."""
+    payload = job.payload or {}
+    if payload.get("admit_error"):
+        raise MappingError(str(payload["admit_error"]))
+    record = payload.get("record")
+    if not isinstance(record, dict):
+        raise MappingError(f"job {job.id} carries no document (payload keys: {sorted(payload)})")
+    route = runtime.route(job.route)
+    partner = runtime.partner(job.partner)
+    mapping_name = runtime.project.mapping_for(route.mapping, partner)
+    mapping = runtime.project.mappings[mapping_name]
+    target = route.data["target"]
+    generation = replay_generation(runtime, job)
+    role = output_role(generation)
+    lookups = resolve_lookups(route, record, partner.data, runtime.systems, runtime.lookups)
+    assert route.target_filename is not None
+    filename = versioned_name(str(route.target_filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
+    folder = str(partner.data["cleo"][str(target.get("folder", "outbox"))])
+    document = f"{route.name} {job.key}"
+
+    stored = runtime.store.artifact(job.id, role)
+    if stored is not None:
+        content = stored.content
+        runtime.audit(job, "render", f"reusing the output rendered before ({len(content)} bytes, same control numbers)", detail={"file": filename, "reused": True})
+    else:
+        started = time.perf_counter()
+        with runtime.store.transaction() as tx:
+            notes: list[str] = []
+            controls: Controls | None = None
+            if mapping.direction == "outbound":
+                controls = Controls(
+                    isa=tx.next_control(partner.id, "isa"), gs=tx.next_control(partner.id, "gs"), st=tx.next_control(partner.id, "st")
+                )
+                rendered = render_outbound(
+                    mapping, record, partner=partner.data, now=runtime.now(), controls=controls, lookups=lookups, document=document
+                )
+                content = rendered.text.encode("utf-8")
+                notes = rendered.notes
+                tx.record_outbound_group(
+                    partner.id,
+                    rendered.sender.id,
+                    rendered.receiver.id,
+                    rendered.functional_id,
+                    controls.gs,
+                    [rendered.set_id],
+                    controls.isa,
+                    filename,
+                    job_id=job.id,
+                    sent_at=runtime.now(),
+                )
+                media = X12_MEDIA
+            else:
+                output = render_payload(mapping, record, partner=partner.data, now=runtime.now(), lookups=lookups, document=document)
+                content = dump_json(output).encode("utf-8")
+                media = JSON_MEDIA
+            if generation == 0:
+                tx.put_artifact(job.id, "input", f"{job.key}.json", json.dumps(record, ensure_ascii=False).encode("utf-8"), media_type=JSON_MEDIA)
+            tx.put_artifact(job.id, role, filename, content, media_type=media)
+            detail: dict[str, Any] = {"mapping": mapping_name, "file": filename, "bytes": len(content)}
+            if controls is not None:
+                detail["controls"] = {"isa": controls.isa, "gs": controls.gs, "st": controls.st}
+            if notes:
+                detail["notes"] = notes
+            tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, duration_ms=_ms(started), detail=detail)
+    started = time.perf_counter()
+    files = runtime.systems.files(str(target["connection"]))
+    remote = files.upload(folder, filename, content)
+    runtime.audit(job, "upload", f"{folder}/{filename}", duration_ms=_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
+    return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
+
+
+def run_fetch(runtime: Runtime, job: Job) -> dict[str, Any]:
+    """A webhook notification: read the record and admit it as a poll would."""
+    payload = job.payload or {}
+    route = runtime.route(job.route)
+    source = route.data["source"]
+    expand = source.get("expand")
+    if isinstance(expand, list):
+        expand = ",".join(expand)
+    started = time.perf_counter()
+    record = runtime.systems.records(source["connection"]).get(source["entity"], str(payload["id"]), expand=expand)
+    runtime.audit(job, "fetch", f"{source['entity']}({payload['id']})", duration_ms=_ms(started))
+    admission = admit(runtime, route, record)
+    if admission.job is None:
+        return {"skipped": admission.reason}
+    new = admission.job
+    enqueued, created = runtime.store.enqueue(
+        route.name, new.key, kind=new.kind, partner=new.partner, payload=new.payload, source_ref=new.source_ref
+    )
+    verdict = "enqueued" if created else "already enqueued (by a poll or an earlier notification)"
+    runtime.audit(job, "enqueue", f"document {new.key}: {verdict}", detail={"job": enqueued.id})
+    return {"document_job": enqueued.id, "key": new.key, "created": created, "summary": f"{new.key} {verdict}"}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

@@ -1,0 +1,261 @@
+"""Inbound files: a partner's X12 file -> 997 -> ERP records -> archived, exactly once.
+
+The steps of a `file` job (its input is the file's bytes, stored when the poll took it):
+
+1. Read every interchange, checking envelopes and definitions. A file that is not X12 or
+   whose envelope is broken fails (dead letter) with the reason; other files are unaffected.
+   The ISA sender must be the partner whose inbox held the file.
+2. An interchange whose sender and ISA13 were processed before is a resend: flagged in the
+   audit and not processed again (partners do resend).
+3. The 997s: one per inbound interchange (not for 997 groups), with the partner's persisted
+   control numbers, rendered once (stored, reused on a re-run) and uploaded to the outbox.
+   A transaction with errors is rejected there and not mapped.
+4. Every accepted transaction is mapped by the route the partner takes for its set (several
+   inbound routes may read one inbox); all are mapped before anything is written, so one bad
+   document (an unknown item) leaves nothing half-created in the ERP.
+5. The writes (`engine.runtime.targets`): a create is checked first against the route's
+   `unique` fields (a re-delivered 850 does not create a second order, and the audit says so);
+   updates are idempotent; 997s are matched to our outbound groups in the store.
+6. Only then is the file moved to the partner's archive folder, and the job, the ledger and the
+   interchanges are marked done in one transaction.
+
+A crash between any two steps re-runs the job from its stored input: the 997 bytes are reused
+(the upload of the same bytes is a no-op), creates find what they created, the move finds
+the file already archived.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from engine.config.project import Partner
+from engine.config.route import Route
+from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
+from engine.mapping.dryrun import dump_json
+from engine.mapping.inbound import render_payload
+from engine.ports import RemoteFile
+from engine.runtime.targets import write
+from engine.store import Job, LedgerState
+from engine.x12 import ack
+from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
+from engine.x12.reader import Group, Interchange
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+__all__ = ["inbound_route_for", "run_file"]
+
+
+@dataclass
+class _Read:
+    interchanges: list[Interchange] = field(default_factory=list)
+    transactions: list[CheckedTransaction] = field(default_factory=list)
+
+
+class _StoreControls:
+    """`engine.x12.ack.ControlNumbers` from the partner's persisted sequences, in a transaction."""
+
+    def __init__(self, tx: Any, partner: str) -> None:
+        self.tx, self.partner = tx, partner
+
+    def next_interchange(self) -> int:
+        return int(self.tx.next_control(self.partner, "isa"))
+
+    def next_group(self) -> int:
+        return int(self.tx.next_control(self.partner, "gs"))
+
+    def next_transaction(self) -> int:
+        return int(self.tx.next_control(self.partner, "st"))
+
+
+def inbound_route_for(runtime: Runtime, partner: Partner, set_id: str) -> Route | None:
+    """The inbound route the partner takes for transaction set `set_id`, if any."""
+    for route in runtime.project.routes.values():
+        if route.source_kind != "folder" or not runtime.project.takes_part(partner, route):
+            continue
+        sets = route.data["source"].get("sets")
+        if sets is None:
+            mapping = runtime.project.mappings.get(runtime.project.mapping_for(route.mapping, partner))
+            sets = [mapping.transaction_set] if mapping is not None else []
+        if set_id in sets:
+            return route
+    return None
+
+
+def _read(content: bytes, name: str) -> _Read:
+    found = _Read()
+    for event in walk(io.BytesIO(content), name):
+        if isinstance(event, CheckedTransaction):
+            found.transactions.append(event)
+        elif isinstance(event, Interchange):
+            errors = [p for p in event.problems if p.level == "error"]
+            if errors:
+                raise X12Error(f"the interchange is broken: {errors[0].line(name)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""), source=name)
+            found.interchanges.append(event)
+        elif isinstance(event, Group):
+            errors = [p for p in event.problems if p.level == "error"]
+            if errors:
+                raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
+    if not found.interchanges:
+        raise X12Error("the file holds no complete interchange", source=name)
+    return found
+
+
+def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
+    """Run a file job (module docstring)."""
+    payload = job.payload or {}
+    partner = runtime.partner(job.partner)
+    stored = runtime.store.artifact(job.id, "input")
+    if stored is None:
+        raise MappingError(f"job {job.id}: the file's bytes were not stored; it cannot be processed")
+    name = str(payload.get("name") or stored.name)
+    content = stored.content
+    read = _read(content, name)
+
+    # 1-2: the sender, and resends
+    fresh: list[Interchange] = []
+    duplicates: list[str] = []
+    for interchange in read.interchanges:
+        owner = runtime.project.match_partner("x12.sender", f"{interchange.sender_qualifier}/{interchange.sender_id.strip()}")
+        if owner is None or owner.id != partner.id:
+            who = f"partner {owner.id}" if owner else "no partner"
+            raise ConfigError(
+                f"{name}: ISA sender {interchange.sender_qualifier}/{interchange.sender_id.strip()} is {who}, "
+                f"but the file came in the inbox of partner {partner.id}"
+            )
+        if runtime.store.interchange_seen(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number):
+            duplicates.append(interchange.control_number)
+            runtime.audit(job, "duplicate", f"interchange {interchange.control_number} from {interchange.sender_id.strip()} was processed before: a resend, not processed again", detail={"isa13": interchange.control_number})
+        else:
+            fresh.append(interchange)
+    fresh_ids = {id(interchange) for interchange in fresh}
+    transactions = [t for t in read.transactions if id(t.raw.group.interchange) in fresh_ids]
+
+    # 3: the 997s
+    fresh_keys = {_ident(interchange) for interchange in fresh}
+    acks = _send_acks(runtime, job, partner, content, name, fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
+
+    # 4: map everything first
+    planned: list[tuple[Route, CheckedTransaction, Any]] = []
+    rejected: list[str] = []
+    unhandled: list[str] = []
+    for checked in transactions:
+        set_id, control = checked.raw.set_id, checked.raw.control_number
+        errors = [p for p in checked.problems if p.level == "error"]
+        if errors:
+            rejected.append(f"{set_id} {control}: {errors[0].line(name)}")
+            runtime.audit(job, "rejected", f"transaction {set_id} {control} is invalid and was rejected in the 997: {errors[0].line(name)}", detail={"set": set_id, "st02": control, "errors": len(errors)})
+            continue
+        route = inbound_route_for(runtime, partner, set_id)
+        if route is None:
+            unhandled.append(f"{set_id} {control}")
+            continue
+        mapping_name = runtime.project.mapping_for(route.mapping, partner)
+        mapping = runtime.project.mappings[mapping_name]
+        group = checked.raw.group
+        started = time.perf_counter()
+        output = render_payload(
+            mapping,
+            checked.parsed.tree,
+            partner=partner.data,
+            now=runtime.now(),
+            interchange=interchange_facts(group.interchange),
+            group=group_facts(group),
+            document=f"{name} (ST02 {control})",
+        )
+        runtime.store.put_artifact(job.id, f"output.{set_id}.{control}", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
+        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", duration_ms=_ms(started), detail={"route": route.name, "set": set_id, "st02": control})
+        planned.append((route, checked, output))
+    if unhandled and not planned and not rejected:
+        raise ConfigError(
+            f"{name}: no route of partner {partner.id} takes transaction set(s) {', '.join(sorted({u.split()[0] for u in unhandled}))}; "
+            "add one (schedules/) or the set to a route's sets, then replay the job"
+        )
+
+    # 5: the writes
+    results = []
+    for route, checked, output in planned:
+        started = time.perf_counter()
+        outcome = write(runtime, route, partner, output, job, source=f"{name} ST02 {checked.raw.control_number}")
+        runtime.audit(job, outcome.event, outcome.message, duration_ms=_ms(started), detail={"route": route.name, **outcome.detail})
+        results.append(outcome.message)
+
+    # 6: archive, then mark everything done together
+    archived = _archive(runtime, job, partner, payload, name)
+    with runtime.store.transaction() as tx:
+        for interchange in fresh:
+            tx.interchange_record(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number, file_id=str(payload.get("file_id") or name), job_id=job.id)
+        if payload.get("file_id") and payload.get("sha256"):
+            tx.ledger_update(str(payload["file_id"]), str(payload["sha256"]), state=LedgerState.ARCHIVED, job_id=job.id)
+    summary = "; ".join(results) or ("resend, not processed again" if duplicates else "nothing to write")
+    return {
+        "file": name,
+        "written": results,
+        "acks": acks,
+        "rejected": rejected,
+        "unhandled": unhandled,
+        "duplicates": duplicates,
+        "archived": archived,
+        "summary": summary,
+    }
+
+
+def _ident(interchange: Interchange) -> tuple[str, str, str]:
+    return (interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
+
+
+def _send_acks(runtime: Runtime, job: Job, partner: Partner, content: bytes, name: str, fresh: set[tuple[str, str, str]]) -> list[str]:
+    """Render (once, stored) and upload the 997s for the fresh interchanges; their file names."""
+    outbox = str(partner.data["cleo"]["outbox"])
+    files = runtime.systems.files(str(partner.data["cleo"]["connection"]))
+    sent: list[str] = []
+    for interchange, groups in ack.collect(io.BytesIO(content), name):
+        if _ident(interchange) not in fresh:
+            continue
+        role = f"ack.{interchange.control_number}"
+        stored = runtime.store.artifact(job.id, role)
+        if stored is None:
+            with runtime.store.transaction() as tx:
+                text = ack.build_997(interchange, groups, _StoreControls(tx, partner.id), runtime.now())
+                if text is None:
+                    continue  # a file of 997s: nothing to acknowledge
+                ack_name = f"997_{partner.id}_{interchange.control_number}.edi"
+                stored = tx.put_artifact(job.id, role, ack_name, text.encode("utf-8"), media_type="application/edi-x12")
+                tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, detail={"file": ack_name, "ack_for": interchange.control_number})
+        started = time.perf_counter()
+        files.upload(outbox, stored.name, stored.content)
+        runtime.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
+        sent.append(f"{outbox}/{stored.name}")
+    return sent
+
+
+def _archive(runtime: Runtime, job: Job, partner: Partner, payload: dict[str, Any], name: str) -> str | None:
+    """Move the file from the inbox to the partner's archive folder (or delete it if none)."""
+    file_id = payload.get("file_id")
+    if not file_id:
+        return None  # pushed to our endpoint, never in an inbox
+    files = runtime.systems.files(str(payload.get("connection") or partner.data["cleo"]["connection"]))
+    remote = RemoteFile(id=str(file_id), name=name, folder=str(payload.get("folder", "")))
+    archive = partner.data["cleo"].get("archive")
+    started = time.perf_counter()
+    try:
+        if archive:
+            moved = files.move(remote, str(archive))
+            where = f"{archive}/{moved.name}"
+        else:
+            files.delete(remote)
+            where = "deleted"
+    except NotFoundError:
+        if archive and any(f.name == name for f in files.list_files(str(archive))):
+            where = f"{archive}/{name} (already there)"
+        else:
+            raise
+    runtime.audit(job, "archive", where, duration_ms=_ms(started))
+    return where
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)

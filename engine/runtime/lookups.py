@@ -1,0 +1,89 @@
+"""Reference data for mappings: the `lookups:` a route declares, resolved through the
+connectors and cached for the run (an item read for one invoice is not read again for the next).
+
+    lookups:
+      customer: {connection: bc, entity: customers, key: "{{ doc.customerNumber }}"}
+      items: {connection: bc, entity: items, key: "{{ item.lineObjectNumber }}",
+              for_each: "$.salesInvoiceLines[?(@.lineType == 'Item')]"}
+
+A lookup without `for_each` is one record (`lookups.customer.addressLine1`); with `for_each`
+it is a mapping from each key to its record (`lookups.items[line.lineObjectNumber].gtin`).
+Every key that does not resolve is collected, and the document fails once with all of them
+named: nothing is rendered from half the reference data.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from engine.config.route import Route
+from engine.errors import MappingError, NotFoundError
+from engine.mapping.templates import base_context
+from engine.runtime.systems import Systems
+
+__all__ = ["LookupCache", "resolve_lookups"]
+
+_MISSING = object()
+
+
+class LookupCache:
+    """Records read for lookups, by (connection, entity, key); `clear()` starts a new run."""
+
+    def __init__(self) -> None:
+        self._records: dict[tuple[str, str, str], Any] = {}
+        self._lock = threading.Lock()
+        self.reads = 0
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+    def get(self, systems: Systems, connection: str, entity: str, key: str) -> Any:
+        """The record, or `_MISSING` when the system has none with that key."""
+        slot = (connection, entity, key)
+        with self._lock:
+            found = self._records.get(slot, None)
+        if found is not None:
+            return found
+        try:
+            record: Any = systems.records(connection).get(entity, key)
+        except NotFoundError:
+            record = _MISSING
+        with self._lock:
+            self._records[slot] = record
+            self.reads += 1
+        return record
+
+
+def resolve_lookups(route: Route, doc: Any, partner: dict[str, Any], systems: Systems, cache: LookupCache) -> dict[str, Any]:
+    """Every lookup of `route` for one document; MappingError naming every unresolved key."""
+    resolved: dict[str, Any] = {}
+    missing: list[str] = []
+    for name, lookup in route.lookups.items():
+        if lookup.for_each is None:
+            key = _key(lookup.key.evaluate(base_context(doc=doc, partner=partner)))
+            record = cache.get(systems, lookup.connection, lookup.entity, key)
+            if record is _MISSING:
+                missing.append(f"{name}: no {lookup.entity} record {key!r}")
+            resolved[name] = record
+            continue
+        table: dict[str, Any] = {}
+        for match in lookup.for_each.find(doc):
+            key = _key(lookup.key.evaluate(base_context(doc=doc, partner=partner, item=match.value)))
+            if key in table:
+                continue
+            record = cache.get(systems, lookup.connection, lookup.entity, key)
+            if record is _MISSING:
+                missing.append(f"{name}: no {lookup.entity} record {key!r}")
+            table[key] = record
+        resolved[name] = table
+    if missing:
+        raise MappingError(f"reference data does not resolve in {route.name}: {'; '.join(missing)}")
+    return resolved
+
+
+def _key(value: Any) -> str:
+    if value is None or value == "":
+        raise MappingError("a lookup key is empty")
+    return str(value)

@@ -1,0 +1,210 @@
+"""Polling a route's source: new documents become jobs, exactly once.
+
+An **entity source** (BC, GP) lists the records changed since the route's cursor (minus a small
+overlap), oldest first. Each record goes through the route's filter and partner selection
+(`admit`); admitted records become jobs keyed by the route's `key` (the document number by
+default) carrying the record as read. The jobs and the new cursor are written in one
+transaction (`enqueue_many_and_advance`): the cursor never passes a record whose job is not
+safely stored, and a record seen again is a no-op. Documents that the filter leaves out, and
+documents of customers or vendors that are not partners (or not in this route), are skipped:
+counted and audited, never failed, and never keyed (a draft may be posted later).
+
+A **folder source** (the partners' Cleo inboxes) lists the inbox of every partner taking part
+in the route. A file not in the inbound ledger is downloaded once; its bytes, a ledger entry
+(file id + SHA-256) and a job go into the store in one transaction. A file already in the
+ledger is not downloaded again. The job processes every transaction set of the file (each
+through the route the partner takes for that set), so several inbound routes may read one
+inbox without splitting or doubling a file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from engine.config.route import Route
+from engine.errors import MappingError
+from engine.mapping.templates import base_context, truthy
+from engine.store import NewJob
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+__all__ = ["Admission", "PollResult", "admit", "parse_stamp", "poll_route"]
+
+
+@dataclass
+class PollResult:
+    """What one poll of a route found."""
+
+    route: str
+    read: int = 0
+    enqueued: int = 0
+    already: int = 0
+    skipped: int = 0
+    skipped_reasons: list[str] = field(default_factory=list)
+    cursor: str | None = None
+
+
+@dataclass
+class Admission:
+    """A record admitted as a job, or skipped with the reason."""
+
+    job: NewJob | None
+    reason: str = ""
+
+
+def parse_stamp(value: Any) -> datetime | None:
+    """A cursor field value (`2024-05-02T14:03:11.217Z`, GP's naive `2024-05-01T00:00:00`) as UTC."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def admit(runtime: Runtime, route: Route, record: dict[str, Any]) -> Admission:
+    """The route's filter, partner selection and key applied to one source record.
+
+    A record the route's templates cannot evaluate (a missing field) is still admitted, as a
+    job that fails with the reason: an unexpected document shape must be seen, not dropped.
+    """
+    fallback = _label(route, record)
+    context = base_context(doc=record)
+    try:
+        if route.filter is not None and not truthy(route.filter.evaluate(context)):
+            return Admission(None, f"{fallback}: left out by the route's filter")
+        partner = None
+        if route.partner_by is not None and route.partner_key is not None:
+            key = route.partner_key.evaluate(context)
+            partner = runtime.project.match_partner(route.partner_by, str(key))
+            if partner is None:
+                return Admission(None, f"{fallback}: {route.partner_by} {key!r} is not a trading partner")
+            if not runtime.project.takes_part(partner, route):
+                return Admission(None, f"{fallback}: partner {partner.id} does not take part in route {route.name}")
+            context["partner"] = partner.data
+        job_key = route.key.evaluate(context) if route.key is not None else record.get("number")
+        if job_key in (None, ""):
+            raise MappingError(f"{route.name}: the document key is empty for record {fallback}")
+    except MappingError as exc:
+        payload = {"record": record, "admit_error": exc.message}
+        return Admission(NewJob(key=f"unreadable:{fallback}", kind="document", payload=payload, source_ref=_ref(record)))
+    return Admission(
+        NewJob(
+            key=str(job_key),
+            kind="document",
+            partner=partner.id if partner else None,
+            payload={"record": record},
+            source_ref=_ref(record),
+        )
+    )
+
+
+def _label(route: Route, record: dict[str, Any]) -> str:
+    """How a record is named in skip reasons: its key when the key needs no partner, else its number or id."""
+    if route.key is not None:
+        try:
+            value = route.key.evaluate(base_context(doc=record))
+            if value not in (None, ""):
+                return str(value)
+        except MappingError:
+            pass
+    return str(record.get("number") or record.get("id") or "?")
+
+
+def _ref(record: dict[str, Any]) -> str | None:
+    ref = record.get("id")
+    return str(ref) if ref is not None else None
+
+
+def poll_route(runtime: Runtime, route: Route) -> PollResult:
+    """Poll the route's source once (module docstring)."""
+    if route.source_kind == "folder":
+        return _poll_folders(runtime, route)
+    return _poll_entity(runtime, route)
+
+
+def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
+    source = route.data["source"]
+    result = PollResult(route.name)
+    system = runtime.systems.records(source["connection"])
+    cursor_field = source.get("cursor")
+    expected = runtime.store.cursor(route.name) if cursor_field else None
+    since = parse_stamp(expected)
+    if since is not None:
+        since -= timedelta(seconds=runtime.settings.cursor_overlap_seconds)
+    expand = source.get("expand")
+    if isinstance(expand, list):
+        expand = ",".join(expand)
+    newest, newest_text = since, expected
+    jobs: list[NewJob] = []
+    skipped: list[str] = []
+    for record in system.list_changed(source["entity"], since, expand=expand):
+        result.read += 1
+        stamp = parse_stamp(record.get(cursor_field)) if cursor_field else None
+        if stamp is not None and (newest is None or stamp > newest):
+            newest, newest_text = stamp, str(record[cursor_field])
+        admission = admit(runtime, route, record)
+        if admission.job is None:
+            skipped.append(admission.reason)
+        else:
+            jobs.append(admission.job)
+    with runtime.store.transaction() as tx:
+        if cursor_field and newest_text is not None and newest_text != expected:
+            batch = tx.enqueue_many_and_advance(route.name, jobs, newest_text, expected=expected)
+            enqueued = list(batch.jobs) if batch.advanced else []
+            if not batch.advanced:
+                tx.audit(None, "poll", route=route.name, detail={"message": "another worker moved the cursor first; its poll enqueued these records"})
+        else:
+            enqueued = tx.enqueue_many(route.name, jobs)
+        for reason in skipped:
+            tx.audit(None, "skipped", route=route.name, key=reason.split(":", 1)[0], detail={"message": reason})
+        result.enqueued = sum(1 for item in enqueued if item.created)
+        result.already = sum(1 for item in enqueued if not item.created)
+        result.skipped = len(skipped)
+        result.skipped_reasons = skipped
+        result.cursor = newest_text
+        tx.audit(
+            None,
+            "poll",
+            route=route.name,
+            detail={"read": result.read, "enqueued": result.enqueued, "already": result.already, "skipped": result.skipped, "cursor": newest_text},
+        )
+    return result
+
+
+def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
+    result = PollResult(route.name)
+    for partner in runtime.project.partners_for(route):
+        cleo = partner.data["cleo"]
+        files = runtime.systems.files(str(cleo.get("connection") or route.data["source"]["connection"]))
+        folder = str(cleo["inbox"])
+        for remote in files.list_files(folder):
+            result.read += 1
+            if runtime.store.ledger_for_file(remote.id):
+                result.already += 1
+                continue
+            content = files.download(remote)
+            digest = hashlib.sha256(content).hexdigest()
+            with runtime.store.transaction() as tx:
+                _, created = tx.ledger_record(remote.id, digest, partner=partner.id, route=route.name)
+                if not created:
+                    result.already += 1
+                    continue
+                payload = {"connection": files_name(cleo, route), "folder": folder, "file_id": remote.id, "name": remote.name, "sha256": digest}
+                job, _ = tx.enqueue(route.name, f"{folder}/{remote.name}@{digest[:12]}", kind="file", partner=partner.id, payload=payload, source_ref=remote.id)
+                tx.put_artifact(job.id, "input", remote.name, content, media_type="application/edi-x12")
+                tx.ledger_update(remote.id, digest, state="received", job_id=job.id)
+                tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner.id, detail={"file": f"{folder}/{remote.name}", "bytes": len(content), "sha256": digest})
+                result.enqueued += 1
+    runtime.audit(None, "poll", route=route.name, detail={"read": result.read, "enqueued": result.enqueued, "already": result.already})
+    return result
+
+
+def files_name(cleo: dict[str, Any], route: Route) -> str:
+    """The connection of a partner's Cleo folders (its own, else the route source's)."""
+    return str(cleo.get("connection") or route.data["source"]["connection"])

@@ -1,0 +1,256 @@
+"""`Runtime`: a project, its state store and its connected systems, and what a worker does.
+
+    runtime = Runtime(project, store, systems)
+    runtime.poll("bc-invoices-to-810")        # source -> filter -> jobs (cursor advanced with them)
+    runtime.work()                            # claim due jobs and run each: mapping -> validate -> target
+    runtime.run_once()                        # both, for every route (mlc run --once, mlc demo)
+
+What happens to a job follows from the class of the error it meets (engine/errors.py): a
+`TransientError` (429, 5xx, timeouts, a busy database) is retried with exponential backoff and
+jitter until `max_attempts`, then dead-lettered; anything else dead-letters it at once with the
+reason. An unexpected exception is a bug, but it too only dead-letters the job (with the
+exception named), so one bad document never stops a worker. Every step is an audit event.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.config.project import Partner, Project
+from engine.config.route import Route
+from engine.errors import ConfigError, MlcError, StoreError, TransientError
+from engine.runtime.lookups import LookupCache
+from engine.runtime.systems import Systems
+from engine.store import Job, JobState, Store
+
+__all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class RuntimeSettings:
+    """How hard the runtime tries. Defaults suit production; tests shorten the backoff."""
+
+    max_attempts: int = 5
+    """Attempts of a job meeting transient errors before it is dead-lettered."""
+    backoff_seconds: float = 2.0
+    """The first retry waits about this long, then twice as long each time (with full jitter)."""
+    backoff_max_seconds: float = 600.0
+    stale_after_seconds: float = 300.0
+    """A running job with no heartbeat for this long belongs to a dead worker: it is released."""
+    cursor_overlap_seconds: float = 5.0
+    """Polls re-read this much before the cursor: late commits with an older timestamp are not
+    missed (the jobs' unique keys make the re-read records no-ops)."""
+    claim_batch: int = 10
+    ack_overdue_hours: float = 24.0
+    """An outbound group with no 997 after this long is overdue (`mlc jobs --unacknowledged`)."""
+
+
+@dataclass
+class JobOutcome:
+    """What running one job did."""
+
+    job: Job
+    state: JobState
+    detail: str = ""
+
+
+@dataclass
+class WorkResult:
+    """What a `work()` call did: outcomes in order."""
+
+    outcomes: list[JobOutcome] = field(default_factory=list)
+
+    def count(self, state: JobState) -> int:
+        return sum(1 for outcome in self.outcomes if outcome.state is state)
+
+
+def default_worker_id() -> str:
+    """`host:pid:thread`-style id naming the worker in claims and audit events."""
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Runtime:
+    """A project's routes running against its state store and systems (module docstring)."""
+
+    def __init__(
+        self,
+        project: Project,
+        store: Store,
+        systems: Systems,
+        *,
+        clock: Callable[[], datetime] | None = None,
+        settings: RuntimeSettings | None = None,
+        worker_id: str | None = None,
+        mask: Callable[[str], str] | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.project = project
+        self.store = store
+        self.systems = systems
+        self.settings = settings or RuntimeSettings()
+        self.worker_id = worker_id or default_worker_id()
+        self.lookups = LookupCache()
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._mask = mask or (lambda text: text)
+        self._random = random.Random()
+        self._stop = threading.Event()
+        self.sleep = sleep
+
+    # -- small services ------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The runtime's clock, timezone-aware UTC."""
+        moment = self._clock()
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+    def mask(self, text: str) -> str:
+        """`text` with every secret value replaced (before it reaches an audit row or a log)."""
+        return self._mask(text)
+
+    def route(self, name: str) -> Route:
+        try:
+            return self.project.routes[name]
+        except KeyError:
+            raise ConfigError(f"no route {name!r} (routes: {', '.join(sorted(self.project.routes))})") from None
+
+    def partner(self, partner_id: str | None) -> Partner:
+        if partner_id is None or partner_id not in self.project.partners:
+            raise ConfigError(f"the job names partner {partner_id!r}, which is not in the project (partners/{partner_id}.yaml?)")
+        return self.project.partners[partner_id]
+
+    def audit(self, job: Job | None, event: str, message: str = "", **fields: Any) -> None:
+        """Record an audit event for `job` (its route and key), secrets masked."""
+        detail = dict(fields.pop("detail", None) or {})
+        if message:
+            detail["message"] = self.mask(message)
+        self.store.audit(
+            job.id if job else None,
+            event,
+            route=fields.pop("route", job.route if job else None),
+            key=fields.pop("key", job.key if job else None),
+            partner=fields.pop("partner", job.partner if job else None),
+            detail=detail or None,
+            **fields,
+        )
+
+    def stop(self) -> None:
+        """Ask `work(forever=True)` loops to finish the job in hand and return."""
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    # -- polling ---------------------------------------------------------------------------
+
+    def poll(self, route_name: str) -> Any:
+        """Read the route's source once and enqueue a job per new document (`engine.runtime.poll`)."""
+        from engine.runtime.poll import poll_route
+
+        return poll_route(self, self.route(route_name))
+
+    # -- working ---------------------------------------------------------------------------
+
+    def work(self, *, routes: Iterable[str] | None = None, limit: int | None = None) -> WorkResult:
+        """Claim and run due jobs until none is due (or `limit` jobs ran); what happened."""
+        result = WorkResult()
+        wanted = list(routes) if routes is not None else None
+        while not self.stopping and (limit is None or len(result.outcomes) < limit):
+            batch = self.settings.claim_batch if limit is None else min(self.settings.claim_batch, limit - len(result.outcomes))
+            jobs = self.store.claim(self.worker_id, limit=batch, routes=wanted, now=self.now())
+            if not jobs:
+                break
+            for job in jobs:
+                result.outcomes.append(self.run_job(job))
+        return result
+
+    def release_stale(self) -> int:
+        """Return jobs held by workers that stopped beating to pending; how many."""
+        cutoff = self.now() - timedelta(seconds=self.settings.stale_after_seconds)
+        released = self.store.release_stale(cutoff, now=self.now())
+        if released:
+            self.audit(None, "released", f"{released} job(s) of a worker that stopped were released", detail={"count": released})
+        return released
+
+    def run_job(self, job: Job) -> JobOutcome:
+        """Run one claimed job to done, retry or dead letter (never raises for the job's errors)."""
+        from engine.runtime.execute import execute
+
+        started = time.perf_counter()
+        try:
+            result = execute(self, job)
+        except TransientError as exc:
+            return self._retry_or_die(job, exc, started)
+        except StoreError as exc:
+            return self._retry_or_die(job, exc, started)
+        except MlcError as exc:
+            return self._dead(job, str(exc), started)
+        except Exception as exc:  # a bug: the job dies, the worker goes on
+            log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
+            return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
+        if result.get("skipped"):
+            done = self.store.skip(job.id, str(result["skipped"]))
+            self.audit(job, "skipped", str(result["skipped"]), duration_ms=_ms(started))
+            return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
+        done = self.store.complete(job.id, result=result, worker_id=self.worker_id)
+        self.audit(job, "done", duration_ms=_ms(started), detail=result)
+        return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
+
+    def _retry_or_die(self, job: Job, exc: Exception, started: float) -> JobOutcome:
+        message = self.mask(str(exc))
+        status = getattr(exc, "status", None)
+        if job.attempts >= self.settings.max_attempts:
+            return self._dead(job, f"gave up after {job.attempts} attempts: {message}", started, status=status)
+        wait = self.backoff(job.attempts)
+        not_before = self.now() + timedelta(seconds=wait)
+        try:
+            failed = self.store.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
+        except StoreError:
+            log.warning("job %s: could not schedule its retry (%s); it is released when its claim goes stale", job.id, message)
+            return JobOutcome(job, JobState.RUNNING, message)
+        self.audit(
+            job, "retry", message, status=status, duration_ms=_ms(started),
+            detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
+        )
+        return JobOutcome(failed, JobState.FAILED, message)
+
+    def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
+        message = self.mask(message)
+        dead = self.store.dead_letter(job.id, error=message, worker_id=self.worker_id)
+        self.audit(job, "dead", message, status=status, duration_ms=_ms(started))
+        return JobOutcome(dead, JobState.DEAD, message)
+
+    def backoff(self, attempt: int) -> float:
+        """Seconds before retry `attempt` + 1: exponential, capped, full jitter."""
+        ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_seconds * (2 ** max(0, attempt - 1)))
+        return self._random.uniform(ceiling / 2, ceiling)
+
+    # -- a whole run ---------------------------------------------------------------------
+
+    def run_once(self, routes: Iterable[str] | None = None) -> dict[str, Any]:
+        """Poll every chosen route once, then work until no job is due; per-route counts."""
+        from engine.runtime.poll import PollResult
+
+        names = list(routes) if routes is not None else sorted(self.project.routes)
+        self.lookups.clear()
+        self.release_stale()
+        polls: dict[str, PollResult] = {}
+        for name in names:
+            polls[name] = self.poll(name)
+        worked = self.work()
+        return {"polls": polls, "work": worked}
+
+
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 3)
