@@ -188,8 +188,9 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     with runtime.store.transaction() as tx:
         for interchange in fresh:
             tx.interchange_record(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number, file_id=str(payload.get("file_id") or name), job_id=job.id)
-        if payload.get("file_id") and payload.get("sha256"):
-            tx.ledger_update(str(payload["file_id"]), str(payload["sha256"]), state=LedgerState.ARCHIVED, job_id=job.id)
+        ledger_id = payload.get("ledger_id") or payload.get("file_id")
+        if ledger_id and payload.get("sha256"):
+            tx.ledger_update(str(ledger_id), str(payload["sha256"]), state=LedgerState.ARCHIVED if archived else LedgerState.PROCESSED, job_id=job.id)
     summary = "; ".join(results) or ("resend, not processed again" if duplicates else "nothing to write")
     return {
         "file": name,

@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 from engine.config.route import Route
 from engine.errors import MappingError
 from engine.mapping.templates import base_context, truthy
-from engine.store import NewJob
+from engine.store import Job, NewJob
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
-__all__ = ["Admission", "PollResult", "admit", "parse_stamp", "poll_route"]
+__all__ = ["Admission", "PollResult", "admit", "enqueue_file", "parse_stamp", "poll_route"]
 
 
 @dataclass
@@ -189,20 +189,40 @@ def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
                 result.already += 1
                 continue
             content = files.download(remote)
-            digest = hashlib.sha256(content).hexdigest()
-            with runtime.store.transaction() as tx:
-                _, created = tx.ledger_record(remote.id, digest, partner=partner.id, route=route.name)
-                if not created:
-                    result.already += 1
-                    continue
-                payload = {"connection": files_name(cleo, route), "folder": folder, "file_id": remote.id, "name": remote.name, "sha256": digest}
-                job, _ = tx.enqueue(route.name, f"{folder}/{remote.name}@{digest[:12]}", kind="file", partner=partner.id, payload=payload, source_ref=remote.id)
-                tx.put_artifact(job.id, "input", remote.name, content, media_type="application/edi-x12")
-                tx.ledger_update(remote.id, digest, state="received", job_id=job.id)
-                tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner.id, detail={"file": f"{folder}/{remote.name}", "bytes": len(content), "sha256": digest})
+            if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
                 result.enqueued += 1
+            else:
+                result.already += 1
     runtime.audit(None, "poll", route=route.name, detail={"read": result.read, "enqueued": result.enqueued, "already": result.already})
     return result
+
+
+def enqueue_file(
+    runtime: Runtime,
+    route: Route,
+    partner: str,
+    name: str,
+    content: bytes,
+    *,
+    connection: str | None = None,
+    folder: str | None = None,
+    file_id: str | None = None,
+) -> Job | None:
+    """Take one inbound file: ledger entry (file id + SHA-256), job and the file's bytes, in one
+    transaction; None when the ledger already has it. A file pushed to our endpoint (a Cleo
+    HTTP action) has no inbox id: its ledger id is `push:<name>`, and it is never archived."""
+    digest = hashlib.sha256(content).hexdigest()
+    ledger_id = file_id or f"push:{name}"
+    with runtime.store.transaction() as tx:
+        _, created = tx.ledger_record(ledger_id, digest, partner=partner, route=route.name)
+        if not created:
+            return None
+        payload = {"connection": connection, "folder": folder, "file_id": file_id, "ledger_id": ledger_id, "name": name, "sha256": digest}
+        job, _ = tx.enqueue(route.name, f"{folder or 'push'}/{name}@{digest[:12]}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
+        tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
+        tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
+        tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
+    return job
 
 
 def files_name(cleo: dict[str, Any], route: Route) -> str:
