@@ -140,10 +140,11 @@ def run_case(project: Project, case: Case, *, update: bool = False) -> CaseResul
     expected = expected_file.read_text(encoding="utf-8")
     if expected == result.output:
         return CaseResult(case, True)
-    return CaseResult(case, False, "output differs", _diff(expected, result.output, expected_file.name, suffix))
+    return CaseResult(case, False, "output differs", diff_outputs(expected, result.output, expected_file.name, suffix))
 
 
-def _diff(expected: str, actual: str, name: str, suffix: str) -> str:
+def diff_outputs(expected: str, actual: str, name: str, suffix: str) -> str:
+    """A unified diff of two outputs; X12 (suffix .edi) one segment per line."""
     if suffix == ".edi":
         expected_lines = _segments(expected)
         actual_lines = _segments(actual)
