@@ -61,6 +61,8 @@ class Route:
     target_filename: Value | None = None
     target_match: Value | None = None
     lookups: dict[str, Lookup] = field(default_factory=dict)
+    require: dict[str, Any] = field(default_factory=dict)
+    """target.require: entity set -> compiled JSONPath over the mapped output (the keys that must exist)."""
 
     @property
     def mapping(self) -> str:
@@ -177,6 +179,12 @@ def compile_route(source: YamlSource, stem: str) -> tuple[Route | None, list[Fin
     if isinstance(target, dict):
         route.target_filename = compiler.value(target.get("filename"), ("target", "filename"), "target.filename")
         route.target_match = compiler.value(target.get("match"), ("target", "match"), "target.match")
+        required = target.get("require")
+        if isinstance(required, dict):
+            for entity, path_text in required.items():
+                compiled = compiler.path(path_text, ("target", "require", entity))
+                if compiled is not None:
+                    route.require[str(entity)] = compiled
     lookups = data.get("lookups")
     if isinstance(lookups, dict):
         for name_, spec in lookups.items():

@@ -22,9 +22,10 @@ from engine.errors import MappingError, NotFoundError
 from engine.mapping.templates import base_context
 from engine.runtime.systems import Systems
 
-__all__ = ["LookupCache", "resolve_lookups"]
+__all__ = ["MISSING", "LookupCache", "resolve_lookups"]
 
-_MISSING = object()
+MISSING: Any = object()
+"""What `LookupCache.get` returns for a key the system does not have."""
 
 
 class LookupCache:
@@ -40,7 +41,7 @@ class LookupCache:
             self._records.clear()
 
     def get(self, systems: Systems, connection: str, entity: str, key: str) -> Any:
-        """The record, or `_MISSING` when the system has none with that key."""
+        """The record, or `MISSING` when the system has none with that key."""
         slot = (connection, entity, key)
         with self._lock:
             found = self._records.get(slot, None)
@@ -49,7 +50,7 @@ class LookupCache:
         try:
             record: Any = systems.records(connection).get(entity, key)
         except NotFoundError:
-            record = _MISSING
+            record = MISSING
         with self._lock:
             self._records[slot] = record
             self.reads += 1
@@ -64,7 +65,7 @@ def resolve_lookups(route: Route, doc: Any, partner: dict[str, Any], systems: Sy
         if lookup.for_each is None:
             key = _key(lookup.key.evaluate(base_context(doc=doc, partner=partner)))
             record = cache.get(systems, lookup.connection, lookup.entity, key)
-            if record is _MISSING:
+            if record is MISSING:
                 missing.append(f"{name}: no {lookup.entity} record {key!r}")
             resolved[name] = record
             continue
@@ -74,7 +75,7 @@ def resolve_lookups(route: Route, doc: Any, partner: dict[str, Any], systems: Sy
             if key in table:
                 continue
             record = cache.get(systems, lookup.connection, lookup.entity, key)
-            if record is _MISSING:
+            if record is MISSING:
                 missing.append(f"{name}: no {lookup.entity} record {key!r}")
             table[key] = record
         resolved[name] = table

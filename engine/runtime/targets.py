@@ -6,6 +6,12 @@ from the payload and looked up first (`RecordSystem.find_by`); a record that exi
 created again, and the outcome says so (`duplicate`). A re-delivered 850 or a job re-run after a
 crash therefore never creates a second order.
 
+**require** (`require: {items: "$.salesOrderLines[*].lineObjectNumber", customers: "$.customerNumber"}`):
+before a create or update, every key the JSONPath finds in the payload must exist in that
+entity set of the target system (read once per run through the lookup cache). The keys that
+do not resolve are named together and nothing is written: an 850 whose item passed the
+partner's cross-reference but is unknown to Business Central creates no half an order.
+
 **update** (`operation: update`): `match` (a template over `output` and `partner`) names the
 record (its number). The payload is the change set: top-level keys are PATCHed on the record
 (with its ETag in If-Match), except keys starting with `_` (information kept in the artifact
@@ -28,6 +34,7 @@ from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import ConfigError, MappingError
 from engine.mapping.templates import base_context
+from engine.runtime.lookups import MISSING
 from engine.store import Job
 
 if TYPE_CHECKING:
@@ -54,9 +61,22 @@ def write(runtime: Runtime, route: Route, partner: Partner, output: Any, job: Jo
     if "store" in target:
         return _acknowledge(runtime, partner, output, source)
     entity = str(target["entity"])
+    if route.require:
+        _require(runtime, route, str(target["connection"]), output, source)
     if target["operation"] == "create":
         return _create(runtime, target, entity, output, source)
     return _update(runtime, route, partner, target, entity, output, source)
+
+
+def _require(runtime: Runtime, route: Route, connection: str, output: dict[str, Any], source: str) -> None:
+    missing: list[str] = []
+    for entity, path in route.require.items():
+        keys = sorted({str(match.value) for match in path.find(output) if match.value not in (None, "")})
+        for key in keys:
+            if runtime.lookups.get(runtime.systems, connection, entity, key) is MISSING:
+                missing.append(f"{entity} {key!r}")
+    if missing:
+        raise MappingError(f"{source}: not found in {connection}: {', '.join(missing)}; nothing was written")
 
 
 def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[str, Any], source: str) -> WriteOutcome:

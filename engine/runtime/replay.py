@@ -1,0 +1,117 @@
+"""`mlc replay JOB`: run a job again from its stored input, with today's mapping.
+
+First the preview: the job's stored input rendered now (control numbers peeked, not taken)
+next to what was stored before, as a segment-per-line diff. Then, unless only the preview is
+wanted, the job is requeued with a `replay` audit event and run: a document job renders anew
+with fresh control numbers (its file name carries the replay number, `.r1`, since the partner
+may hold the first file); a file job re-runs every step, and what was done before stays done
+(creates find their records, the 997 bytes are reused).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from engine.errors import MlcError, UsageError
+from engine.mapping.cases import diff_outputs
+from engine.mapping.dryrun import dump_json
+from engine.mapping.inbound import render_payload
+from engine.mapping.outbound import Controls, render_outbound
+from engine.runtime.documents import output_role, replay_generation
+from engine.runtime.runtime import JobOutcome
+from engine.store import Job, JobState
+from engine.x12.document import group_facts, interchange_facts
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+__all__ = ["ReplayPreview", "preview", "replay"]
+
+
+@dataclass
+class ReplayPreview:
+    """What a replay would produce now, and how it differs from what was stored."""
+
+    job: Job
+    output: str
+    diff: str
+    error: str | None = None
+
+
+def preview(runtime: Runtime, job_id: int) -> ReplayPreview:
+    """The job's stored input through today's mapping, beside its stored output."""
+    job = runtime.store.get(job_id)
+    try:
+        if job.kind == "document":
+            return _preview_document(runtime, job)
+        if job.kind == "file":
+            return _preview_file(runtime, job)
+    except MlcError as exc:
+        return ReplayPreview(job, "", "", runtime.mask(str(exc)))
+    raise UsageError(f"job {job_id} is a {job.kind} job; only document and file jobs have an input to replay")
+
+
+def _preview_document(runtime: Runtime, job: Job) -> ReplayPreview:
+    stored_input = runtime.store.artifact(job.id, "input")
+    record = json.loads(stored_input.content) if stored_input else (job.payload or {}).get("record")
+    route = runtime.route(job.route)
+    partner = runtime.partner(job.partner)
+    mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
+    before = runtime.store.artifact(job.id, output_role(replay_generation(runtime, job)))
+    previous = before.content.decode("utf-8") if before else ""
+    if mapping.direction == "outbound":
+        controls = Controls(*(runtime.store.peek_control(partner.id, kind) for kind in ("isa", "gs", "st")))
+        from engine.runtime.lookups import resolve_lookups
+
+        lookups = resolve_lookups(route, record, partner.data, runtime.systems, runtime.lookups)
+        now_text = render_outbound(mapping, record, partner=partner.data, now=runtime.now(), controls=controls, lookups=lookups, document=f"{route.name} {job.key}").text
+        suffix = ".edi"
+    else:
+        now_text = dump_json(render_payload(mapping, record, partner=partner.data, now=runtime.now(), document=f"{route.name} {job.key}"))
+        suffix = ".json"
+    return ReplayPreview(job, now_text, diff_outputs(previous, now_text, before.name if before else "(nothing stored)", suffix))
+
+
+def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
+    from engine.runtime.files import _read, inbound_route_for
+
+    stored = runtime.store.artifact(job.id, "input")
+    if stored is None:
+        raise UsageError(f"job {job.id} has no stored input file")
+    partner = runtime.partner(job.partner)
+    read = _read(stored.content, stored.name)
+    outputs, diffs = [], []
+    for checked in read.transactions:
+        route = inbound_route_for(runtime, partner, checked.raw.set_id)
+        if route is None or any(p.level == "error" for p in checked.problems):
+            continue
+        mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
+        group = checked.raw.group
+        text = dump_json(
+            render_payload(
+                mapping, checked.parsed.tree, partner=partner.data, now=runtime.now(),
+                interchange=interchange_facts(group.interchange), group=group_facts(group),
+                document=f"{stored.name} (ST02 {checked.raw.control_number})",
+            )
+        )
+        before = runtime.store.artifact(job.id, f"output.{checked.raw.set_id}.{checked.raw.control_number}")
+        outputs.append(text)
+        diffs.append(diff_outputs(before.content.decode("utf-8") if before else "", text, before.name if before else "(nothing stored)", ".json"))
+    return ReplayPreview(job, "".join(outputs), "\n".join(d for d in diffs if d))
+
+
+def replay(runtime: Runtime, job_id: int) -> JobOutcome:
+    """Requeue the job (a `replay` event) and run it now (with any other due job of its route)."""
+    job = runtime.store.get(job_id)
+    if job.state is JobState.RUNNING:
+        raise UsageError(f"job {job_id} is running (worker {job.claimed_by}); replay it once it has finished")
+    runtime.store.requeue(job_id, now=runtime.now())
+    runtime.audit(job, "replay", f"replay requested (was {job.state.value}: {job.last_error or 'no error'})")
+    # Work the route's due jobs (ours among them: it is due now); others due are due anyway.
+    for outcome in runtime.work(routes=[job.route]).outcomes:
+        if outcome.job.id == job_id:
+            return outcome
+    current = runtime.store.get(job_id)
+    return JobOutcome(current, current.state, "queued: another worker took it first")
