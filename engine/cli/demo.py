@@ -1,85 +1,184 @@
-"""`mlc demo`: the emulators, the Cleo connector and the X12 core, end to end.
+"""`mlc demo`: every standard route of the project, end to end, against the emulators.
 
-Starts the Cleo emulator on a free loopback port (nothing is written into the project),
-then, through the real Cleo connector over HTTP: lists every partner inbox, downloads each
-file, checks it against its definition, and uploads a 997 for every functional group to the
-partner's outbox (control numbers from an in-memory sequence for this run). Prints a summary
-table and exits 0 only if every step worked and every expected verdict was met.
+1. Starts every emulator (Entra + Business Central, Cleo, GP) on a free loopback port with the
+   demo world's seed data, and points the project's connections at it (`MLC_BC_URL`, ...: the
+   example project's connections.yaml reads them).
+2. Opens a fresh state store (SQLite) in a new temporary directory: nothing is written into
+   the project. The connectors use the emulators' demo credentials.
+3. Runs every route once, through the real runtime (poll -> jobs -> mapping -> validation ->
+   Cleo upload or ERP write, 997s, archive), with live progress.
+4. Plays the trading partners: every X12 file we sent gets the partner's 997 in the partner's
+   inbox, and the 997 route runs again, matching them to our outbound groups (flow 8).
+5. Prints a summary table (route, documents in, files/records out, failures) and where to look:
+   the files in the Cleo emulator, the records created in BC and GP, `mlc audit` on the kept
+   state store.
 
-The route-driven demo of every flow (BC, GP, mappings, state store) replaces this once the
-runtime exists; until then this is what runs end to end.
+Exit 0 only if every flow worked. The demo world includes one 850 that must fail (an item
+unknown to the partner's cross-reference): it counts as worked when it fails for that reason
+and creates nothing.
 """
 
 from __future__ import annotations
 
 import io
-from datetime import datetime
+import os
+import tempfile
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
-from engine import plugins
+from engine.cli.mapping import project_root
+from engine.config.project import load_project
 from engine.errors import MlcError
+from engine.runtime import JobOutcome, Runtime
+from engine.runtime.runtime import RuntimeSettings
+from engine.runtime.setup import open_runtime
 from engine.server import serve_in_thread
-from engine.x12 import ack, document
+from engine.store import JobState
+from engine.x12 import ack
 
-DEMO_SECRETS = {"cleo-password": "demo-cleo-secret"}
-"""The emulator's demo credentials (emulator only; real ones live in the secret store)."""
+DEMO_SECRETS = {"bc-client-secret": "demo-bc-secret", "cleo-password": "demo-cleo-secret", "gp-password": "demo-gp-secret"}
+"""The emulators' demo accounts under the secret names of the example connections.yaml
+(emulator credentials only; real ones live in the encrypted secret store)."""
 
-PARTNERS = ("acme", "globex")
+EXPECTED_FAILURES = {"850_ACME-PO-7002_unknown_item.edi": "AC-LAMP-99"}
+"""Seed documents built to fail (file or document key -> text the reason must contain)."""
+
+URL_VARIABLES = {"MLC_ENTRA_URL": "entra", "MLC_BC_URL": "bc", "MLC_CLEO_URL": "cleo", "MLC_GP_URL": "gp"}
 
 
 @click.command("demo")
-def demo() -> None:
-    """Run the Cleo emulator and the X12 flow end to end; print a summary table."""
+@click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
+def demo(project: str | None) -> None:
+    """Run every route end to end against the emulators; print a summary (exit 1 if a flow failed)."""
     from engine.cli.emulate import build_app
 
-    console = Console(stderr=True)
-    now = datetime(2024, 5, 2, 10, 5)
-    controls = ack.SequentialControls(9001)
-    failures = 0
-    with serve_in_thread(build_app(only=("cleo",))) as served:
-        console.print(f"emulators running on {served.url}/ (index at /)")
-        cleo_plugin = plugins.get("cleo")
-        assert cleo_plugin.connect is not None
-        store = cleo_plugin.connect(
-            {"base_url": f"{served.url}/cleo", "username": "mlc-demo", "password_secret": "cleo-password"},
-            DEMO_SECRETS.__getitem__,
-        )
-        table = Table(title="mlc demo: partner files through Cleo")
-        for column in ("partner", "file", "sets", "check", "997 uploaded"):
-            table.add_column(column)
-        with store:
-            for partner in PARTNERS:
-                with console.status(f"reading {partner}/inbox"):
-                    files = list(store.list_files(f"{partner}/inbox"))
-                for remote in files:
-                    try:
-                        content = store.download(remote)
-                        report = document.check(io.BytesIO(content), remote.name)
-                        events = document.walk(io.BytesIO(content), remote.name)
-                        sets = ", ".join(
-                            sorted({e.raw.set_id for e in events if isinstance(e, document.CheckedTransaction)})
-                        )
-                        verdict = "valid" if report.ok else f"{len(report.errors)} error(s)"
-                        uploaded = []
-                        for interchange, groups in ack.collect(io.BytesIO(content), remote.name):
-                            text = ack.build_997(interchange, groups, controls, now)
-                            if text is None:
-                                continue
-                            name = f"997_{interchange.sender_id}_{interchange.control_number}.edi"
-                            store.upload(f"{partner}/outbox", name, text.encode())
-                            uploaded.append(name)
-                        table.add_row(partner, remote.name, sets, verdict, ", ".join(uploaded) or "(a 997: none owed)")
-                    except MlcError as exc:
-                        failures += 1
-                        table.add_row(partner, remote.name, "", f"[red]failed: {exc}[/red]", "")
-                outbox = [f.name for f in store.list_files(f"{partner}/outbox")]
-                console.print(f"{partner}/outbox now holds: {', '.join(outbox) or 'nothing'}")
-    Console().print(table)
+    root = project_root(project)
+    console = Console(stderr=True, highlight=False)
+    state_dir = Path(tempfile.mkdtemp(prefix="mlc-demo-"))
+    database = f"sqlite:///{state_dir / 'mlc.db'}"
+    with serve_in_thread(build_app()) as served:
+        environ = {**os.environ, **{name: f"{served.url}/{prefix}" for name, prefix in URL_VARIABLES.items()}, "MLC_STATE_DIR": str(state_dir)}
+        console.print(f"emulators of Business Central, Entra, Cleo and GP on {served.url}/ ; state store {database}")
+        loaded = load_project(root, environ=environ)
+        settings = RuntimeSettings(max_attempts=3, backoff_seconds=0.2, backoff_max_seconds=1.0)
+        with open_runtime(root, environ=environ, database=database, secrets=DEMO_SECRETS.__getitem__, settings=settings, project=loaded) as runtime:
+            outcomes, polls = _run_routes(runtime, sorted(loaded.routes), console, "every route")
+            acks = _partners_acknowledge(runtime, outcomes, console)
+            if acks:
+                more, more_polls = _run_routes(runtime, [r for r in loaded.routes if _is_ack_route(runtime, r)], console, "the partners' 997s")
+                outcomes += more
+                for name, count in more_polls.items():
+                    polls[name] = polls.get(name, 0) + count
+            overdue = runtime.store.unacknowledged(datetime.now(UTC))
+            failures = _report(runtime, outcomes, polls, overdue, console)
+    console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
     if failures:
-        raise MlcError(f"demo: {failures} file(s) failed")
+        raise MlcError(f"demo: {failures} flow(s) failed (see above)")
+    console.print("[green]every flow worked[/]")
+
+
+def _is_ack_route(runtime: Runtime, name: str) -> bool:
+    route = runtime.project.routes[name]
+    return route.source_kind == "folder" and "997" in (route.data["source"].get("sets") or [])
+
+
+def _run_routes(runtime: Runtime, names: list[str], console: Console, what: str) -> tuple[list[JobOutcome], dict[str, int]]:
+    """Poll each route, then work every job, with a progress bar per phase."""
+    outcomes: list[JobOutcome] = []
+    polls: dict[str, int] = {}
+    runtime.lookups.clear()
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), console=console, transient=False) as progress:
+        polling = progress.add_task(f"polling {what}", total=len(names))
+        for name in names:
+            progress.update(polling, description=f"polling {name}")
+            polls[name] = runtime.poll(name).enqueued
+            progress.advance(polling)
+        progress.update(polling, description=f"polled {what}")
+        due = sum(polls.values())
+        working = progress.add_task("working the jobs", total=max(due, 1))
+        while True:
+            batch = runtime.work(limit=1).outcomes
+            if not batch:
+                break
+            for outcome in batch:
+                outcomes.append(outcome)
+                progress.update(working, description=f"{outcome.job.route}: {outcome.job.key}", total=max(due, len(outcomes)))
+                progress.advance(working)
+        progress.update(working, description=f"worked {len(outcomes)} job(s)")
+    return outcomes, polls
+
+
+def _partners_acknowledge(runtime: Runtime, outcomes: list[JobOutcome], console: Console) -> int:
+    """Play the partners: a 997 for each X12 file we sent, dropped into the partner's inbox."""
+    controls = ack.SequentialControls(5001)
+    sent = 0
+    ack_routes = [runtime.project.routes[name] for name in runtime.project.routes if _is_ack_route(runtime, name)]
+    answering = {p.id for route in ack_routes for p in runtime.project.partners_for(route)}
+    for outcome in outcomes:
+        file = (outcome.job.result or {}).get("file")
+        if outcome.state is not JobState.DONE or outcome.job.kind != "document" or not str(file).endswith(".edi"):
+            continue
+        partner = runtime.project.partners[str(outcome.job.partner)]
+        if partner.id not in answering:
+            continue
+        stored = runtime.store.artifact(outcome.job.id, "output")
+        if stored is None:
+            continue
+        cleo = partner.data["cleo"]
+        store = runtime.systems.files(str(cleo["connection"]))
+        for index, text in enumerate(ack.acknowledge(io.BytesIO(stored.content), stored.name, controls, datetime.now(UTC))):
+            name = f"997_for_{Path(stored.name).stem}_{index + 1}.edi"
+            store.upload(str(cleo["inbox"]), name, text.encode("utf-8"))
+            sent += 1
+    if sent:
+        console.print(f"the partners answered with {sent} 997(s) in their Cleo outboxes to us (our inboxes)")
+    return sent
+
+
+def _expected_failure(outcome: JobOutcome) -> bool:
+    return any(key in outcome.job.key and reason in (outcome.detail or "") for key, reason in EXPECTED_FAILURES.items())
+
+
+def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int], overdue: list[Any], console: Console) -> int:
+    """The summary table and where to look; how many outcomes were real failures."""
+    by_route: dict[str, list[JobOutcome]] = defaultdict(list)
+    for outcome in outcomes:
+        by_route[outcome.job.route].append(outcome)
+    table = Table(title="mlc demo: every route, end to end")
+    for column in ("route", "documents in", "files / records out", "failures"):
+        table.add_column(column, overflow="fold")
+    failures = 0
+    for name in sorted(set(polls) | set(by_route)):
+        mine = by_route.get(name, [])
+        written: list[str] = []
+        problems: list[str] = []
+        for outcome in mine:
+            result = outcome.job.result or {}
+            if outcome.state is JobState.DONE:
+                written += [str(result["file"])] if "file" in result and outcome.job.kind == "document" else []
+                written += [str(item) for item in result.get("written", [])]
+                written += [str(item) for item in result.get("acks", [])]
+            elif outcome.state is JobState.DEAD and _expected_failure(outcome):
+                problems.append(f"[yellow]failed as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail}")
+            elif outcome.state is not JobState.SKIPPED:
+                failures += 1
+                problems.append(f"[red]{outcome.state.value}[/]: {outcome.job.key}: {outcome.detail}")
+        table.add_row(name, str(polls.get(name, 0)), "\n".join(written) or "-", "\n".join(problems) or "0")
+    out = Console(highlight=False)
+    if not out.is_terminal:
+        out = Console(highlight=False, width=160)
+    out.print(table)
+    console.print("files we wrote are in the Cleo emulator's partner outboxes; processed inbound files moved to <partner>/archive")
+    still = [g for g in overdue if g.ack_status is None]
+    console.print(f"outbound groups still without a 997: {len(still)} (mlc jobs --unacknowledged)")
+    return failures
 
 
 COMMANDS = [demo]

@@ -5,7 +5,8 @@ The steps of a `document` job, each audited:
 1. The partner and the mapping (the route's, or the partner's override) and the route's
    lookups (reference data, cached for the run).
 2. Render, in one store transaction with the partner's control numbers (ISA13, GS06, ST02), the
-   input and output artifacts and the outbound group awaiting its 997. The render validates
+   input and output artifacts and, for a partner that sends 997s (its `transactions` list 997
+   inbound), the outbound group awaiting its 997. The render validates
    the transaction against its definition; an invalid file is never stored or sent. When the
    transaction rolls back, the control numbers were not consumed.
 3. Upload under the route's deterministic file name. The stored output is reused when the job
@@ -101,18 +102,19 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                 )
                 content = rendered.text.encode("utf-8")
                 notes = rendered.notes
-                tx.record_outbound_group(
-                    partner.id,
-                    rendered.sender.id,
-                    rendered.receiver.id,
-                    rendered.functional_id,
-                    controls.gs,
-                    [rendered.set_id],
-                    controls.isa,
-                    filename,
-                    job_id=job.id,
-                    sent_at=runtime.now(),
-                )
+                if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
+                    tx.record_outbound_group(
+                        partner.id,
+                        rendered.sender.id,
+                        rendered.receiver.id,
+                        rendered.functional_id,
+                        controls.gs,
+                        [rendered.set_id],
+                        controls.isa,
+                        filename,
+                        job_id=job.id,
+                        sent_at=runtime.now(),
+                    )
                 media = X12_MEDIA
             else:
                 output = render_payload(mapping, record, partner=partner.data, now=runtime.now(), lookups=lookups, document=document)

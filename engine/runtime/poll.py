@@ -20,14 +20,17 @@ inbox without splitting or doubling a file.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from engine.config.project import Partner
 from engine.config.route import Route
-from engine.errors import MappingError
+from engine.errors import MappingError, X12Error
 from engine.mapping.templates import base_context, truthy
 from engine.store import Job, NewJob
+from engine.x12.delimiters import detect
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
@@ -45,6 +48,8 @@ class PollResult:
     already: int = 0
     skipped: int = 0
     skipped_reasons: list[str] = field(default_factory=list)
+    others: int = 0
+    """Inbox files left for another route (they hold a set this route does not take)."""
     cursor: str | None = None
 
 
@@ -161,6 +166,9 @@ def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
                 tx.audit(None, "poll", route=route.name, detail={"message": "another worker moved the cursor first; its poll enqueued these records"})
         else:
             enqueued = tx.enqueue_many(route.name, jobs)
+        for item in enqueued:
+            if item.created:
+                tx.audit(item.job.id, "enqueued", route=route.name, key=item.job.key, partner=item.job.partner, detail={"source": item.job.source_ref})
         for reason in skipped:
             tx.audit(None, "skipped", route=route.name, key=reason.split(":", 1)[0], detail={"message": reason})
         result.enqueued = sum(1 for item in enqueued if item.created)
@@ -189,6 +197,10 @@ def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
                 result.already += 1
                 continue
             content = files.download(remote)
+            owner = _owner(runtime, route, partner, content)
+            if owner is not route:
+                result.others += 1  # another inbound route of this partner takes this set
+                continue
             if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
                 result.enqueued += 1
             else:
@@ -223,6 +235,23 @@ def enqueue_file(
         tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
         tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
     return job
+
+
+def _owner(runtime: Runtime, route: Route, partner: Partner, content: bytes) -> Route:
+    """The route that takes an inbox file: the one the partner takes for the file's first
+    transaction set, else this route (a file no route takes, or not X12, fails in its job)."""
+    from engine.runtime.files import inbound_route_for
+
+    text = content[:65536].decode("utf-8", errors="replace")
+    try:
+        delimiters = detect(text.lstrip("\ufeff"))[0]
+    except X12Error:
+        return route
+    found = re.search(re.escape(delimiters.segment) + r"\s*ST" + re.escape(delimiters.element) + r"([0-9]{3})", text)
+    if found is None:
+        return route
+    set_id = found.group(1)
+    return inbound_route_for(runtime, partner, set_id) or route
 
 
 def files_name(cleo: dict[str, Any], route: Route) -> str:
