@@ -11,10 +11,11 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from engine.config.project import load_project
-from engine.errors import ConfigError, UsageError
+from engine.config.project import Project, load_project
+from engine.errors import ConfigError, StoreError, UsageError
 from engine.mapping.cases import discover, run_case
 from engine.mapping.dryrun import dry_run
+from engine.mapping.outbound import Controls
 
 
 def project_root(project: str | None) -> Path:
@@ -44,8 +45,8 @@ def _read_input(path: str) -> tuple[bytes, str]:
 def render_command(mapping: str, input_path: str, partner: str | None, project: str | None, now_text: str | None) -> None:
     """Dry run: render one document through MAPPING and print the result.
 
-    Nothing is sent, nothing is stored, control numbers are not consumed (the envelope shows
-    1/1/0001).
+    Nothing is sent, nothing is stored, control numbers are not consumed: the envelope shows
+    the partner's next numbers when the project has a state store (peeked), else 1/1/0001.
     """
     root = project_root(project)
     try:
@@ -53,11 +54,34 @@ def render_command(mapping: str, input_path: str, partner: str | None, project: 
     except ValueError:
         raise UsageError(f"--now {now_text!r} is not an ISO date-time such as 2024-05-03T09:30") from None
     data, source = _read_input(input_path)
-    result = dry_run(load_project(root), mapping, data, source, partner=partner, now=now)
+    loaded = load_project(root)
+    result = dry_run(loaded, mapping, data, source, partner=partner, now=now)
+    peeked = _next_controls(loaded, result.partner) if result.media_type == "application/edi-x12" else None
+    if peeked is not None:
+        result = dry_run(loaded, mapping, data, source, partner=result.partner, now=now, controls=peeked)
+        click.echo(
+            f"control numbers the next run would use for {result.partner}: ISA13 {peeked.isa}, GS06 {peeked.gs}, ST02 {peeked.st} (peeked, not consumed)",
+            err=True,
+        )
     sys.stdout.write(result.output)
     click.echo(f"rendered {source} through {result.mapping} for partner {result.partner}", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
+
+
+def _next_controls(project: Project, partner: str) -> Controls | None:
+    """The partner's next control numbers from the project's state store, or None when no
+    store exists yet (nothing has run: the dry run shows 1/1/0001)."""
+    from engine.runtime.setup import open_store
+
+    try:
+        store = open_store(project, create=False)
+    except StoreError:
+        return None
+    try:
+        return Controls(*(store.peek_control(partner, kind) for kind in ("isa", "gs", "st")))
+    finally:
+        store.close()
 
 
 @click.command("test")

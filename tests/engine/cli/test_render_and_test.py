@@ -10,6 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from engine.cli.main import cli
+from engine.store import Store
 
 REPO = Path(__file__).resolve().parents[3]
 SEED = REPO / "connectors/cleo/emulator/seed"
@@ -17,9 +18,14 @@ INVOICE_CASE = REPO / "mappings/bc-sales-invoice-to-810/cases/acme-103001"
 
 
 @pytest.fixture(autouse=True)
-def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("MLC_PROJECT", "MLC_DEBUG"):
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No project, debug or database from the environment; the state directory is a fresh one
+    (no store in it until a test makes one)."""
+    for name in ("MLC_PROJECT", "MLC_DEBUG", "MLC_DATABASE_URL"):
         monkeypatch.delenv(name, raising=False)
+    state = tmp_path / "state"
+    monkeypatch.setenv("MLC_STATE_DIR", str(state))
+    return state
 
 
 def run(*args: str) -> Result:
@@ -43,6 +49,21 @@ def test_render_of_an_erp_document_prints_x12_that_passes_the_check(tmp_path: Pa
     out.write_text(result.stdout)
     check = CliRunner().invoke(cli, ["x12", "check", str(out)])
     assert check.exit_code == 0, check.output
+
+
+def test_render_shows_the_next_control_numbers_of_the_state_store_without_consuming_them(clean_environment: Path) -> None:
+    clean_environment.mkdir()
+    with Store.open(None, state_dir=clean_environment) as store:
+        for kind, count in (("isa", 41), ("gs", 7), ("st", 2)):
+            store.next_control("acme", kind, count=count)
+    for _ in range(2):  # twice: the numbers are peeked, not taken
+        result = run("render", "bc-sales-invoice-to-810", "--input", str(INVOICE_CASE / "input.json"), "--now", "2024-05-03T09:30")
+        assert result.exit_code == 0, result.output
+        assert "*240503*0930*U*00401*000000042*0*P*>~GS*IN*MLCONNECT*ACMERETAIL*20240503*0930*8*X*004010~" in result.stdout.replace("\n", "")
+        assert "ST*810*0003~" in result.stdout
+        assert "ISA13 42, GS06 8, ST02 3 (peeked, not consumed)" in result.stderr
+    with Store.open(None, state_dir=clean_environment) as store:
+        assert [store.peek_control("acme", kind) for kind in ("isa", "gs", "st")] == [42, 8, 3]
 
 
 def test_render_names_what_it_looked_for_when_no_partner_matches(tmp_path: Path) -> None:
