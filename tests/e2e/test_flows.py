@@ -20,6 +20,8 @@ def test_run_once_carries_every_flow_and_second_run_sends_nothing_again(world: W
     # flow 1: posted invoices of partner customers only
     assert set(world.outbox("acme")) >= {"810_acme_103001.edi", "850_acme_S-ORD-101001.edi"}
     assert "810_contoso_103002.edi" in world.outbox("contoso")
+    # the sales order route's lookup read the BC items: their GTINs are in the PO1s
+    assert b"VP*1896-S*BP*AC-DESK-01*UK*00012345000010~" in world.outbox("acme")["850_acme_S-ORD-101001.edi"]
     # flows 2, 3, 6: BC orders and GP documents to the partners' outboxes
     assert {"850_globex_106001.edi", "850_globex_PO2101.edi"} <= set(world.outbox("globex"))
     assert {"850_initech_106002.edi", "po_initech_PO2102.json", "vendor_initech_INITECH0001_2024-05-03T083000.json"} <= set(world.outbox("initech"))
