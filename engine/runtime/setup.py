@@ -19,12 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from engine.config.project import Project, load_project
+from engine.masterkey import KeySource
 from engine.runtime.runtime import Runtime, RuntimeSettings
 from engine.runtime.systems import Systems
-from engine.secrets import JsonFileSecretStore, SecretResolver, state_dir
+from engine.secrets import STORE_FILE, JsonFileSecretStore, SecretResolver, state_dir
 from engine.store import Store
 
-__all__ = ["database_url", "open_runtime", "open_store"]
+__all__ = ["database_url", "open_runtime", "open_store", "project_secrets"]
 
 
 def database_url(project: Project, environ: Mapping[str, str] | None = None, given: str | None = None) -> str | None:
@@ -44,6 +45,14 @@ def open_store(project: Project, *, environ: Mapping[str, str] | None = None, ur
     return Store.open(database_url(project, environ, url), state_dir=directory, create=create)
 
 
+def project_secrets(project: Project, environ: Mapping[str, str] | None = None) -> SecretResolver:
+    """The project's encrypted secrets (`mlc secrets set`), opened with the master key
+    (`MLC_MASTER_KEY` or the key file). Without a key, asking for a secret is the error."""
+    source = KeySource.from_environ(environ)
+    cipher = source.cipher() if source.available() else None
+    return SecretResolver(JsonFileSecretStore(state_dir(project.root, environ) / STORE_FILE, cipher))
+
+
 @contextmanager
 def open_runtime(
     root: Path,
@@ -61,7 +70,7 @@ def open_runtime(
     project = project or load_project(root, environ=environ)
     mask: Callable[[str], str] | None = getattr(secrets, "mask", None)
     if secrets is None:
-        resolver = SecretResolver(JsonFileSecretStore.for_project(project.root))
+        resolver = project_secrets(project, environ)
         secrets, mask = resolver, resolver.mask
     store = open_store(project, environ=environ, url=database)
     try:
