@@ -7,9 +7,10 @@ from pathlib import Path
 import pytest
 
 from engine.config.project import load_project
-from engine.errors import SecretError
+from engine.errors import ConfigError, SecretError
 from engine.masterkey import KeySource, MasterKey
-from engine.runtime.setup import project_secrets
+from engine.runtime import RuntimeSettings
+from engine.runtime.setup import project_secrets, runtime_settings
 from engine.secrets import JsonFileSecretStore
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
@@ -34,3 +35,24 @@ def test_project_secrets_without_a_master_key_fail_only_when_a_secret_is_asked_f
 
     with pytest.raises(SecretError, match="no master key"):
         resolver("cleo-password")
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        pytest.param(None, RuntimeSettings().stale_after_seconds, id="unset-default"),
+        pytest.param("", RuntimeSettings().stale_after_seconds, id="empty-default"),
+        pytest.param("0", 0.0, id="zero"),
+        pytest.param(" 2.5 ", 2.5, id="fraction"),
+    ],
+)
+def test_runtime_settings_take_the_stale_cutoff_from_mlc_stale_after(value: str | None, seconds: float) -> None:
+    environ = {} if value is None else {"MLC_STALE_AFTER": value}
+
+    assert runtime_settings(environ).stale_after_seconds == seconds
+
+
+@pytest.mark.parametrize("value", ["soon", "-1", "nan", "inf"])
+def test_runtime_settings_refuse_a_stale_cutoff_that_is_not_seconds(value: str) -> None:
+    with pytest.raises(ConfigError, match=f"MLC_STALE_AFTER must be a number of seconds, 0 or more; got '{value}'"):
+        runtime_settings({"MLC_STALE_AFTER": value})
