@@ -172,8 +172,22 @@ class Runtime:
             if not jobs:
                 break
             for job in jobs:
+                if not self._still_mine(job):
+                    continue
                 result.outcomes.append(self.run_job(job))
         return result
+
+    def _still_mine(self, job: Job) -> bool:
+        """Whether a job claimed in a batch is still this worker's when its turn comes: a job
+        that waited long behind slow ones gets a heartbeat first, so it is not released as
+        stale meanwhile; if it was released and taken by another worker, it is left to that one."""
+        claimed = job.claimed_at or job.updated_at
+        if (self.now() - claimed).total_seconds() < self.settings.stale_after_seconds / 4:
+            return True
+        if self.store.heartbeat(job.id, self.worker_id, now=self.now()):
+            return True
+        log.warning("job %s (%s %s) was released while it waited in this worker's batch; another worker has it", job.id, job.route, job.key)
+        return False
 
     def release_stale(self) -> int:
         """Return jobs held by workers that stopped beating to pending; how many."""
