@@ -76,15 +76,19 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
     mapping_name = runtime.project.mapping_for(route.mapping, partner)
     mapping = runtime.project.mappings[mapping_name]
     target = route.data["target"]
-    generation = replay_generation(runtime, job)
+    # The first render is the common case: only a job that has rendered before asks how often
+    # it was replayed (a replay of a job that never rendered keeps the plain name: nothing was sent).
+    stored = runtime.store.artifact(job.id, "output")
+    generation = replay_generation(runtime, job) if stored is not None else 0
     role = output_role(generation)
+    if generation:
+        stored = runtime.store.artifact(job.id, role)
     lookups = resolve_lookups(route, record, partner.data, runtime.systems, runtime.lookups)
     assert route.target_filename is not None
     filename = versioned_name(str(route.target_filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
     folder = str(partner.data["cleo"][str(target.get("folder", "outbox"))])
     document = f"{route.name} {job.key}"
 
-    stored = runtime.store.artifact(job.id, role)
     if stored is not None:
         content = stored.content
         runtime.audit(job, "render", f"reusing the output rendered before ({len(content)} bytes, same control numbers)", detail={"file": filename, "reused": True})
