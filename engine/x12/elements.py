@@ -15,8 +15,8 @@ from engine.x12 import problems as P
 from engine.x12.definition import ElementDef
 
 # ASCII only: X12 numbers, dates and times are written with the digits 0-9, never "٣" or "²".
-_NUMERIC = re.compile(r"^-?\d+$", re.ASCII)
-_DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$", re.ASCII)
+NUMERIC = re.compile(r"^-?\d+$", re.ASCII)
+DECIMAL = re.compile(r"^-?(?:\d+\.?\d*|\.\d+)$", re.ASCII)
 _TIME = re.compile(r"^(\d\d)(\d\d)(?:(\d\d)(\d{1,2})?)?$", re.ASCII)
 
 
@@ -63,14 +63,14 @@ def check_value(value: str, spec: ElementDef, label: str) -> tuple[str, str] | N
     length = len(value)
     if el_type[0] == "N" or el_type == "R":
         if el_type == "R":
-            if not _DECIMAL.match(value):
+            if not DECIMAL.match(value):
                 return (
                     P.EL_INVALID_CHARACTER,
                     f"{label} ({spec.ref} {spec.name}) {_shown(value)} is not a decimal number",
                 )
             length = len(value) - value.startswith("-") - ("." in value)
         else:
-            if not _NUMERIC.match(value):
+            if not NUMERIC.match(value):
                 return P.EL_INVALID_CHARACTER, f"{label} ({spec.ref} {spec.name}) {_shown(value)} is not an integer"
             length = len(value) - value.startswith("-")
     elif el_type == "DT":

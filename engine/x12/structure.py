@@ -34,6 +34,7 @@ from engine.x12.definition import (
 )
 from engine.x12.elements import check_value
 from engine.x12.problems import Problem
+from engine.x12.scanners import Scanner, scanner
 
 Tree = dict[str, Any]
 
@@ -72,6 +73,8 @@ class _Plan:
     root: _CompiledLoop
     all_ids: frozenset[str]
     hierarchical: bool
+    scanners: dict[str, Scanner]
+    """Each segment's scanner by segment id, generated on first use."""
 
 
 _PLANS: dict[int, tuple[TransactionSetDef, _Plan]] = {}
@@ -86,6 +89,7 @@ def _plan(definition: TransactionSetDef) -> _Plan:
         _compile(definition.body, True),
         frozenset(node.id for node in nodes if isinstance(node, SegmentUse)),
         any(isinstance(node, LoopDef) and node.hierarchical for node in nodes),
+        {},
     )
     _PLANS[id(definition)] = (definition, plan)
     return plan
@@ -114,11 +118,14 @@ class ParsedTransaction:
 
 
 class _Walker:
-    def __init__(self, definition: TransactionSetDef, component: str) -> None:
+    def __init__(self, definition: TransactionSetDef, component: str, elements: bool = True) -> None:
         self.definition = definition
         self.component = component
+        self.elements = elements
+        """False: place segments by id only, without reading or checking their elements."""
         self.problems: list[Problem] = []
         self.plan = _plan(definition)
+        self.scanners = self.plan.scanners
         self.all_ids = self.plan.all_ids
         self.dictionary = segment_dictionary(definition.version)
         self.places: dict[int, tuple[int, int]] = {}
@@ -199,7 +206,7 @@ class _Walker:
         end_tag = segments[-1][0] if segments else "SE"
         while stack:
             self._close(stack.pop(), end_position, end_tag, len(segments))
-        if self.plan.hierarchical:
+        if self.plan.hierarchical and self.elements:
             self._nest_hierarchies(self.definition.body, root)
         return root
 
@@ -272,6 +279,18 @@ class _Walker:
             )
 
     def _segment(self, seg: list[str], definition: SegmentDef, position: int, ts_pos: int) -> Tree:
+        if not self.elements:
+            return {}
+        scan = self.scanners.get(definition.id)
+        if scan is None:
+            scan = self.scanners[definition.id] = scanner(definition)
+        clean = scan(seg, self.component)
+        if clean is not None:
+            return clean  # no problem: the scanner read it (see engine.x12.scanners)
+        return self._read_segment(seg, definition, position, ts_pos)
+
+    def _read_segment(self, seg: list[str], definition: SegmentDef, position: int, ts_pos: int) -> Tree:
+        """A segment's tree object, recording each of its problems."""
         out: Tree = {}
         specs = definition.elements
         keys = definition.keys
@@ -542,6 +561,15 @@ def flat_segments(segments: list[list[str]], component: str, version: str) -> li
                 values[f"{tag}{pos:02d}"] = value
         body.append({tag: values})
     return body
+
+
+def structure_problems(tags: list[str], definition: TransactionSetDef) -> list[Problem]:
+    """The problems of a transaction body's segment ids alone, as `parse_transaction` reports
+    them: order, unknown segments, repeats, missing mandatory segments and loops. (Not the
+    HL nesting of a hierarchical set, which reads HL01/HL02.)"""
+    walker = _Walker(definition, "", elements=False)
+    walker.walk([["ST"], *([tag] for tag in tags), ["SE"]], 1)
+    return walker.problems
 
 
 def parse_transaction(

@@ -1,0 +1,122 @@
+"""One generated function per segment definition: check a segment's elements and read them.
+
+Checking a segment element by element through `check_value` is a loop over the definition
+with a call per element; most segments are clean, and the time goes into deciding so. A
+scanner is that decision written out for one segment definition, once, as straight-line
+Python: the surplus elements, the mandatory ones, each present element's type, length and
+codes, the syntax notes. It returns the segment's tree object (`{"BEG01": ...}`, as
+`engine.x12.structure` builds it) when the segment has no problem at all, and None otherwise,
+including for everything it does not decide itself (a composite, a value that is not text):
+the caller then reads the segment the ordinary way, which finds and words every problem.
+So a scanner can only ever skip work for a segment the full check would pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from engine.x12.definition import CompositeDef, ElementDef, SegmentDef, SyntaxRule
+from engine.x12.elements import DECIMAL, NUMERIC, valid_date, valid_time
+
+Scanner = Callable[[Sequence[Any], str], "dict[str, Any] | None"]
+
+_SCANNERS: dict[tuple[int, bool], tuple[SegmentDef, Scanner]] = {}
+
+
+def scanner(definition: SegmentDef, build: bool = True) -> Scanner:
+    """The scanner of one segment definition (built once per definition object); with
+    `build` False it returns an empty dict instead of the tree object."""
+    key = (id(definition), build)
+    cached = _SCANNERS.get(key)
+    if cached is None or cached[0] is not definition:
+        cached = _SCANNERS[key] = (definition, _generate(definition, build))
+    return cached[1]
+
+
+def _value_check(spec: ElementDef, codes: str | None) -> list[str]:
+    """Statements returning None when the text `v` is not a valid value of `spec`."""
+    low, high = spec.min_len, spec.max_len
+    kind = spec.type
+    lines = []
+    if kind == "R":
+        lines.append("if not _decimal(v): return None")
+        lines.append("length = len(v) - (v[0] == '-') - ('.' in v)")
+        lines.append(f"if not {low} <= length <= {high}: return None")
+    elif kind[0] == "N":
+        lines.append("if not _numeric(v): return None")
+        lines.append("length = len(v) - (v[0] == '-')")
+        lines.append(f"if not {low} <= length <= {high}: return None")
+    elif kind == "DT":
+        lines.append(f"if not {low} <= len(v) <= {high} or not _valid_date(v): return None")
+    elif kind == "TM":
+        lines.append(f"if not _valid_time(v) or not {low} <= len(v) <= {high}: return None")
+    else:
+        lines.append(f"if not {low} <= len(v) <= {high}: return None")
+    if codes is not None:
+        lines.append(f"if v not in {codes}: return None")
+    return lines
+
+
+def _present(position: int) -> str:
+    return f"(n > {position} and not not seg[{position}])"
+
+
+def _rule_violated(rule: SyntaxRule) -> str:
+    """An expression true when `rule` is violated (`_syntax_violation` in structure)."""
+    flags = [_present(p) for p in rule.positions]
+    if rule.kind == "P":
+        return f"({' or '.join(flags)}) and not ({' and '.join(flags)})"
+    if rule.kind == "R":
+        return f"not ({' or '.join(flags)})"
+    if rule.kind == "E":
+        return " + ".join(f"(1 if {f} else 0)" for f in flags) + " > 1"
+    first, rest = flags[0], flags[1:]
+    if rule.kind == "C":
+        return f"{first} and not ({' and '.join(rest)})"
+    return f"{first} and not ({' or '.join(rest)})"  # L
+
+
+def _generate(definition: SegmentDef, build: bool) -> Scanner:
+    names: dict[str, Any] = {
+        "_decimal": DECIMAL.match,
+        "_numeric": NUMERIC.match,
+        "_valid_date": valid_date,
+        "_valid_time": valid_time,
+    }
+    specs = definition.elements
+    count = len(specs)
+    mandatory = [p for p, spec in enumerate(specs, start=1) if spec.usage == "M"]
+    body = ["n = len(seg)"]
+    body += [f"if n > {count + 1}:", f"    for v in seg[{count + 1}:]:", "        if v: return None"]
+    if mandatory:
+        body.append(f"if n <= {max(mandatory)}: return None")
+    body.append("out = {}")
+    indent = ""
+    for position, spec in enumerate(specs, start=1):
+        key = definition.keys[position - 1]
+        body.append(f"{indent}if n > {position}:")
+        indent += "    "
+        body.append(f"{indent}v = seg[{position}]")
+        body.append(f"{indent}if v:")
+        inner = indent + "    "
+        if isinstance(spec, CompositeDef):
+            body.append(f"{inner}return None")  # components: the ordinary reading decides
+        else:
+            codes = None
+            if spec.codes is not None:
+                codes = f"_codes{position}"
+                names[codes] = spec.codes
+            body.append(f"{inner}if type(v) is not str: return None")
+            body += [inner + line for line in _value_check(spec, codes)]
+            if build:
+                body.append(f"{inner}out[{key!r}] = v.split(comp) if comp in v else v")
+        if spec.usage == "M":
+            body.append(f"{indent}else: return None")
+    for rule in definition.syntax:
+        body.append(f"if {_rule_violated(rule)}: return None")
+    body.append("return out")
+    text = "def _scan(seg, comp):\n" + "".join(f"    {line}\n" for line in body)
+    exec(compile(text, f"<scanner {definition.id}>", "exec"), names)
+    scan: Scanner = names["_scan"]
+    return scan
