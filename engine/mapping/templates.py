@@ -32,6 +32,7 @@ from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
 from engine.mapping import filters
+from engine.mapping.expressions import PyExpr, parse, runtime, translate, translate_template
 
 _SIMPLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$")
 _SINGLE = re.compile(r"^\{\{(.*)\}\}$", re.S)
@@ -57,6 +58,8 @@ def _environment() -> MappingEnvironment:
 
 
 ENVIRONMENT = _environment()
+HELPERS = runtime(ENVIRONMENT)
+"""The helpers of translated expressions (see `engine.mapping.expressions`)."""
 
 
 def is_template(text: str) -> bool:
@@ -65,29 +68,42 @@ def is_template(text: str) -> bool:
 
 
 class Value:
-    """One compiled value of a mapping or route, with where it was written."""
+    """One compiled value of a mapping or route, with where it was written.
 
-    __slots__ = ("_call", "_path", "literal", "text", "where")
+    `python` is the value as translated Python (None for a literal or a shape left to Jinja):
+    `evaluate` runs it first and, when it raises, evaluates the value through Jinja, which
+    gives the result or the error with its message (see `engine.mapping.expressions`).
+    """
+
+    __slots__ = ("_call", "_fast", "_path", "literal", "python", "text", "where")
 
     def __init__(self, text: Any, where: str) -> None:
         self.text = text
         self.where = where
         self.literal: Any = None
+        self.python: PyExpr | None = None
         self._path: tuple[str, ...] | None = None
         self._call: Callable[[Mapping[str, Any]], Any] | None = None
+        self._fast: Callable[[Mapping[str, Any]], Any] | None = None
         if not isinstance(text, str) or not is_template(text):
             self.literal = text
             return
         simple = _SIMPLE.match(text)
+        single = _SINGLE.match(text)
+        inner = single.group(1) if single and "}}" not in single.group(1) and "{{" not in single.group(1) else None
         if simple:
             self._path = tuple(simple.group(1).split("."))
-            return
-        single = _SINGLE.match(text)
-        if single and "}}" not in single.group(1) and "{{" not in single.group(1):
-            self._call = _expression(single.group(1))
+        elif inner is not None:
+            self._call = _expression(inner)
         else:
             template = ENVIRONMENT.from_string(text)
             self._call = template.render
+            self.python = translate_template(ENVIRONMENT, text, HELPERS)
+        if inner is not None:
+            expr = parse(ENVIRONMENT, inner)
+            self.python = translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
+        if self.python is not None:
+            self._fast = self.python.function()
 
     @property
     def is_literal(self) -> bool:
@@ -95,6 +111,15 @@ class Value:
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The value for one document; errors name this value's place and the missing field."""
+        fast = self._fast
+        if fast is not None:
+            try:
+                return fast(context)
+            except Exception:
+                pass
+        return self._evaluate(context)
+
+    def _evaluate(self, context: Mapping[str, Any]) -> Any:
         if self._path is not None:
             return self._lookup(context)
         if self._call is None:

@@ -1,0 +1,288 @@
+"""Mapping expressions as Python: the common Jinja shapes translated once, at load.
+
+A value evaluated through Jinja costs a `Context`, a generator and a dict copy per call, and
+most mapping values are a few field reads with a filter, `or`, `x if c else y`, a comparison
+or a call of `count()`/`total()`. `translate` turns such an expression into the source of one
+Python expression doing the same operations with the same functions: the sandbox's own
+`getattr`/`getitem` on anything but a dict, the environment's filters and tests, the context's
+functions. Anything else (an unknown call, `hl()`, a pass-context filter of Jinja's own, a
+conditional without `else`) is not translated and stays on Jinja.
+
+The generated code is optimistic: it never carries an undefined value along. Where Jinja would
+hold an `Undefined` (a missing key, a sandbox refusal), the generated code raises, and the
+caller evaluates the value again through Jinja, which then gives the result or the error, with
+its message, exactly as before. The one place a missing field is a value rather than an error
+is the operand of `default`, whose last step is read tolerantly, as Jinja does. So whenever the
+Python returns, it returns what Jinja returns; the only side effect it can have before raising
+is an `xref` miss recorded twice, which the miss report lists once.
+
+Why not Jinja's own generated code: it runs every read through `environment.getattr`, builds
+a `Context` per evaluation, and cannot be inlined into the segment emitters (see `emitters`),
+which is where the time goes in a 20-line document.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from jinja2 import nodes
+from jinja2.nodes import EvalContext
+from jinja2.parser import Parser
+from jinja2.runtime import str_join
+from jinja2.utils import _PassArg
+
+from engine.mapping import filters
+
+MISSING: Any = object()
+"""What a tolerant read gives for an absent field (only ever seen by `default`)."""
+
+_BINARY = {
+    nodes.Add: "+",
+    nodes.Sub: "-",
+    nodes.Mul: "*",
+    nodes.Div: "/",
+    nodes.FloorDiv: "//",
+    nodes.Mod: "%",
+    nodes.Pow: "**",
+    nodes.And: "and",
+    nodes.Or: "or",
+}
+_UNARY = {nodes.Neg: "-", nodes.Pos: "+", nodes.Not: "not "}
+_COMPARE = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in", "notin": "not in"}
+_CALLS = frozenset({"count", "total", "fail", "hl_parent"})
+"""Context functions a translated expression may call: the engine's own, without side
+effects (`hl()` numbers segments, so it is never evaluated twice)."""
+_JINJA_FILTERS = frozenset(
+    {"abs", "capitalize", "d", "default", "float", "int", "join", "length", "count", "lower", "replace", "round",
+     "string", "title", "trim", "upper"}
+)
+"""Jinja's filters a translated expression may use: none of them returns an undefined value."""
+_COUNTER = itertools.count()
+
+
+class Missing(Exception):
+    """Raised by translated code where Jinja would go on with an undefined value."""
+
+
+class _Unsupported(Exception):
+    """The expression has a shape `translate` does not handle: it stays on Jinja."""
+
+
+@dataclass(frozen=True)
+class PyExpr:
+    """The Python source of one expression over a context dict named `c`, and the names its
+    source refers to (helpers, filters, constants: merged into the generated module)."""
+
+    source: str
+    names: dict[str, Any]
+
+    def function(self) -> Any:
+        """The expression as a function of the context."""
+        namespace = dict(self.names)
+        exec(compile(f"def _value(c):\n    return {self.source}\n", "<mapping expression>", "exec"), namespace)
+        return namespace["_value"]
+
+
+def runtime(environment: jinja2.Environment) -> dict[str, Any]:
+    """The helpers translated code calls, bound to `environment`."""
+    undefined = jinja2.Undefined
+    getattr_ = environment.getattr
+    getitem = environment.getitem
+
+    def strict_getattr(obj: Any, name: str) -> Any:
+        value = getattr_(obj, name)
+        if isinstance(value, undefined):
+            raise Missing(name)
+        return value
+
+    def tolerant_getattr(obj: Any, name: str) -> Any:
+        if type(obj) is dict:
+            return obj.get(name, MISSING)
+        value = getattr_(obj, name)
+        return MISSING if isinstance(value, undefined) else value
+
+    def tolerant_getitem(obj: Any, key: Any) -> Any:
+        value = getitem(obj, key)
+        return MISSING if isinstance(value, undefined) else value
+
+    def default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
+        # jinja2.filters.do_default, with MISSING for an undefined value
+        if value is MISSING or (boolean and not value):
+            return default_value
+        return value
+
+    return {
+        "_ga": strict_getattr,
+        "_gat": tolerant_getattr,
+        "_git": tolerant_getitem,
+        "_dflt": default,
+        "_MISSING": MISSING,
+        "_str_join": str_join,
+        "_evalctx": EvalContext(environment),
+        "_ENV": environment,
+    }
+
+
+def parse(environment: jinja2.Environment, source: str) -> nodes.Expr | None:
+    """The expression `source` as Jinja parses it (as `compile_expression` does), or None."""
+    parser = Parser(environment, source, state="variable")
+    try:
+        expr = parser.parse_expression()
+    except jinja2.TemplateSyntaxError:
+        return None
+    return expr if parser.stream.eos else None
+
+
+def translate(environment: jinja2.Environment, expr: nodes.Expr, helpers: dict[str, Any]) -> PyExpr | None:
+    """The Python of one parsed expression, or None when it has a shape left to Jinja."""
+    translator = _Translator(environment, helpers)
+    try:
+        source = translator.strict(expr)
+    except _Unsupported:
+        return None
+    return PyExpr(source, translator.names)
+
+
+def translate_template(environment: jinja2.Environment, text: str, helpers: dict[str, Any]) -> PyExpr | None:
+    """A template of text and `{{ }}` expressions (no statements), rendered as Jinja renders
+    it: the text as the lexer left it, each expression's value through `str`."""
+    try:
+        tree = environment.parse(text)
+    except jinja2.TemplateSyntaxError:
+        return None
+    if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
+        return None
+    translator = _Translator(environment, helpers)
+    parts = []
+    try:
+        for node in tree.body[0].nodes:
+            if isinstance(node, nodes.TemplateData):
+                parts.append(repr(node.data))
+            else:
+                parts.append(f"str({translator.strict(node)})")
+    except _Unsupported:
+        return None
+    return PyExpr("(" + " + ".join(parts or ["''"]) + ")", translator.names)
+
+
+class _Translator:
+    def __init__(self, environment: jinja2.Environment, helpers: dict[str, Any]) -> None:
+        self.environment = environment
+        self.names: dict[str, Any] = dict(helpers)
+        self.temps = 0
+
+    def temp(self) -> str:
+        self.temps += 1
+        return f"_t{self.temps}"
+
+    def constant(self, value: Any) -> str:
+        if value is None or type(value) in (str, int, bool) or (type(value) is float and value == value and abs(value) != float("inf")):
+            return repr(value)
+        name = f"_k{next(_COUNTER)}"
+        self.names[name] = value
+        return name
+
+    def strict(self, node: nodes.Node) -> str:
+        kind = type(node)
+        if isinstance(node, nodes.Const):
+            return self.constant(node.value)
+        if isinstance(node, nodes.Name):
+            return f"c[{node.name!r}]"
+        if isinstance(node, nodes.Getattr):
+            obj, t = self.strict(node.node), self.temp()
+            return f"({t}[{node.attr!r}] if type({t} := {obj}) is dict else _ga({t}, {node.attr!r}))"
+        if isinstance(node, nodes.Getitem):
+            obj = self.strict(node.node)
+            if isinstance(node.arg, nodes.Slice):
+                return f"{obj}[{self.slice(node.arg)}]"
+            # the sandbox's getitem tries `obj[key]` first; when that fails, Jinja decides
+            return f"{obj}[{self.strict(node.arg)}]"
+        if isinstance(node, nodes.BinExpr) and kind in _BINARY:
+            return f"({self.strict(node.left)} {_BINARY[kind]} {self.strict(node.right)})"
+        if isinstance(node, nodes.UnaryExpr) and kind in _UNARY:
+            return f"({_UNARY[kind]}{self.strict(node.node)})"
+        if isinstance(node, nodes.Compare):
+            ops = "".join(f" {_COMPARE[op.op]} {self.strict(op.expr)}" for op in node.ops)
+            return f"({self.strict(node.expr)}{ops})"
+        if isinstance(node, nodes.CondExpr):
+            if node.expr2 is None:
+                raise _Unsupported("an inline if without else is undefined when false")
+            return f"({self.strict(node.expr1)} if {self.strict(node.test)} else {self.strict(node.expr2)})"
+        if isinstance(node, nodes.Concat):
+            return "_str_join((" + "".join(f"{self.strict(n)}, " for n in node.nodes) + "))"
+        if isinstance(node, nodes.List):
+            return "[" + ", ".join(self.strict(n) for n in node.items) + "]"
+        if isinstance(node, nodes.Tuple):
+            return "(" + "".join(f"{self.strict(n)}, " for n in node.items) + ")"
+        if isinstance(node, nodes.Dict):
+            return "{" + ", ".join(f"{self.strict(p.key)}: {self.strict(p.value)}" for p in node.items) + "}"
+        if isinstance(node, nodes.Filter):
+            return self.filter(node)
+        if isinstance(node, nodes.Test):
+            return self.test(node)
+        if isinstance(node, nodes.Call):
+            return self.call(node)
+        raise _Unsupported(kind.__name__)
+
+    def slice(self, node: nodes.Slice) -> str:
+        parts = [self.strict(n) if n is not None else "" for n in (node.start, node.stop)]
+        text = ":".join(parts)
+        return text + (f":{self.strict(node.step)}" if node.step is not None else "")
+
+    def tolerant(self, node: nodes.Node) -> str:
+        """The operand of `default`: its last step gives MISSING instead of failing."""
+        if type(node) is nodes.Name:
+            return f"c.get({node.name!r}, _MISSING)"
+        if type(node) is nodes.Getattr:
+            return f"_gat({self.strict(node.node)}, {node.attr!r})"
+        if type(node) is nodes.Getitem and not isinstance(node.arg, nodes.Slice):
+            return f"_git({self.strict(node.node)}, {self.strict(node.arg)})"
+        return self.strict(node)
+
+    def arguments(self, node: nodes.Filter | nodes.Test | nodes.Call) -> str:
+        if node.dyn_args is not None or node.dyn_kwargs is not None:
+            raise _Unsupported("*args / **kwargs")
+        args = [self.strict(a) for a in node.args]
+        args += [f"{k.key}={self.strict(k.value)}" for k in node.kwargs]
+        return "".join(f", {a}" for a in args)
+
+    def function(self, prefix: str, name: str, func: Any) -> tuple[str, str]:
+        """The namespace name of a filter or test, and what it is passed first (if anything)."""
+        pass_arg = _PassArg.from_obj(func)
+        if pass_arg is _PassArg.context:
+            if func not in filters.FILTERS.values():
+                raise _Unsupported(f"{name} needs a Jinja context")
+            first = "c, "
+        elif pass_arg is _PassArg.eval_context:
+            first = "_evalctx, "
+        elif pass_arg is _PassArg.environment:
+            first = "_ENV, "
+        else:
+            first = ""
+        ident = f"_{prefix}_{name}"
+        self.names[ident] = func
+        return ident, first
+
+    def filter(self, node: nodes.Filter) -> str:
+        name = node.name
+        if node.node is None or (name not in filters.FILTERS and name not in _JINJA_FILTERS):
+            raise _Unsupported(f"filter {name}")
+        if name in ("default", "d"):
+            return f"_dflt({self.tolerant(node.node)}{self.arguments(node)})"
+        ident, first = self.function("f", name, self.environment.filters[name])
+        return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
+
+    def test(self, node: nodes.Test) -> str:
+        if node.name not in self.environment.tests:
+            raise _Unsupported(f"test {node.name}")
+        ident, first = self.function("test", str(next(_COUNTER)), self.environment.tests[node.name])
+        return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
+
+    def call(self, node: nodes.Call) -> str:
+        if type(node.node) is not nodes.Name or node.node.name not in _CALLS:
+            raise _Unsupported("call")
+        args = self.arguments(node).removeprefix(", ")
+        return f"c[{node.node.name!r}]({args})"
