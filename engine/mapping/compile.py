@@ -20,6 +20,7 @@ from typing import Any
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
+from engine.mapping.emitters import Emitter, emitter
 from engine.mapping.formatting import Formatter, formatter, plain
 from engine.mapping.templates import TemplateCompiler, Value, check_jsonpath, compile_jsonpath
 from engine.x12 import definition as definitions
@@ -95,6 +96,7 @@ class ElementNode:
     value: Value | list[Value]
     format: Formatter | list[Formatter]
     id: str
+    spec: ElementDef | CompositeDef | None = None
 
 
 @dataclass
@@ -104,6 +106,9 @@ class SegmentNode:
     when: Value | None
     where: str
     width: int
+    emit: Emitter | None = None
+    """The segment as generated Python (see `engine.mapping.emitters`), when every value of
+    it is translated; None renders it value by value."""
 
 
 @dataclass
@@ -238,7 +243,7 @@ class _Compiler(TemplateCompiler):
                     formatter(spec.components[i], f"{key}-{i + 1}") if isinstance(spec, CompositeDef) else plain
                     for i in range(len(components))
                 ]
-                elements.append(ElementNode(position, [c for c in components if c is not None], formats, str(key)))
+                elements.append(ElementNode(position, [c for c in components if c is not None], formats, str(key), spec))
                 continue
             if isinstance(spec, CompositeDef):
                 self.find(here, "mapping-element", f"{key} is the composite {spec.ref}: give its components as a list")
@@ -246,10 +251,12 @@ class _Compiler(TemplateCompiler):
             compiled = self.value(value, here, label)
             if compiled is None:
                 continue
-            elements.append(ElementNode(position, compiled, formatter(spec, str(key)) if spec else plain, str(key)))
+            elements.append(ElementNode(position, compiled, formatter(spec, str(key)) if spec else plain, str(key), spec))
         elements.sort(key=lambda e: e.position)
         width = max((e.position for e in elements), default=0)
-        return SegmentNode(tag, elements, when, self.where(pointer, tag), width)
+        node = SegmentNode(tag, elements, when, self.where(pointer, tag), width)
+        node.emit = emitter(node)
+        return node
 
     # --- inbound / json templates -------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from engine.errors import MappingError, X12WriteError
 from engine.mapping.compile import CompiledMapping, LoopNode, SegmentNode
 from engine.mapping.formatting import FormatState
 from engine.mapping.templates import base_context, truthy
+from engine.x12.conformance import conforms
 from engine.x12.definition import base_version
 from engine.x12.delimiters import Delimiters
 from engine.x12.envelope import GroupSpec, InterchangeSpec, Party, TransactionSpec, build, st_control
@@ -134,7 +135,18 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
     for node in nodes:
         if type(node) is SegmentNode:
             if node.when is None or truthy(node.when.evaluate(context)):
-                _emit(node, context, state)
+                if node.emit is None:
+                    _emit(node, context, state)
+                    continue
+                notes, unresolved = len(state.format.notes), len(state.unresolved)
+                try:
+                    segment = node.emit(context, state.format)
+                except Exception:
+                    del state.format.notes[notes:], state.unresolved[unresolved:]
+                    _emit(node, context, state)
+                    continue
+                state.segments.append(segment)
+                state.counts[node.tag] = state.counts.get(node.tag, 0) + 1
             continue
         assert isinstance(node, LoopNode)
         items = selected(node.path.items(context, node.where), node.alias, node.when, context)
@@ -298,6 +310,8 @@ def render_outbound(
 def _check(mapping: CompiledMapping, body: list[Segment], delimiters: Delimiters, controls: Controls, document: str) -> None:
     """The rendered transaction against its definition; errors name segment and element."""
     assert mapping.definition is not None and mapping.transaction_set is not None
+    if conforms(body, mapping.definition):
+        return  # no error: the full check below would find none (see engine.x12.conformance)
     control = st_control(controls.st)
     segments: list[list[str]] = [["ST", mapping.transaction_set, control]]
     for segment in body:
