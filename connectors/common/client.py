@@ -4,7 +4,9 @@ Wraps `httpx.Client` with the retry policy and translates everything httpx can r
 every error status, into the engine's exception tree (`engine.errors`): no httpx exception
 escapes a connector. Error excerpts are cut short and have secrets masked before any message
 is built. The transport is injectable (`httpx.MockTransport` in tests, the emulator over
-loopback, the real system in production).
+loopback, the real system in production). Every response (each retry, each auth round trip)
+and every call that got no response is reported to `engine.metrics.report_http_call`, which
+feeds the service's metrics.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from engine.errors import (
     TransportError,
     UnauthorizedError,
 )
+from engine.metrics import report_http_call
 from engine.secrets import mask as mask
 
 RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -91,7 +94,11 @@ class HttpClient:
             timeout=timeout,
             headers=dict(headers or {}),
             follow_redirects=False,
+            event_hooks={"response": [self._observe]},
         )
+
+    def _observe(self, response: httpx.Response) -> None:
+        report_http_call(self.system, response.request.method, response.status_code)
 
     @property
     def raw(self) -> httpx.Client:
@@ -118,10 +125,12 @@ class HttpClient:
             response = self._client.request(method, url, **kwargs)
             response.read()
         except httpx.TimeoutException as exc:
+            report_http_call(self.system, method, None)
             raise TransportError(
                 f"{method} {self._show(url)} timed out ({type(exc).__name__})", system=self.system
             ) from exc
         except httpx.TransportError as exc:
+            report_http_call(self.system, method, None)
             raise TransportError(
                 f"{method} {self._show(url)} failed: {type(exc).__name__}: {exc}", system=self.system
             ) from exc

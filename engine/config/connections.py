@@ -4,7 +4,8 @@ The schema only requires `type`; the rest of an entry is the plugin's configurat
 plugin is found by name through `engine.plugins` (never by importing `connectors`), and its
 `validate_config` (the connector's `from_mapping`) is run on the interpolated entry. Its
 ConfigError, which lists every problem of the entry, becomes one `connection-config` finding at
-the entry. An unknown `type` is `unknown-connector-type`, listing the installed plugins.
+the entry. An unknown `type` is `unknown-connector-type`, listing the installed plugins. A
+`server.webhooks` entry must name a connection of the file (`unknown-connection`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,17 @@ def check_connections(source: YamlSource) -> list[Finding]:
     except ConfigError as exc:
         return [Finding(source.where(("connections",)), "plugin-load", exc.message)]
     findings: list[Finding] = []
+    server = source.data.get("server")
+    webhooks = server.get("webhooks") if isinstance(server, dict) else None
+    for name in webhooks if isinstance(webhooks, dict) else ():
+        if name not in entries:
+            findings.append(
+                Finding(
+                    source.where(("server", "webhooks", name), key=True),
+                    "unknown-connection",
+                    f"server.webhooks names connection {name!r}, which is not in connections (connections: {', '.join(sorted(map(str, entries)))})",
+                )
+            )
     for name, entry in entries.items():
         if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
             continue  # the schema reports it

@@ -11,6 +11,7 @@ The `Project` keeps:
 
 - `root`; `connections` (name -> the interpolated entry); `identity` (our X12 identity, with
   `application_id` defaulting to `id`); `state` (connections.yaml `state`, maybe empty);
+  `server` (connections.yaml `server`, maybe empty: `mlc serve`'s public URL and webhook secrets);
 - `partners` (id -> `Partner`: `.id`, `.data` with every default applied, `.source`);
 - `routes` (name -> `Route`: `.data`, `.source`, compiled `Value`s and lookups);
 - `mapping_sources` (name -> YamlSource, interpolated) and `mappings` (name ->
@@ -60,6 +61,7 @@ class Project:
     mappings: dict[str, Any] = field(default_factory=dict)
     """Mapping name -> `engine.mapping.compile.CompiledMapping`."""
     state: dict[str, Any] = field(default_factory=dict)
+    server: dict[str, Any] = field(default_factory=dict)
     _index: PartnerIndex | None = field(default=None, repr=False)
     _participants: dict[str, tuple[Partner, ...]] = field(default_factory=dict, repr=False)
 
@@ -134,6 +136,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
     connections: dict[str, dict[str, Any]] = {}
     identity: dict[str, Any] = {}
     state: dict[str, Any] = {}
+    server: dict[str, Any] = {}
     if layout.connections is None:
         findings.append(Finding(Location("connections.yaml", 1, 1), "missing-file", f"the project has no connections.yaml (looked in {root})"))
     else:
@@ -146,6 +149,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
             if isinstance(identity.get("id"), str):
                 identity.setdefault("application_id", identity["id"])
             state = dict(data["state"]) if isinstance(data.get("state"), dict) else {}
+            server = dict(data["server"]) if isinstance(data.get("server"), dict) else {}
             findings.extend(check_connections(file.source))
 
     partner_files = [read(relative, "partner") for relative in layout.partners]
@@ -201,5 +205,5 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
     findings = sorted(set(findings))
     if any(f.level == "error" for f in findings):
         return None, findings
-    project = Project(root, connections, identity, partners, routes, mapping_sources, mappings, state)
+    project = Project(root, connections, identity, partners, routes, mapping_sources, mappings, state, server)
     return project, findings
