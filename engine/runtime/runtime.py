@@ -209,7 +209,7 @@ class Runtime:
         except StoreError as exc:
             return self._retry_or_die(job, exc, started)
         except MlcError as exc:
-            return self._dead(job, str(exc), started)
+            return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
         except Exception as exc:  # a bug: the job dies, the worker goes on
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
@@ -226,7 +226,7 @@ class Runtime:
         status = getattr(exc, "status", None)
         if job.attempts >= self.settings.max_attempts:
             return self._dead(job, f"gave up after {job.attempts} attempts: {message}", started, status=status)
-        wait = self.backoff(job.attempts)
+        wait = self.retry_wait(job.attempts, exc)
         not_before = self.now() + timedelta(seconds=wait)
         try:
             failed = self.store.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
@@ -250,20 +250,42 @@ class Runtime:
         ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_seconds * (2 ** max(0, attempt - 1)))
         return self._random.uniform(ceiling / 2, ceiling)
 
+    def retry_wait(self, attempt: int, exc: BaseException) -> float:
+        """Seconds before retry `attempt` + 1 after `exc`: the backoff, or the server's Retry-After
+        when that is longer (429/503: the connector gave up waiting in-process; capped at
+        `backoff_max_seconds`)."""
+        wait = self.backoff(attempt)
+        retry_after = getattr(exc, "retry_after", None)
+        if isinstance(retry_after, int | float) and not isinstance(retry_after, bool):
+            wait = max(wait, min(float(retry_after), self.settings.backoff_max_seconds))
+        return wait
+
     # -- a whole run ---------------------------------------------------------------------
 
     def run_once(self, routes: Iterable[str] | None = None) -> dict[str, Any]:
-        """Poll every chosen route once, then work until no job is due; per-route counts."""
+        """Poll every chosen route once, then work until no job is due; per-route counts.
+
+        A route whose poll fails (its system down or throttling past the connector's retries) is
+        audited (`poll-failed`, with the HTTP status) and listed in `poll_errors`; the other
+        routes are polled and every due job is worked all the same.
+        """
         from engine.runtime.poll import PollResult
 
         names = list(routes) if routes is not None else sorted(self.project.routes)
         self.lookups.clear()
         self.release_stale()
         polls: dict[str, PollResult] = {}
+        poll_errors: dict[str, str] = {}
         for name in names:
-            polls[name] = self.poll(name)
+            try:
+                polls[name] = self.poll(name)
+            except Exception as exc:  # the next run polls it again; it never stops the others
+                if not isinstance(exc, MlcError):
+                    log.exception("poll of route %s failed unexpectedly", name)
+                poll_errors[name] = self.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
+                self.audit(None, "poll-failed", poll_errors[name], route=name, status=getattr(exc, "status", None))
         worked = self.work()
-        return {"polls": polls, "work": worked}
+        return {"polls": polls, "poll_errors": poll_errors, "work": worked}
 
 
 def _ms(started: float) -> float:
