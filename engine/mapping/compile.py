@@ -17,6 +17,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from jsonpath_ng import jsonpath
+from jsonpath_ng.ext import filter as jsonpath_filter
+
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
@@ -32,6 +35,10 @@ _ELEMENT_ID = re.compile(r"^([A-Z][A-Z0-9]{1,2})(\d{2})$")
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
 _VARIABLE_PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.S)
 _SIMPLE_ROOT_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\*\]$")
+_SELECT_PATH = re.compile(
+    r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\?\(@\.([A-Za-z_][A-Za-z0-9_]*) *(==|!=) *'([^'\\]*)'\)\]$"
+)
+_ABSENT: Any = object()
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,9 @@ class Path:
     keys: tuple[str, ...] | None
     """`$.a.b[*]` read directly (the common case) without jsonpath-ng."""
     expression: Any
+    selection: tuple[tuple[str, ...], str, bool, str] | None = None
+    """`$.a.b[?(@.f == 'x')]` (or `!=`) as (keys, field, equal, text): read directly when the
+    list's items are objects whose field is text or absent, otherwise by `expression`."""
 
     def items(self, context: dict[str, Any], where: str) -> list[Any]:
         if self.variable is None:
@@ -63,10 +73,58 @@ class Path:
             return value if isinstance(value, list) else [value]
         if self.expression is None:
             return start if isinstance(start, list) else ([] if start is None else [start])
+        if self.selection is not None:
+            selected = _select(start, *self.selection)
+            if selected is not None:
+                return selected
         found = [match.value for match in self.expression.find(start)]
         if len(found) == 1 and isinstance(found[0], list):
             return list(found[0])
         return found
+
+
+def _select(start: Any, keys: tuple[str, ...], field: str, equal: bool, text: str) -> list[Any] | None:
+    """The items jsonpath-ng's filter `[?(@.field == 'text')]` (`!=` when not `equal`) keeps,
+    or None for a shape left to jsonpath-ng: an RFC 9535 comparison of two texts is Python's,
+    and an absent field equals nothing (so only `!=` keeps the item)."""
+    value = start
+    for key in keys:
+        if type(value) is not dict or key not in value:
+            return None
+        value = value[key]
+    if type(value) is not list:
+        return None
+    kept = []
+    for item in value:
+        if type(item) is not dict:
+            return None
+        found = item.get(field, _ABSENT)
+        if found is _ABSENT:
+            if not equal:
+                kept.append(item)
+        elif type(found) is str:
+            if (found == text) is equal:
+                kept.append(item)
+        else:
+            return None
+    return kept
+
+
+def _selection(text: str, expression: Any) -> tuple[tuple[str, ...], str, bool, str] | None:
+    """The parts of a `$.a.b[?(@.f == 'x')]` path, when jsonpath-ng reads it as exactly that."""
+    match = _SELECT_PATH.match(text)
+    if not match:
+        return None
+    keys = tuple(match.group(1)[1:].split("."))
+    field, op, literal = match.group(2), match.group(3), match.group(4)
+    shape: Any = jsonpath.Root()
+    for key in keys:
+        shape = jsonpath.Child(shape, jsonpath.Fields(key))
+    condition = jsonpath_filter.Expression(jsonpath.Child(jsonpath.This(), jsonpath.Fields(field)), op, literal)
+    shape = jsonpath.Child(shape, jsonpath_filter.Filter([condition]))
+    if expression != shape or jsonpath.auto_id_field is not None:
+        return None
+    return keys, field, op == "==", literal
 
 
 def compile_path(text: str) -> Path:
@@ -76,7 +134,8 @@ def compile_path(text: str) -> Path:
         simple = _SIMPLE_ROOT_PATH.match(text)
         if simple:
             return Path(text, None, tuple(simple.group(1)[1:].split(".")), None)
-        return Path(text, None, None, compile_jsonpath(text))
+        expression = compile_jsonpath(text)
+        return Path(text, None, None, expression, _selection(text, expression))
     match = _VARIABLE_PATH.match(text)
     if not match:
         raise MappingError(f"invalid JSONPath {text!r}: start with $ (the document) or a variable name")

@@ -111,10 +111,11 @@ def build(
         spec.usage,
         delimiters.component,
     ]
+    characters = delimiters.characters
     for index, value in enumerate(isa[1:], start=1):
         if index == 16 or (index == 11 and value == delimiters.repetition):
             continue  # these two carry delimiters by definition
-        if any(ch in value for ch in delimiters.characters):
+        if not characters.isdisjoint(value):
             raise X12WriteError(f"ISA{index:02d} {value!r} contains a delimiter character")
     out = [delimiters.element.join(isa) + writer.terminator]
     for group in spec.groups:

@@ -77,6 +77,18 @@ class SegmentWriter:
 
     def format(self, segment: Segment) -> str:
         """One segment with its terminator (and a newline after it, unless disabled)."""
+        try:
+            flat = "".join(segment)  # type: ignore[arg-type]  # a composite (list) raises: the full path
+        except TypeError:
+            return self._format(segment)
+        if self._search(flat, len(segment[0])) is not None:
+            return self._format(segment)  # a delimiter in data: replaced or refused there
+        end = len(segment)
+        while end > 1 and segment[end - 1] == "":
+            end -= 1
+        return self.delimiters.element.join(segment if end == len(segment) else segment[:end]) + self.terminator  # type: ignore[arg-type]
+
+    def _format(self, segment: Segment) -> str:
         tag = segment[0]
         assert isinstance(tag, str)
         parts: list[str] = [tag]

@@ -1,7 +1,11 @@
 from __future__ import annotations
 
+from dataclasses import replace
+from typing import Any
+
 import pytest
 
+from engine.mapping.compile import compile_path
 from tests.engine.mapping.mapping_support import findings_of
 
 
@@ -133,3 +137,52 @@ def test_compile_reports_every_problem_at_once() -> None:
         """
     )
     assert len(findings) == 4, findings
+
+
+SELECTION_DOCS: list[Any] = [
+    {"lines": [{"t": "Item", "n": 1}, {"t": "Comment"}, {"n": 3}, {"t": "Item", "n": 4}]},
+    {"lines": [{"t": "Comment"}]},
+    {"lines": []},
+    {"lines": [{"t": None}, {"t": "Item"}]},
+    {"lines": [{"t": 5}, {"t": True}, {"t": ["Item"]}]},
+    {"lines": ["Item", {"t": "Item"}]},
+    {"lines": [[{"t": "Item"}]]},
+    {"lines": {"a": {"t": "Item"}, "b": {"t": "Comment"}}},
+    {"lines": None},
+    {"lines": "Item"},
+    {"other": []},
+    {"a": {"lines": [{"t": "Item"}]}},
+    [],
+    None,
+]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("$.lines[?(@.t != 'Comment')]", id="not-equal"),
+        pytest.param("$.lines[?(@.t == 'Item')]", id="equal"),
+        pytest.param("$.a.lines[?(@.t == 'Item')]", id="nested"),
+        pytest.param("$.lines[?(@.t=='')]", id="empty-text"),
+    ],
+)
+def test_a_simple_filter_path_selects_what_jsonpath_ng_selects(path: str) -> None:
+    compiled = compile_path(path)
+    assert compiled.selection is not None
+    slow = replace(compiled, selection=None)
+    for doc in SELECTION_DOCS:
+        assert compiled.items({"doc": doc}, "here") == slow.items({"doc": doc}, "here"), doc
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("$..lines[?(@.t == 'Item')]", id="descendants"),
+        pytest.param("$.lines[?(@.t.u == 'Item')]", id="deeper-field"),
+        pytest.param("$.lines[?(@.t == 5)]", id="number"),
+        pytest.param("$.lines[?(@.t > 'A')]", id="ordering"),
+        pytest.param("$.lines[?(@.t == 'Item' && @.n == 'x')]", id="two-conditions"),
+    ],
+)
+def test_other_filter_paths_are_left_to_jsonpath_ng(path: str) -> None:
+    assert compile_path(path).selection is None

@@ -7,6 +7,8 @@ configured character (recorded in `policy.replaced` for the audit trail) or, und
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from x12_support import check_text, parse_text
 
@@ -204,3 +206,21 @@ def test_written_segments_parse_back_and_check_clean() -> None:
     txn = parse_text(text)["interchanges"][0]["groups"][0]["transactions"][0]
     assert txn["body"]["BEG"]["BEG03"] == "PO 4711"
     assert txn["body"]["PO1_loop"][0]["PO1"]["PO107"] == "ACME 1"
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        pytest.param(["IT1", "1", "2", "EA", "", "", "VP", "X-1", "", ""], id="trailing-empties"),
+        pytest.param(["N1", "ST", "ACME*DC", "92", "7"], id="delimiter-in-data"),
+        pytest.param(["N1", "ST", "line\nbreak"], id="line-break-in-data"),
+        pytest.param(["SLN", "1", "", "I", ["EA", "2", ""], ""], id="composite"),
+        pytest.param(["REF", "DP", 42], id="not-text"),
+        pytest.param(["REF", "", ""], id="only-empties"),
+        pytest.param(["CTT"], id="tag-only"),
+    ],
+)
+def test_the_one_join_path_writes_what_the_element_path_writes(segment: list[Any]) -> None:
+    fast, slow = SegmentWriter(Delimiters(), DelimiterPolicy()), SegmentWriter(Delimiters(), DelimiterPolicy())
+    assert fast.format(segment) == slow._format(segment)
+    assert fast.policy.replaced == slow.policy.replaced
