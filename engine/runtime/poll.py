@@ -230,7 +230,12 @@ def enqueue_file(
         if not created:
             return None
         payload = {"connection": connection, "folder": folder, "file_id": file_id, "ledger_id": ledger_id, "name": name, "sha256": digest}
-        job, _ = tx.enqueue(route.name, f"{folder or 'push'}/{name}@{digest[:12]}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
+        key = f"{folder or 'push'}/{name}@{digest[:12]}"
+        job, fresh = tx.enqueue(route.name, key, kind="file", partner=partner, payload=payload, source_ref=ledger_id)
+        if not fresh:
+            # The same name and bytes came before as another file (the partner sent it again): a
+            # job of its own, which finds the interchange processed and archives this copy.
+            job, _ = tx.enqueue(route.name, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
         tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
         tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
         tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
