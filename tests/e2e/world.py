@@ -106,8 +106,14 @@ class World:
         settings: RuntimeSettings = FAST,
         worker_id: str | None = None,
         clock: Any = None,
+        retry: RetryPolicy | None = None,
+        project: Project | None = None,
     ) -> Iterator[Runtime]:
-        """A runtime over the project with a state store in `state_dir` (or `database`)."""
+        """A runtime over the project with a state store in `state_dir` (or `database`).
+
+        `retry` is the connectors' HTTP retry policy (default: no waiting); `project` a loaded
+        project to use instead of the one at `root` (e.g. with shorter connection timeouts).
+        """
         environ = {**self.environ, "MLC_STATE_DIR": str(state_dir)}
         with open_runtime(
             root,
@@ -117,7 +123,8 @@ class World:
             settings=settings,
             worker_id=worker_id,
             clock=clock,
-            retry=no_wait_retry(),
+            project=project,
+            retry=retry or no_wait_retry(),
         ) as runtime:
             yield runtime
 
