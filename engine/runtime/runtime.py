@@ -30,7 +30,7 @@ from engine.config.route import Route
 from engine.errors import ConfigError, MlcError, StoreError, TransientError
 from engine.runtime.lookups import LookupCache
 from engine.runtime.systems import Systems
-from engine.store import Job, JobState, Store
+from engine.store import Job, JobState, Store, Transaction
 
 __all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult"]
 
@@ -129,12 +129,13 @@ class Runtime:
             raise ConfigError(f"the job names partner {partner_id!r}, which is not in the project (partners/{partner_id}.yaml?)")
         return self.project.partners[partner_id]
 
-    def audit(self, job: Job | None, event: str, message: str = "", **fields: Any) -> None:
-        """Record an audit event for `job` (its route and key), secrets masked."""
+    def audit(self, job: Job | None, event: str, message: str = "", *, tx: Transaction | None = None, **fields: Any) -> None:
+        """Record an audit event for `job` (its route and key), secrets masked; in `tx` when given
+        (the event then commits with the state change it records)."""
         detail = dict(fields.pop("detail", None) or {})
         if message:
             detail["message"] = self.mask(message)
-        self.store.audit(
+        (tx or self.store).audit(
             job.id if job else None,
             event,
             route=fields.pop("route", job.route if job else None),
@@ -213,12 +214,13 @@ class Runtime:
         except Exception as exc:  # a bug: the job dies, the worker goes on
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
-        if result.get("skipped"):
-            done = self.store.skip(job.id, str(result["skipped"]))
-            self.audit(job, "skipped", str(result["skipped"]), duration_ms=_ms(started))
-            return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
-        done = self.store.complete(job.id, result=result, worker_id=self.worker_id)
-        self.audit(job, "done", duration_ms=_ms(started), detail=result)
+        with self.store.transaction() as tx:
+            if result.get("skipped"):
+                done = tx.skip(job.id, str(result["skipped"]))
+                self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=_ms(started))
+                return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
+            done = tx.complete(job.id, result=result, worker_id=self.worker_id)
+            self.audit(job, "done", tx=tx, duration_ms=_ms(started), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
 
     def _retry_or_die(self, job: Job, exc: Exception, started: float) -> JobOutcome:
@@ -229,20 +231,22 @@ class Runtime:
         wait = self.retry_wait(job.attempts, exc)
         not_before = self.now() + timedelta(seconds=wait)
         try:
-            failed = self.store.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
+            with self.store.transaction() as tx:
+                failed = tx.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
+                self.audit(
+                    job, "retry", message, tx=tx, status=status, duration_ms=_ms(started),
+                    detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
+                )
         except StoreError:
             log.warning("job %s: could not schedule its retry (%s); it is released when its claim goes stale", job.id, message)
             return JobOutcome(job, JobState.RUNNING, message)
-        self.audit(
-            job, "retry", message, status=status, duration_ms=_ms(started),
-            detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
-        )
         return JobOutcome(failed, JobState.FAILED, message)
 
     def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
         message = self.mask(message)
-        dead = self.store.dead_letter(job.id, error=message, worker_id=self.worker_id)
-        self.audit(job, "dead", message, status=status, duration_ms=_ms(started))
+        with self.store.transaction() as tx:
+            dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
+            self.audit(job, "dead", message, tx=tx, status=status, duration_ms=_ms(started))
         return JobOutcome(dead, JobState.DEAD, message)
 
     def backoff(self, attempt: int) -> float:
