@@ -115,7 +115,10 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     content = stored.content
     read = _read(content, name)
 
-    # 1-2: the sender, and resends
+    # 1-2: the sender, and resends. A job replayed after it was done processed its fresh
+    # interchanges itself: they are its own, not resends, and every step runs again.
+    earlier = job.result or {}
+    own = {i.control_number for i in read.interchanges} - set(earlier.get("duplicates") or []) if "written" in earlier else set()
     fresh: list[Interchange] = []
     duplicates: list[str] = []
     for interchange in read.interchanges:
@@ -126,7 +129,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
                 f"{name}: ISA sender {interchange.sender_qualifier}/{interchange.sender_id.strip()} is {who}, "
                 f"but the file came in the inbox of partner {partner.id}"
             )
-        if runtime.store.interchange_seen(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number):
+        if interchange.control_number not in own and runtime.store.interchange_seen(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number):
             duplicates.append(interchange.control_number)
             runtime.audit(job, "duplicate", f"interchange {interchange.control_number} from {interchange.sender_id.strip()} was processed before: a resend, not processed again", detail={"isa13": interchange.control_number})
         else:
