@@ -1,0 +1,120 @@
+"""Crash safety: `mlc run --once` killed with SIGKILL at random points, restarted until a run
+completes, delivers every document exactly once.
+
+The emulators run in this process (tests/e2e/world.py) with 300 posted BC invoices of the two
+partner customers and 20 purchase orders (850) in acme's inbox besides the seed documents. The
+worker is a real `mlc` process with the project's secrets stored encrypted; `MLC_STALE_AFTER=0`
+makes each restarted worker take back at once the jobs the killed one held. Kills come after a
+random delay, or a random number of uploads into the run (seeded, so the schedule is repeatable;
+where in the code they land depends on timing). At the end every expected 810 and 997 is in its
+outbox, uploaded once (the emulator's request log), valid; no control number is used twice; each
+850 created one sales order; every job is done.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+from collections import Counter, deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from delivery import delivery_problems
+from world import World
+
+from benchmarks.emulated import ROOT, acme_850, mlc, post_invoices, worker_environ
+from engine.store import JobState, Store
+
+INVOICES = 300
+ORDERS = 20
+KILLS = 8
+SEED = 20240502
+WORKER_DEADLINE = 120.0
+"""Seconds one worker may take before the test gives up on it (a hang, not a timing check)."""
+
+
+@dataclass
+class Kill:
+    """One worker killed: how, after how long, and what it had done by then."""
+
+    trigger: str
+    after_s: float
+    uploads: int
+    """Files the worker had uploaded when it was killed."""
+
+
+def _wait(condition: Callable[[], bool], process: subprocess.Popen[bytes], deadline: float) -> bool:
+    """Poll until `condition` holds (True) or the process ends (False); fail at the deadline."""
+    while not condition():
+        if process.poll() is not None:
+            return False
+        if time.monotonic() > deadline:
+            process.kill()
+            pytest.fail(f"worker {process.pid} neither finished nor made progress in {WORKER_DEADLINE:.0f} s")
+        time.sleep(0.01)
+    return process.poll() is None
+
+
+def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once(world: World, tmp_path: Path) -> None:
+    invoices = post_invoices(world.bc, INVOICES)
+    orders = [acme_850(5001 + n) for n in range(ORDERS)]
+    for order in orders:
+        world.cleo.put_file("acme/inbox", order.name, order.content)
+    inbox = world.cleo.folder_by_path("acme/inbox").id
+    for stored in world.cleo.files_in(inbox):
+        if "unknown_item" in stored.name:
+            world.cleo.delete(stored.id)  # the seed's unknown-item 850 dead-letters by design
+    world.cleo.requests = deque()  # the whole upload log, not the last 10,000 requests
+    environ = worker_environ(world.environ, tmp_path / "state", stale_after=0)
+    rng = random.Random(SEED)
+
+    kills: list[Kill] = []
+    starts = 0
+    while True:
+        starts += 1
+        with (tmp_path / f"worker-{starts}.log").open("wb") as log:
+            process = subprocess.Popen(mlc("run", "--once"), env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+        started, files_before = time.monotonic(), len(world.cleo.files)
+        deadline = started + WORKER_DEADLINE
+        if len(kills) < KILLS:
+            if rng.random() < 0.3:
+                trigger, delay = "delay", rng.uniform(0.2, 3.0)
+                alive = _wait(lambda: time.monotonic() - started >= delay, process, deadline)  # noqa: B023
+            else:
+                trigger, count = "uploads", rng.randint(1, 25)
+                alive = _wait(lambda: len(world.cleo.files) - files_before >= count, process, deadline)  # noqa: B023
+                time.sleep(rng.uniform(0.0, 0.03))
+            if alive and process.poll() is None:
+                process.send_signal(signal.SIGKILL)
+                process.wait()
+                kills.append(Kill(trigger, time.monotonic() - started, len(world.cleo.files) - files_before))
+                continue
+        _wait(lambda: False, process, deadline)
+        assert process.returncode == 0, (tmp_path / f"worker-{starts}.log").read_text(errors="replace")[-3000:]
+        break
+
+    mid_run = [kill for kill in kills if kill.uploads > 0]
+    assert len(mid_run) >= 3, f"too few kills landed mid-run: {kills}"
+    expected = {
+        "acme": {i.filename for i in invoices if i.partner == "acme"} | {o.ack_name for o in orders},
+        "contoso": {i.filename for i in invoices if i.partner == "contoso"},
+    }
+    assert delivery_problems(world, expected) == []
+    created = Counter(order.get("externalDocumentNumber") for order in world.bc_records("salesOrders"))
+    assert {order.po_number: created[order.po_number] for order in orders} == {order.po_number: 1 for order in orders}
+    assert created["ACME-PO-7001"] == 1
+    assert world.inbox("acme") == {}
+    with Store.open(None, state_dir=tmp_path / "state") as store:
+        counts = store.job_counts()
+    assert {state: n for state, n in counts.items() if n} == {JobState.DONE: counts[JobState.DONE]}
+    assert counts[JobState.DONE] >= INVOICES + ORDERS
+    with sqlite3.connect(tmp_path / "state" / "mlc.db") as database:
+        events = Counter(dict(database.execute("SELECT event, count(*) FROM audit_events GROUP BY event").fetchall()))
+    assert events["done"] == counts[JobState.DONE]  # each job done once, with its event
+    assert events["released"] >= 1  # a restarted worker took back what a killed one held
+    print(f"{starts} starts, {len(kills)} kills ({len(mid_run)} mid-run): {kills}; {counts[JobState.DONE]} jobs done; events {dict(events)}")
