@@ -134,10 +134,11 @@ def worker_environ(
     *,
     database: str | None = None,
     stale_after: float | None = None,
+    secrets: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
     """The environment of `mlc` workers on the example project against `emulators` (their
     URLs): state in `state_dir` (or `database`), a fresh master key in `MLC_MASTER_KEY`, and the
-    demo credentials stored encrypted there with `mlc secrets set` (value on stdin)."""
+    demo credentials (plus `secrets`) stored encrypted there with `mlc secrets set` (value on stdin)."""
     environ = {name: value for name, value in os.environ.items() if not name.startswith("MLC_")}
     environ.update(emulators)
     environ.update(MLC_PROJECT=str(ROOT), MLC_STATE_DIR=str(state_dir), MLC_MASTER_KEY=MasterKey.generate().encoded(), COLUMNS="160")
@@ -145,7 +146,7 @@ def worker_environ(
         environ["MLC_DATABASE_URL"] = database
     if stale_after is not None:
         environ["MLC_STALE_AFTER"] = str(stale_after)
-    for name, value in DEMO_SECRETS.items():
+    for name, value in {**DEMO_SECRETS, **(secrets or {})}.items():
         done = subprocess.run(mlc("secrets", "set", name), input=value, text=True, capture_output=True, env=environ, cwd=ROOT, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"mlc secrets set {name} failed (exit {done.returncode}): {done.stderr.strip()}")
