@@ -9,7 +9,9 @@ APScheduler stays behind this module (nothing else imports it at run time):
 
 - A route's triggers as written (`route.triggers`) become one trigger: a `CronTrigger` per
   `cron` (5 fields, `CronTrigger.from_crontab`, in the trigger's `timezone`, default UTC), an
-  `IntervalTrigger` per `interval`, combined with `OrTrigger` when there are several. Webhook
+  `IntervalTrigger` per `interval`, combined by `AnyOf` when there are several: it fires when
+  any of them would, each on its own times (APScheduler's `OrTrigger` counts an interval from
+  the last fire of *any* trigger, so an hourly cron would shift a 25-minute interval). Webhook
   triggers are not scheduled (the webhook server enqueues those documents).
 - Intervals count from a fixed origin (2000-01-01 in the trigger's zone), not from when the
   process started, so every worker of a cluster ticks at the same instants: `{minutes: 5}` fires
@@ -23,8 +25,9 @@ APScheduler stays behind this module (nothing else imports it at run time):
   a worker whose tick runs a little late does not poll the same tick again; it expires before
   the next tick. The poll only enqueues jobs: the workers run them (`on_poll` wakes them).
 
-A tick never raises: a failed poll (a system down, the store busy) is logged and audited, and
-the next tick tries again.
+A tick never raises: a failed poll (a system down, the store busy) is logged and audited (event
+`poll-failed` keyed by the route name, so `mlc audit <route>` shows it), and the next tick
+tries again.
 """
 
 from __future__ import annotations
@@ -40,7 +43,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.executors.pool import ThreadPoolExecutor
 from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.combining import OrTrigger
+from apscheduler.triggers.base import BaseTrigger
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
@@ -51,7 +54,7 @@ if TYPE_CHECKING:
     from engine.metrics import Metrics
     from engine.runtime import PollResult, Runtime
 
-__all__ = ["DEFAULT_MISFIRE_GRACE_SECONDS", "INTERVAL_ORIGIN", "Scheduler", "Tick", "lease_seconds", "route_trigger"]
+__all__ = ["DEFAULT_MISFIRE_GRACE_SECONDS", "INTERVAL_ORIGIN", "AnyOf", "Scheduler", "Tick", "lease_seconds", "route_trigger"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +65,25 @@ INTERVAL_ORIGIN = datetime(2000, 1, 1)
 """Intervals are counted from here (in the trigger's zone), so every worker ticks together."""
 
 MIN_LEASE_SECONDS = 1.0
+
+
+class AnyOf(BaseTrigger):  # type: ignore[misc]  # APScheduler ships no type hints
+    """Fires whenever one of `triggers` would, each counted on its own (module docstring)."""
+
+    def __init__(self, triggers: Iterable[Any]) -> None:
+        self.triggers = list(triggers)
+
+    def get_next_fire_time(self, previous_fire_time: datetime | None, now: datetime) -> datetime | None:
+        """The earliest next time of any trigger, strictly after the previous fire."""
+        after = now if previous_fire_time is None else max(now, previous_fire_time + timedelta(microseconds=1))
+        upcoming = [t for t in (trigger.get_next_fire_time(None, after) for trigger in self.triggers) if t is not None]
+        return min(upcoming) if upcoming else None
+
+    def __str__(self) -> str:
+        return "any of " + ", ".join(str(trigger) for trigger in self.triggers)
+
+    def __repr__(self) -> str:
+        return f"<AnyOf {self.triggers!r}>"
 
 
 def route_trigger(route: Route) -> Any | None:
@@ -77,7 +99,7 @@ def route_trigger(route: Route) -> Any | None:
             triggers.append(IntervalTrigger(**every, start_date=INTERVAL_ORIGIN.replace(tzinfo=zone), timezone=zone))
     if not triggers:
         return None
-    return triggers[0] if len(triggers) == 1 else OrTrigger(triggers)
+    return triggers[0] if len(triggers) == 1 else AnyOf(triggers)
 
 
 def lease_seconds(trigger: Any, now: datetime, misfire_grace_seconds: float) -> float:
@@ -200,7 +222,7 @@ class Scheduler:
             if not isinstance(exc, MlcError):
                 log.exception("poll of route %s failed unexpectedly", route)
             with contextlib.suppress(MlcError):  # the store itself is down: the log line is all we can leave
-                runtime.audit(None, "poll-failed", message, route=route)
+                runtime.audit(None, "poll-failed", message, route=route, key=route)
             return self._done(Tick(route, "failed", error=message))
         return self._done(Tick(route, "polled", poll=result))
 
