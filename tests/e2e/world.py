@@ -14,6 +14,7 @@ names connections.yaml uses.
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -148,6 +149,26 @@ class World:
 
     def gp_records(self, entity: str) -> list[dict[str, Any]]:
         return self.gp.state.list(self.gp.state.find_company("TWO"), entity, {})
+
+
+def copy_project(dest: Path) -> Path:
+    """The example project (connections, partners, mappings, routes) copied to `dest`, for a test
+    that changes a mapping or a partner the way an integrator would; `dest`."""
+    for name in ("connections.yaml", "partners", "mappings", "schedules"):
+        source = REPO_ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, dest / name)
+        else:
+            dest.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest / name)
+    return dest
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace the one occurrence of `old` in the text file `path` (a test's change of a project file)."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path}: {old!r} occurs {text.count(old)} times"
+    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def utc(*args: int) -> datetime:
