@@ -91,7 +91,7 @@ def fetch_key(record_id: str, last_modified: str) -> str:
 
 def _entries(body: bytes) -> list[dict[str, Any]]:
     try:
-        data = json.loads(body)
+        data = json.loads(body.removeprefix(b"\xef\xbb\xbf"))  # BC before v19 sent a UTF-8 BOM
     except (ValueError, UnicodeDecodeError):
         raise Refusal(400, f"the notification body is not JSON: {body[:60]!r}") from None
     items = data.get("value") if isinstance(data, dict) else None

@@ -7,6 +7,12 @@ document. Waiting is on conditions (`eventually`), never on a schedule.
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,8 +25,10 @@ import pytest
 from world import DEMO_SECRETS, FAST, REPO_ROOT, World, no_wait_retry
 
 from engine.cli.serve import Service
+from engine.masterkey import KeySource, MasterKey
 from engine.runtime import Runtime
 from engine.runtime.setup import open_runtime
+from engine.secrets import JsonFileSecretStore
 from engine.store import JobState
 from engine.webhooks import WebhookSettings
 
@@ -156,3 +164,105 @@ def test_subscriptions_are_renewed_a_day_before_they_expire_and_keep_notifying(w
         assert service.url is not None
         metrics = httpx.get(service.url + "/metrics").text
     assert 'mlc_webhook_requests_total{endpoint="bc-validation",status="200"} 4.0' in metrics
+
+
+def test_a_file_pushed_by_a_cleo_http_action_becomes_a_gp_receipt_without_any_poll(world: World, tmp_path: Path) -> None:
+    name, content = next((n, c) for n, c in world.inbox("globex").items() if b"ST*856*" in c)
+    with serving(world, tmp_path) as (service, runtime):
+        assert service.url is not None
+        refused = httpx.post(service.url + "/webhooks/cleo/cleo-856-to-gp", content=content, params={"name": name})
+        answer = httpx.post(
+            service.url + "/webhooks/cleo/cleo-856-to-gp", content=content, headers={"X-MLC-Secret": PUSH_SECRET}, params={"name": name}
+        )
+        receipts = eventually(lambda: world.gp_records("purchaseReceipts"), what="the GP receipt")
+        job = eventually(lambda: (j := runtime.store.get(answer.json()["job"])).state is JobState.DONE and j, what="the file job done")
+
+    assert refused.status_code == 401
+    assert answer.status_code == 202 and answer.json()["partner"] == "globex"
+    assert [(r["VendorDocumentNumber"], r["TransactionState"]) for r in receipts] == [("GLX-SHP-2101", "Work")]
+    assert job.kind == "file" and job.route == "cleo-856-to-gp"
+    assert any(n.startswith("997_") for n in world.outbox("globex"))
+    assert name in world.inbox("globex")  # a pushed file has no inbox entry of ours to archive
+
+
+# -- the processes: mlc serve and mlc run under signals -------------------------------------------
+
+
+class Process:
+    """A command run in the background, its stderr lines collected as they come."""
+
+    def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        self.lines: list[str] = []
+        self.proc = subprocess.Popen(args, env=env, cwd=REPO_ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stderr is not None
+        for line in self.proc.stderr:
+            self.lines.append(line.rstrip("\n"))
+
+    def line(self, marker: str) -> str:
+        def seen() -> str | None:
+            if self.proc.poll() is not None and not any(marker in line for line in self.lines):
+                pytest.fail(f"the process ended ({self.proc.returncode}) before {marker!r}: " + " | ".join(self.lines[-5:]))
+            return next((line for line in self.lines if marker in line), None)
+
+        found: str = eventually(seen, timeout=60, what=f"{marker!r} on stderr")
+        return found
+
+    def stop(self, signum: int) -> int:
+        self.proc.send_signal(signum)
+        code = self.proc.wait(timeout=60)
+        self._reader.join(timeout=10)
+        return code
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+
+
+def _process_env(world: World, tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
+    env.update(world.environ, MLC_STATE_DIR=str(tmp_path), MLC_MASTER_KEY=MasterKey.generate().encoded())
+    store = JsonFileSecretStore(tmp_path / "secrets.json", KeySource.from_environ(env).cipher())
+    for name, value in SECRETS.items():
+        store.set(name, value)
+    return env
+
+
+def test_mlc_serve_runs_as_a_process_takes_notifications_and_stops_cleanly_on_sigterm(world: World, tmp_path: Path) -> None:
+    mlc = str(Path(sys.executable).parent / "mlc")
+    process = Process([mlc, "serve", "--port", "0", "--workers", "2"], _process_env(world, tmp_path))
+    try:
+        running = process.line("mlc: running:")
+        url = re.search(r"webhooks on (http://127\.0\.0\.1:\d+)", running)
+        assert url is not None, running
+        assert f"BC notifications to {url[1]}/webhooks/bc" in running
+        assert httpx.get(url[1] + "/healthz").json()["status"] == "ok"
+        assert {s.notification_url for s in world.bc.notifier.subscriptions.values()} == {url[1] + "/webhooks/bc"}
+
+        posted = world.bc.post_invoice(_draft_invoice(world)["id"])
+        world.bc.deliver_pending(force=True)
+        eventually(lambda: f"810_acme_{posted['number']}.edi" in world.outbox("acme"), what="the 810 sent by mlc serve")
+
+        code = process.stop(signal.SIGTERM)
+    finally:
+        process.kill()
+    assert code == 0, process.lines[-5:]
+    assert "mlc: SIGTERM: stopping (finishing the jobs in hand)" in process.lines
+    assert process.lines[-1] == "mlc: stopped"
+    assert not any(CLIENT_STATE in line or PUSH_SECRET in line for line in process.lines)
+
+
+def test_mlc_run_without_once_runs_the_schedule_until_sigint(world: World, tmp_path: Path) -> None:
+    mlc = str(Path(sys.executable).parent / "mlc")
+    process = Process([mlc, "run", "--route", "gp-vendors-to-json"], _process_env(world, tmp_path))
+    try:
+        running = process.line("mlc: running:")
+        code = process.stop(signal.SIGINT)
+    finally:
+        process.kill()
+    assert "1 route(s) scheduled; 2 worker(s)" in running and "webhooks" not in running
+    assert code == 0 and process.lines[-1] == "mlc: stopped"

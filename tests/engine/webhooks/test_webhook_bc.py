@@ -111,6 +111,12 @@ def test_one_post_may_batch_several_entity_sets_and_each_goes_to_its_route(clien
     assert _jobs(runtime) == [(INVOICES, fetch_key(INVOICE_ID, STAMP), "fetch"), (ORDERS, fetch_key(ORDER_ID, STAMP), "fetch")]
 
 
+def test_a_body_starting_with_a_utf8_bom_is_read(client: httpx.Client, runtime: Runtime) -> None:
+    answer = client.post("/webhooks/bc", content=b"\xef\xbb\xbf" + body(note()))
+
+    assert answer.status_code == 200 and answer.json()["enqueued"] == 1
+
+
 def test_an_absolute_resource_url_is_understood(client: httpx.Client, runtime: Runtime) -> None:
     absolute = f"https://api.businesscentral.dynamics.com/v2.0/cronus.example/production/api/v2.0/companies({COMPANY})/salesInvoices({INVOICE_ID})"
     answer = client.post("/webhooks/bc", content=body(note(resource=absolute)))
