@@ -14,6 +14,7 @@ The structure itself (which keys exist, their types) is the mapping JSON Schema'
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +24,6 @@ from jsonpath_ng.ext import filter as jsonpath_filter
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
-from engine.mapping.emitters import Emitter, emitter
 from engine.mapping.formatting import Formatter, formatter, plain
 from engine.mapping.templates import TemplateCompiler, Value, check_jsonpath, compile_jsonpath
 from engine.x12 import definition as definitions
@@ -165,9 +165,6 @@ class SegmentNode:
     when: Value | None
     where: str
     width: int
-    emit: Emitter | None = None
-    """The segment as generated Python (see `engine.mapping.emitters`), when every value of
-    it is translated; None renders it value by value."""
 
 
 @dataclass
@@ -193,6 +190,8 @@ class CompiledMapping:
     key: Value | None = None
     segments: list[SegmentNode | LoopNode] = field(default_factory=list)
     output: Any = None
+    renderer: Callable[[dict[str, Any], Any], None] | None = None
+    """The segments as one generated function (`engine.mapping.emitters`), for outbound."""
 
     @property
     def path(self) -> str:
@@ -313,9 +312,7 @@ class _Compiler(TemplateCompiler):
             elements.append(ElementNode(position, compiled, formatter(spec, str(key)) if spec else plain, str(key), spec))
         elements.sort(key=lambda e: e.position)
         width = max((e.position for e in elements), default=0)
-        node = SegmentNode(tag, elements, when, self.where(pointer, tag), width)
-        node.emit = emitter(node)
-        return node
+        return SegmentNode(tag, elements, when, self.where(pointer, tag), width)
 
     # --- inbound / json templates -------------------------------------------------------------
 
@@ -404,6 +401,10 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
         mapping.output = compiler.template(data.get("output"), ("output",))
     if compiler.findings:
         return None, compiler.findings
+    if direction == "outbound":
+        from engine.mapping.outbound import body_renderer  # outbound imports this module
+
+        mapping.renderer = body_renderer(mapping.segments)
     return mapping, []
 
 

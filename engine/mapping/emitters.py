@@ -16,16 +16,14 @@ value by value, which gives the segment or the error exactly as before.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from engine.mapping.compile import ElementNode, LoopNode, SegmentNode
 from engine.mapping.formatting import FormatState, Formatter, plain
-from engine.mapping.templates import Value
+from engine.mapping.templates import FALSY, Value
 from engine.x12.definition import ElementDef
 
-if TYPE_CHECKING:  # compile builds the emitters of the segments it compiles
-    from engine.mapping.compile import ElementNode, SegmentNode
-
-Emitter = Callable[[dict[str, Any], FormatState], list[Any]]
+Renderer = Callable[[dict[str, Any], Any], None]
 
 _TEXT_TYPES = frozenset({"AN", "ID", "B"})
 """Element types formatted by `formatting`'s text formatter."""
@@ -97,18 +95,102 @@ def _element(element: ElementNode, source: _Source) -> str | None:
     return _formatted(element.value, element.format, spec, source)
 
 
-def emitter(node: SegmentNode) -> Emitter | None:
-    """The segment as one generated function `(context, format state) -> segment`, or None
-    when a value of it stays on Jinja."""
-    source = _Source()
+def _segment(node: SegmentNode, source: _Source) -> str | None:
+    """The segment as a list display over the context `c`, or None when a value of it stays
+    on Jinja."""
     slots = [repr(node.tag)] + ["''"] * node.width
     for element in node.elements:
         code = _element(element, source)
         if code is None:
             return None
         slots[element.position] = code
-    text = "def _emit(c, fs):\n    return [" + ", ".join(slots) + "]\n"
-    namespace = dict(source.names)
-    exec(compile(text, f"<segment {node.where}>", "exec"), namespace)
-    emit: Emitter = namespace["_emit"]
-    return emit
+    return "[" + ", ".join(slots) + "]"
+
+
+class _Renderer:
+    """Writes the body of the generated function, node by node."""
+
+    def __init__(self, helpers: dict[str, Any]) -> None:
+        self.source = _Source()
+        self.source.names.update(helpers)
+        self.lines: list[str] = []
+        self.depth = 0
+
+    def write(self, indent: int, line: str) -> None:
+        self.lines.append("    " * indent + line)
+
+    def condition(self, when: Value, indent: int) -> None:
+        """`if truthy(when):` over the context `c` (the caller writes the block under it)."""
+        ident = self.source.bind("W", when)
+        if when.python is None:
+            self.write(indent, f"w = {ident}.evaluate(c)")
+        else:
+            self.source.names.update(when.python.names)
+            self.write(indent, "try:")
+            self.write(indent + 1, f"w = {when.python.source}")
+            self.write(indent, "except Exception:")
+            self.write(indent + 1, f"w = {ident}.evaluate_jinja(c)")
+        self.write(indent, "if ((w.strip().lower() not in _FALSY) if isinstance(w, str) else w):")  # truthy()
+
+    def nodes(self, nodes: list[SegmentNode | LoopNode], indent: int) -> None:
+        if not nodes:
+            self.write(indent, "pass")
+        for node in nodes:
+            if isinstance(node, LoopNode):
+                self.loop(node, indent)
+                continue
+            inner = indent
+            if node.when is not None:
+                self.condition(node.when, indent)
+                inner += 1
+            self.segment(node, inner)
+
+    def segment(self, node: SegmentNode, indent: int) -> None:
+        ident = self.source.bind("N", node)
+        code = _segment(node, self.source)
+        if code is None:
+            self.write(indent, f"_emit({ident}, c, st)")
+            return
+        self.write(indent, "marks = len(notes), len(unresolved)")
+        self.write(indent, "try:")
+        self.write(indent + 1, f"s = {code}")
+        self.write(indent, "except Exception:  # value by value: the segment or the error")
+        self.write(indent + 1, "del notes[marks[0]:], unresolved[marks[1]:]")
+        self.write(indent + 1, f"_emit({ident}, c, st)")
+        self.write(indent, "else:")
+        self.write(indent + 1, "segments.append(s)")
+        self.write(indent + 1, f"counts[{node.tag!r}] = counts.get({node.tag!r}, 0) + 1")
+
+    def loop(self, node: LoopNode, indent: int) -> None:
+        self.depth += 1
+        d = self.depth
+        ident = self.source.bind("P", node)
+        when = self.source.bind("PW", node.when)
+        self.write(indent, f"items{d} = _selected({ident}.path.items(c, {ident}.where), {node.alias!r}, {when}, c)")
+        self.write(indent, f"length{d} = len(items{d})")
+        self.write(indent, f"outer{d} = c")
+        self.write(indent, f"for index{d}, item{d} in enumerate(items{d}):")
+        self.write(indent + 1, f"c = dict(outer{d})")
+        self.write(indent + 1, f"c[{node.alias!r}] = item{d}")
+        self.write(indent + 1, f"c['loop'] = _LoopInfo(index{d}, length{d})")
+        self.write(indent + 1, "frames.append(_Frame())")
+        self.nodes(node.body, indent + 1)
+        self.write(indent + 1, "frames.pop()")
+        self.write(indent, f"c = outer{d}")
+        self.depth -= 1
+
+
+def renderer(nodes: list[SegmentNode | LoopNode], helpers: dict[str, Any]) -> Renderer:
+    """The segment list of an outbound mapping as one generated function `(context, render
+    state)`, doing what the value-by-value walk does (`helpers`: that walk's `_emit`,
+    `_selected`, `_Frame`, `_LoopInfo`)."""
+    render = _Renderer(helpers)
+    render.source.names["_FALSY"] = FALSY
+    render.write(0, "def _render(c, st):")
+    render.write(1, "notes, unresolved = st.format.notes, st.unresolved")
+    render.write(1, "segments, counts, frames, fs = st.segments, st.counts, st.frames, st.format")
+    render.nodes(nodes, 1)
+    namespace = render.source.names
+    exec(compile("\n".join(render.lines) + "\n", "<outbound mapping>", "exec"), namespace)
+    function: Renderer = namespace["_render"]
+    return function

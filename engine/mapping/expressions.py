@@ -86,8 +86,14 @@ class PyExpr:
         return namespace["_value"]
 
 
-def runtime(environment: jinja2.Environment) -> dict[str, Any]:
-    """The helpers translated code calls, bound to `environment`."""
+LOOP_ATTRIBUTES = frozenset({"index", "index0", "length", "first", "last", "revindex"})
+"""The public attributes of the `loop` variable: the sandbox reads them as plain attributes."""
+
+
+def runtime(environment: jinja2.Environment, loop_type: type) -> dict[str, Any]:
+    """The helpers translated code calls, bound to `environment` and to the class of the
+    `loop` variable."""
+    assert all(hasattr(loop_type, name) for name in LOOP_ATTRIBUTES)
     undefined = jinja2.Undefined
     getattr_ = environment.getattr
     getitem = environment.getitem
@@ -123,6 +129,7 @@ def runtime(environment: jinja2.Environment) -> dict[str, Any]:
         "_str_join": str_join,
         "_evalctx": EvalContext(environment),
         "_ENV": environment,
+        "_Loop": loop_type,
     }
 
 
@@ -192,8 +199,10 @@ class _Translator:
         if isinstance(node, nodes.Name):
             return f"c[{node.name!r}]"
         if isinstance(node, nodes.Getattr):
-            obj, t = self.strict(node.node), self.temp()
-            return f"({t}[{node.attr!r}] if type({t} := {obj}) is dict else _ga({t}, {node.attr!r}))"
+            obj, t, attr = self.strict(node.node), self.temp(), node.attr
+            if attr in LOOP_ATTRIBUTES:  # what the sandbox's getattr gives for the loop variable
+                return f"({t}[{attr!r}] if type({t} := {obj}) is dict else {t}.{attr} if type({t}) is _Loop else _ga({t}, {attr!r}))"
+            return f"({t}[{attr!r}] if type({t} := {obj}) is dict else _ga({t}, {attr!r}))"
         if isinstance(node, nodes.Getitem):
             obj = self.strict(node.node)
             if isinstance(node.arg, nodes.Slice):

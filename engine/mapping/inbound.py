@@ -14,8 +14,8 @@ from typing import Any
 
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping, ForNode, ListNode, ObjectNode, OptionalNode
-from engine.mapping.outbound import LoopInfo, selected, unresolved_message
-from engine.mapping.templates import Value, base_context, truthy
+from engine.mapping.outbound import selected, unresolved_message
+from engine.mapping.templates import LoopInfo, Value, base_context, truthy
 
 _OMIT = object()
 

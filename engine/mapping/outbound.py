@@ -17,8 +17,9 @@ from typing import Any
 
 from engine.errors import MappingError, X12WriteError
 from engine.mapping.compile import CompiledMapping, LoopNode, SegmentNode
+from engine.mapping.emitters import Renderer, renderer
 from engine.mapping.formatting import FormatState
-from engine.mapping.templates import base_context, truthy
+from engine.mapping.templates import LoopInfo, base_context, truthy
 from engine.x12.conformance import conforms
 from engine.x12.definition import base_version
 from engine.x12.delimiters import Delimiters
@@ -51,29 +52,6 @@ class Rendered:
     receiver: Party
     notes: list[str] = field(default_factory=list)
     """Truncations and delimiter replacements, for the audit trail."""
-
-
-class LoopInfo:
-    """The `loop` variable of a for_each: as in Jinja (index, index0, first, last, length)."""
-
-    __slots__ = ("index", "index0", "length")
-
-    def __init__(self, index0: int, length: int) -> None:
-        self.index0 = index0
-        self.index = index0 + 1
-        self.length = length
-
-    @property
-    def first(self) -> bool:
-        return self.index0 == 0
-
-    @property
-    def last(self) -> bool:
-        return self.index == self.length
-
-    @property
-    def revindex(self) -> int:
-        return self.length - self.index0
 
 
 class _Frame:
@@ -135,18 +113,7 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
     for node in nodes:
         if type(node) is SegmentNode:
             if node.when is None or truthy(node.when.evaluate(context)):
-                if node.emit is None:
-                    _emit(node, context, state)
-                    continue
-                notes, unresolved = len(state.format.notes), len(state.unresolved)
-                try:
-                    segment = node.emit(context, state.format)
-                except Exception:
-                    del state.format.notes[notes:], state.unresolved[unresolved:]
-                    _emit(node, context, state)
-                    continue
-                state.segments.append(segment)
-                state.counts[node.tag] = state.counts.get(node.tag, 0) + 1
+                _emit(node, context, state)
             continue
         assert isinstance(node, LoopNode)
         items = selected(node.path.items(context, node.where), node.alias, node.when, context)
@@ -158,6 +125,13 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
             state.frames.append(_Frame())
             _walk(node.body, inner, state)
             state.frames.pop()
+
+
+def body_renderer(nodes: list[SegmentNode | LoopNode]) -> Renderer:
+    """The segments of an outbound mapping as one generated function that renders what
+    `_walk` renders (see `engine.mapping.emitters`); each of its segments falls back on
+    `_emit`, value by value, when its generated code raises."""
+    return renderer(nodes, {"_emit": _emit, "_selected": selected, "_Frame": _Frame, "_LoopInfo": LoopInfo})
 
 
 def _emit(node: SegmentNode, context: dict[str, Any], state: _State) -> None:
@@ -207,7 +181,10 @@ def render_segments(
         hl_parent=state.hl_parent,
         _state=state,
     )
-    _walk(mapping.segments, context, state)
+    if mapping.renderer is not None:
+        mapping.renderer(context, state)
+    else:
+        _walk(mapping.segments, context, state)
     if state.unresolved:
         raise MappingError(unresolved_message(partner, state.unresolved))
     return state.segments, state.format.notes

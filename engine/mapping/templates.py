@@ -58,7 +58,32 @@ def _environment() -> MappingEnvironment:
 
 
 ENVIRONMENT = _environment()
-HELPERS = runtime(ENVIRONMENT)
+
+
+class LoopInfo:
+    """The `loop` variable of a for_each: as in Jinja (index, index0, first, last, length)."""
+
+    __slots__ = ("index", "index0", "length")
+
+    def __init__(self, index0: int, length: int) -> None:
+        self.index0 = index0
+        self.index = index0 + 1
+        self.length = length
+
+    @property
+    def first(self) -> bool:
+        return self.index0 == 0
+
+    @property
+    def last(self) -> bool:
+        return self.index == self.length
+
+    @property
+    def revindex(self) -> int:
+        return self.length - self.index0
+
+
+HELPERS = runtime(ENVIRONMENT, LoopInfo)
 """The helpers of translated expressions (see `engine.mapping.expressions`)."""
 
 
@@ -117,9 +142,10 @@ class Value:
                 return fast(context)
             except Exception:
                 pass
-        return self._evaluate(context)
+        return self.evaluate_jinja(context)
 
-    def _evaluate(self, context: Mapping[str, Any]) -> Any:
+    def evaluate_jinja(self, context: Mapping[str, Any]) -> Any:
+        """The value through Jinja (or the plain path reader) alone: the reference."""
         if self._path is not None:
             return self._lookup(context)
         if self._call is None:
@@ -209,10 +235,14 @@ def _undefined(exc: jinja2.UndefinedError) -> str:
     return exc.message or "undefined value"
 
 
+FALSY = ("", "false", "0", "no", "none")
+"""Texts a `when:` reads as false (stripped, lower-cased)."""
+
+
 def truthy(value: Any) -> bool:
     """`when:` semantics: false, None, empty text/collections and the text 'false' are false."""
     if isinstance(value, str):
-        return value.strip().lower() not in ("", "false", "0", "no", "none")
+        return value.strip().lower() not in FALSY
     return bool(value)
 
 

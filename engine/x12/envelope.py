@@ -139,7 +139,7 @@ def build(
             if txn.implementation:
                 st.append(txn.implementation)
             out.append(writer.format(st))
-            out.extend(writer.format(seg) for seg in txn.body)
+            out.append(writer.write(txn.body))
             out.append(writer.format(["SE", str(len(txn.body) + 2), control]))
         out.append(writer.format(["GE", str(len(group.transactions)), str(group.control_number)]))
     out.append(writer.format(["IEA", str(len(spec.groups)), f"{spec.control_number:09d}"]))

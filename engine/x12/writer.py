@@ -107,7 +107,24 @@ class SegmentWriter:
         return self.delimiters.element.join(parts) + self.terminator
 
     def write(self, segments: Iterable[Segment]) -> str:
-        return "".join(self.format(s) for s in segments)
+        """Segments one after the other, as `format` writes each."""
+        segments = list(segments)
+        try:
+            flat = "".join(map("".join, segments))  # type: ignore[arg-type]  # a composite raises
+        except TypeError:
+            flat = None
+        if flat is None or self._search(flat) is not None:
+            return "".join([self.format(s) for s in segments])
+        join = self.delimiters.element.join
+        texts = []
+        for segment in segments:
+            if segment[-1] == "":
+                end = len(segment) - 1
+                while end > 1 and segment[end - 1] == "":
+                    end -= 1
+                segment = segment[:end]
+            texts.append(join(segment))  # type: ignore[arg-type]
+        return "".join([text + self.terminator for text in texts])
 
 
 def segment_from_object(tag: str, values: dict[str, Any]) -> Segment:

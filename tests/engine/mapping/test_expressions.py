@@ -1,7 +1,7 @@
 """Translated expressions give what Jinja gives: the same value, or the same error message.
 
 Every expression is evaluated both ways (`Value.evaluate`, which runs the translated Python
-first, and `Value._evaluate`, Jinja alone) over contexts where the fields are present, absent,
+first, and `Value.evaluate_jinja`, Jinja alone) over contexts where the fields are present, absent,
 None, of another type, so the fallback to Jinja is exercised as much as the Python.
 """
 
@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 
 from engine.errors import MappingError
-from engine.mapping.outbound import LoopInfo
-from engine.mapping.templates import Value, base_context
+from engine.mapping.templates import LoopInfo, Value, base_context
 
 EXPRESSIONS = [
     "{{ doc.number }}",
@@ -153,7 +152,7 @@ def test_a_translated_expression_gives_what_jinja_gives(text: str) -> None:
     for context in _contexts():
         slow_state = context["_state"]
         fast_context = dict(context, _state=_State())
-        expected = _outcome(lambda: value._evaluate(context))  # noqa: B023
+        expected = _outcome(lambda: value.evaluate_jinja(context))  # noqa: B023
         assert _outcome(lambda: value.evaluate(fast_context)) == expected, (text, context["doc"], context["line"])  # noqa: B023
         assert sorted(set(fast_context["_state"].unresolved)) == sorted(set(slow_state.unresolved))
 

@@ -224,3 +224,6 @@ def test_the_one_join_path_writes_what_the_element_path_writes(segment: list[Any
     fast, slow = SegmentWriter(Delimiters(), DelimiterPolicy()), SegmentWriter(Delimiters(), DelimiterPolicy())
     assert fast.format(segment) == slow._format(segment)
     assert fast.policy.replaced == slow.policy.replaced
+    clean = ["REF", "DP", "042", ""]
+    assert fast.write([clean, segment, clean]) == slow._format(clean) + slow._format(segment) + slow._format(clean)
+    assert fast.policy.replaced == slow.policy.replaced
