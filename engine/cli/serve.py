@@ -6,10 +6,10 @@
 `Service` is what runs:
 
 - the webhook server (`engine.webhooks`, uvicorn in a thread) when webhooks are on; it starts
-  first, because creating a BC subscription makes BC call it back (validation handshake). The
-  subscriptions are then made or renewed (`SubscriptionKeeper.ensure`) and checked again every
-  hour; the public URL is `--public-url`, else connections.yaml `server.public_url`, else
-  `http://HOST:PORT`;
+  first, because creating a BC subscription makes BC call it back (validation handshake). Once
+  the scheduler and the workers run, the subscriptions are made or renewed
+  (`SubscriptionKeeper.ensure`), then checked again every hour; the public URL is
+  `--public-url`, else connections.yaml `server.public_url`, else `http://HOST:PORT`;
 - the scheduler (`engine.scheduling`): each route's cron/interval polls, under the store lease
   `poll:<route>`, plus maintenance: stale jobs released, heartbeats for the jobs this process
   runs, the lookup cache emptied (reference data is re-read every few minutes);
@@ -198,6 +198,10 @@ class Service:
             self._add_maintenance()
             self.scheduler.start()
             self.workers.start()
+            if self.keeper is not None:
+                # After the polls and workers run (a BC that does not answer only delays this),
+                # and with the server listening (BC calls it back to validate the URL).
+                self.keeper.ensure()
         except BaseException:
             self.stop()
             raise
@@ -218,7 +222,6 @@ class Service:
         self.webhooks = settings
         if settings.watches:
             self.keeper = SubscriptionKeeper(self.runtime, settings, self.secrets)
-            self.keeper.ensure()
 
     def _add_maintenance(self) -> None:
         stale = self.runtime.settings.stale_after_seconds
@@ -279,12 +282,14 @@ def _until_signalled(service: Service, echo: Callable[[str], None]) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
             previous[signum] = signal.signal(signum, handle)
     try:
-        service.start()
-        echo(f"mlc: running: {service.summary()}; stop with Ctrl-C")
-        while not stop.wait(1.0):
-            pass
+        try:
+            service.start()
+            echo(f"mlc: running: {service.summary()}; stop with Ctrl-C")
+            while not stop.wait(1.0):
+                pass
+        finally:
+            service.stop()
     finally:
-        service.stop()
         for signum, handler in previous.items():
             signal.signal(signum, handler)
     echo("mlc: stopped")
@@ -293,6 +298,7 @@ def _until_signalled(service: Service, echo: Callable[[str], None]) -> None:
 def _configure_logging() -> None:
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)  # not a line per tick
 
 
 def serve(

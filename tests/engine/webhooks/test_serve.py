@@ -150,7 +150,10 @@ def test_heartbeat_keeps_this_process_s_running_jobs_alive_and_no_one_else_s(run
     before = {j.id: j.heartbeat_at for j in runtime.store.jobs(state=JobState.RUNNING)}
     service = Service(runtime, secrets=SECRETS.__getitem__)
 
-    assert service.heartbeat() == 1
+    try:
+        assert service.heartbeat() == 1
+    finally:
+        service.stop()
 
     after = {j.id: j.heartbeat_at for j in runtime.store.jobs(state=JobState.RUNNING)}
     assert after[mine.id] > before[mine.id]  # type: ignore[operator]
