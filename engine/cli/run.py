@@ -23,7 +23,7 @@ from rich.table import Table
 
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
-from engine.errors import UsageError
+from engine.errors import ConfigError, MlcError, UsageError
 from engine.runtime.setup import open_runtime, open_store
 from engine.store import JobState
 
@@ -69,7 +69,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
 @project_option
 @database_option
 def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, project: str | None, database: str | None) -> None:
-    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered)."""
+    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered or a poll failed)."""
     root = project_root(project)
     if not once:
         from engine.cli.serve import run_scheduled
@@ -79,7 +79,10 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
     console = _console()
     with open_runtime(root, database=database, worker_id=worker_id) as runtime:
         for name in routes:
-            runtime.route(name)  # unknown names fail before anything runs
+            try:
+                runtime.route(name)  # unknown names fail before anything runs
+            except ConfigError as exc:
+                raise UsageError(exc.message) from None
         with console.status("polling and working the routes..."):
             summary = runtime.run_once(routes or None)
         table, dead = run_table(summary, f"mlc run --once ({runtime.store.url})")
@@ -87,7 +90,9 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
     for outcome in summary["work"].outcomes:
         if outcome.state is JobState.DEAD:
             click.echo(f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}", err=True)
-    if dead:
+    for name, error in summary.get("poll_errors", {}).items():
+        click.echo(f"poll failed: {name}: {error}", err=True)
+    if dead or summary.get("poll_errors"):
         sys.exit(1)
 
 
@@ -155,7 +160,7 @@ def audit_command(key: str, output_format: str, project: str | None, database: s
     finally:
         store.close()
     if not events and not jobs:
-        raise UsageError(f"nothing in the audit trail for {key!r} (a document number, file name or job id)")
+        raise MlcError(f"nothing in the audit trail for {key!r} (a document number, file name or job id)")
     rows = [
         {
             "at": e.at.isoformat(timespec="milliseconds"),
