@@ -71,7 +71,8 @@ def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: _S
         return f"('' if (_v := {expr}) is None else str(_v))"
     call = source.bind("F", fmt)
     if spec is not None and spec.type in _TEXT_TYPES:
-        return f"(_v if type(_v := {expr}) is str and len(_v) <= {spec.max_len} else {call}(_v, fs))"
+        fits = f"<= {spec.max_len}"
+        return f"(_v if type(_v := {expr}) is str and len(_v) {fits} else _s if type(_v) is int and len(_s := str(_v)) {fits} else {call}(_v, fs))"
     if spec is not None and spec.type == "R":
         bound = 10**spec.max_len
         return f"(str(_v) if type(_v := {expr}) is int and -{bound} < _v < {bound} else {call}(_v, fs))"
@@ -95,16 +96,47 @@ def _element(element: ElementNode, source: _Source) -> str | None:
     return _formatted(element.value, element.format, spec, source)
 
 
-def _segment(node: SegmentNode, source: _Source) -> str | None:
-    """The segment as a list display over the context `c`, or None when a value of it stays
-    on Jinja."""
-    slots = [repr(node.tag)] + ["''"] * node.width
+def _values(node: SegmentNode) -> list[Value]:
+    values: list[Value] = []
+    for element in node.elements:
+        values.extend(element.value if isinstance(element.value, list) else [element.value])
+    return values
+
+
+def _shared(codes: list[str], values: list[Value], source: _Source) -> list[str]:
+    """Calls written more than once in a segment's code, evaluated once instead: assignments
+    to put before the segment, with `codes` rewritten to read them.
+
+    A call is shared only when one of its values always evaluates it, so evaluating it first
+    does what the value-by-value rendering does anyway; a translated call's result depends on
+    the context alone and its only effect is a recorded cross-reference miss (listed once).
+    """
+    always = {text for value in values if value.python for text, sure in value.python.calls if sure}
+    assignments: list[str] = []
+    for text in sorted(always, key=len, reverse=True):
+        if sum(code.count(text) for code in codes) + sum(a.count(text) for a in assignments) < 2:
+            continue
+        name = source.bind("S", None)
+        codes[:] = [code.replace(text, name) for code in codes]
+        assignments = [a.replace(text, name) for a in assignments]
+        assignments.insert(0, f"{name} = {text}")
+    return assignments
+
+
+def _segment(node: SegmentNode, source: _Source) -> tuple[list[str], str] | None:
+    """The segment as statements and a list display over the context `c`, or None when a
+    value of it stays on Jinja."""
+    codes = []
     for element in node.elements:
         code = _element(element, source)
         if code is None:
             return None
+        codes.append(code)
+    assignments = _shared(codes, _values(node), source)
+    slots = [repr(node.tag)] + ["''"] * node.width
+    for element, code in zip(node.elements, codes, strict=True):
         slots[element.position] = code
-    return "[" + ", ".join(slots) + "]"
+    return assignments, "[" + ", ".join(slots) + "]"
 
 
 class _Renderer:
@@ -147,12 +179,15 @@ class _Renderer:
 
     def segment(self, node: SegmentNode, indent: int) -> None:
         ident = self.source.bind("N", node)
-        code = _segment(node, self.source)
-        if code is None:
+        generated = _segment(node, self.source)
+        if generated is None:
             self.write(indent, f"_emit({ident}, c, st)")
             return
+        assignments, code = generated
         self.write(indent, "marks = len(notes), len(unresolved)")
         self.write(indent, "try:")
+        for assignment in assignments:
+            self.write(indent + 1, assignment)
         self.write(indent + 1, f"s = {code}")
         self.write(indent, "except Exception:  # value by value: the segment or the error")
         self.write(indent + 1, "del notes[marks[0]:], unresolved[marks[1]:]")
@@ -169,8 +204,8 @@ class _Renderer:
         self.write(indent, f"items{d} = _selected({ident}.path.items(c, {ident}.where), {node.alias!r}, {when}, c)")
         self.write(indent, f"length{d} = len(items{d})")
         self.write(indent, f"outer{d} = c")
+        self.write(indent, "c = dict(c)  # one context for every item: nothing keeps it past its item")
         self.write(indent, f"for index{d}, item{d} in enumerate(items{d}):")
-        self.write(indent + 1, f"c = dict(outer{d})")
         self.write(indent + 1, f"c[{node.alias!r}] = item{d}")
         self.write(indent + 1, f"c['loop'] = _LoopInfo(index{d}, length{d})")
         self.write(indent + 1, "frames.append(_Frame())")

@@ -74,10 +74,16 @@ class _Unsupported(Exception):
 @dataclass(frozen=True)
 class PyExpr:
     """The Python source of one expression over a context dict named `c`, and the names its
-    source refers to (helpers, filters, constants: merged into the generated module)."""
+    source refers to (helpers, filters, constants: merged into the generated module).
+
+    `calls` are the sources of its filter and function calls, each with whether it is always
+    evaluated (not under `and`/`or` or in a branch of `if`): code generated for several
+    expressions over one context may evaluate a call they share once (see `emitters`).
+    """
 
     source: str
     names: dict[str, Any]
+    calls: tuple[tuple[str, bool], ...] = ()
 
     def function(self) -> Any:
         """The expression as a function of the context."""
@@ -150,7 +156,7 @@ def translate(environment: jinja2.Environment, expr: nodes.Expr, helpers: dict[s
         source = translator.strict(expr)
     except _Unsupported:
         return None
-    return PyExpr(source, translator.names)
+    return PyExpr(source, translator.names, tuple(translator.calls))
 
 
 def translate_template(environment: jinja2.Environment, text: str, helpers: dict[str, Any]) -> PyExpr | None:
@@ -180,6 +186,9 @@ class _Translator:
         self.environment = environment
         self.names: dict[str, Any] = dict(helpers)
         self.temps = 0
+        self.conditional = 0
+        """How many branches deep the node being translated is (0: always evaluated)."""
+        self.calls: list[tuple[str, bool]] = []
 
     def temp(self) -> str:
         self.temps += 1
@@ -210,7 +219,8 @@ class _Translator:
             # the sandbox's getitem tries `obj[key]` first; when that fails, Jinja decides
             return f"{obj}[{self.strict(node.arg)}]"
         if isinstance(node, nodes.BinExpr) and kind in _BINARY:
-            return f"({self.strict(node.left)} {_BINARY[kind]} {self.strict(node.right)})"
+            left = self.strict(node.left)
+            return f"({left} {_BINARY[kind]} {self.branch(node.right) if kind in (nodes.And, nodes.Or) else self.strict(node.right)})"
         if isinstance(node, nodes.UnaryExpr) and kind in _UNARY:
             return f"({_UNARY[kind]}{self.strict(node.node)})"
         if isinstance(node, nodes.Compare):
@@ -219,7 +229,8 @@ class _Translator:
         if isinstance(node, nodes.CondExpr):
             if node.expr2 is None:
                 raise _Unsupported("an inline if without else is undefined when false")
-            return f"({self.strict(node.expr1)} if {self.strict(node.test)} else {self.strict(node.expr2)})"
+            test = self.strict(node.test)
+            return f"({self.branch(node.expr1)} if {test} else {self.branch(node.expr2)})"
         if isinstance(node, nodes.Concat):
             return "_str_join((" + "".join(f"{self.strict(n)}, " for n in node.nodes) + "))"
         if isinstance(node, nodes.List):
@@ -228,13 +239,19 @@ class _Translator:
             return "(" + "".join(f"{self.strict(n)}, " for n in node.items) + ")"
         if isinstance(node, nodes.Dict):
             return "{" + ", ".join(f"{self.strict(p.key)}: {self.strict(p.value)}" for p in node.items) + "}"
-        if isinstance(node, nodes.Filter):
-            return self.filter(node)
-        if isinstance(node, nodes.Test):
-            return self.test(node)
-        if isinstance(node, nodes.Call):
-            return self.call(node)
+        if isinstance(node, nodes.Filter | nodes.Test | nodes.Call):
+            source = self.filter(node) if isinstance(node, nodes.Filter) else self.test(node) if isinstance(node, nodes.Test) else self.call(node)
+            self.calls.append((source, self.conditional == 0))
+            return source
         raise _Unsupported(kind.__name__)
+
+    def branch(self, node: nodes.Node) -> str:
+        """A node evaluated only on some paths."""
+        self.conditional += 1
+        try:
+            return self.strict(node)
+        finally:
+            self.conditional -= 1
 
     def slice(self, node: nodes.Slice) -> str:
         parts = [self.strict(n) if n is not None else "" for n in (node.start, node.stop)]

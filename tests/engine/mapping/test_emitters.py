@@ -131,3 +131,28 @@ def test_a_segment_that_fails_part_way_forgets_its_notes_before_the_walk_renders
     failed = _outcome(mapping, bad, partner())
     assert failed == _outcome(replace(mapping, renderer=None), bad, partner())
     assert failed[0] == "error" and "IT102" in failed[1]
+
+
+def test_a_call_only_some_paths_evaluate_is_not_evaluated_ahead() -> None:
+    mapping = compiled(
+        """
+        direction: outbound
+        transaction_set: "810"
+        segments:
+          - BIG: {BIG01: "20240503", BIG02: "1"}
+          - IT1:
+              IT101: "1"
+              IT102: "1"
+              IT103: EA
+              IT104: "1"
+              IT106: VP
+              IT107: "{{ doc.item }}"
+              IT108: "{{ 'BP' if doc.known and doc.item | xref('items') else '' }}"
+              IT109: "{{ doc.known and doc.item | xref('items') or '' }}"
+          - TDS: {TDS01: "1"}
+          - CTT: {CTT01: "1"}
+        """
+    )
+    for doc in ({"item": "UNKNOWN", "known": False}, {"item": "1896-S", "known": True}, {"item": "NOPE", "known": True}):
+        assert _outcome(mapping, doc, partner()) == _outcome(replace(mapping, renderer=None), doc, partner())
+    assert _outcome(mapping, {"item": "UNKNOWN", "known": False}, partner())[0] == "rendered"
