@@ -18,8 +18,8 @@ record (its number). The payload is the change set: top-level keys are PATCHed o
 and the audit, not sent) and lists of objects carrying `_match`, which are changes of the
 document's lines: each line is found by the `_match` fields (`{lineObjectNumber: 1896-S}`)
 and PATCHed on the line entity set of the same name (`purchaseOrderLines`) with the line's
-own ETag. A line that is not there fails the document naming it. Updates with the same values
-are harmless, so a re-run changes nothing twice.
+own ETag. A line that is not there fails the document naming it, before anything is written.
+Updates with the same values are harmless, so a re-run changes nothing twice.
 
 **store** (`store: acknowledgments`): an inbound 997 (the `x12-997-to-ack-status` payload) is
 matched to the outbound group it acknowledges (our GS02/GS03, its AK102).
@@ -118,9 +118,7 @@ def _update(runtime: Runtime, route: Route, partner: Partner, target: dict[str, 
     record = system.get(entity, str(key), expand=",".join(line_sets) if line_sets else "")
     record_id = str(record.get("id") or key)
     changed: list[str] = []
-    if header:
-        system.update(entity, record_id, header, etag=record.get("@odata.etag"))
-        changed.append(f"{len(header)} field(s)")
+    patches: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # every line is found before anything is written
     for line_set, changes in line_sets.items():
         lines = record.get(line_set)
         if not isinstance(lines, list):
@@ -134,9 +132,13 @@ def _update(runtime: Runtime, route: Route, partner: Partner, target: dict[str, 
                 raise MappingError(f"{source}: {entity} {key} has no line with {match} (lines: {', '.join(str(line.get('lineObjectNumber') or line.get('sequence')) for line in lines)})")
             values = {f: v for f, v in change.items() if not f.startswith("_")}
             if values:
-                line = found[0]
-                system.update(line_set, str(line["id"]), values, etag=line.get("@odata.etag"))
+                patches.append((line_set, found[0], values))
         changed.append(f"{len(changes)} line(s)")
+    if header:
+        system.update(entity, record_id, header, etag=record.get("@odata.etag"))
+        changed.insert(0, f"{len(header)} field(s)")
+    for line_set, line, values in patches:
+        system.update(line_set, str(line["id"]), values, etag=line.get("@odata.etag"))
     return WriteOutcome("update", f"updated {entity} {key}: {', '.join(changed) or 'nothing to change'}", {"entity": entity, "updated": str(key)})
 
 
