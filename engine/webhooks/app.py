@@ -109,7 +109,7 @@ class _Handlers:
             if not token or len(token) > MAX_VALIDATION_TOKEN_CHARS:
                 return self._answer("bc-validation", Refusal(400, f"the validationToken must have 1 to {MAX_VALIDATION_TOKEN_CHARS} characters"))
             self._count("bc-validation", 200)
-            return PlainTextResponse(token, status_code=200)
+            return PlainTextResponse(token, status_code=200, headers={"X-Content-Type-Options": "nosniff"})
         try:
             body = await _read_body(request, MAX_NOTIFICATION_BYTES)
             outcome = await run_in_threadpool(self._notify, connection, body)

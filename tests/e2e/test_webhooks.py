@@ -106,6 +106,7 @@ def test_a_posted_invoice_arrives_in_cleo_as_an_810_without_any_poll(world: Worl
         assert world.bc.deliver_pending(force=True) >= 1
         name = f"810_acme_{posted['number']}.edi"
         content = eventually(lambda: world.outbox("acme").get(name), what=f"{name} in acme/outbox")
+        eventually(lambda: all(j.state is JobState.DONE for j in runtime.store.jobs(route="bc-invoices-to-810")), what="every job done")
         jobs = runtime.store.jobs(route="bc-invoices-to-810")
         cursor = runtime.store.cursor("bc-invoices-to-810")
         assert service.url is not None
