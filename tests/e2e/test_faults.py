@@ -258,6 +258,49 @@ def test_a_line_changed_between_our_read_and_our_patch_is_read_again_and_the_855
     assert "update" in steps(events) and "retry" not in steps(events)
 
 
+def test_a_line_changed_again_during_the_re_apply_dead_letters_the_855_with_the_conflict(world: World, tmp_path: Path) -> None:
+    patch_line = world.bc.patch_line
+
+    def colleague_every_time(line_set: str, line_id: str, changes: dict[str, Any], if_match: str | None) -> dict[str, Any]:
+        patch_line(line_set, line_id, {"description": "edited by purchasing"}, "*")
+        return patch_line(line_set, line_id, changes, if_match)
+
+    world.bc.patch_line = colleague_every_time  # type: ignore[method-assign]
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        settle(runtime, clock, routes=["cleo-855-to-bc-purchase-orders"])
+        assert_audited(runtime)
+        job = runtime.store.find_jobs("855_106001.edi")[0]
+        dead = trail(runtime, "855_106001.edi")[-1]
+
+    assert job.state is JobState.DEAD and job.attempts == 1, "a conflict is not retried blindly"
+    assert "was changed by someone else again while the update was re-applied" in (job.last_error or "")
+    assert dead.event == "dead" and dead.status == 409
+    assert "855_106001.edi" in world.inbox("globex")
+
+
+@pytest.mark.parametrize(
+    ("system", "match"),
+    [
+        pytest.param("bc", rf"GET {BC}/salesOrders", id="bc-order-poll"),
+        pytest.param("cleo", r"GET /cleo/api/folders/[^/]+/files", id="cleo-listing"),
+        pytest.param("gp", rf"GET {GP}/Purchasing/PurchaseOrders", id="gp-po-poll"),
+    ],
+)
+def test_a_connection_dropped_mid_answer_is_read_again_and_the_flow_completes(world: World, tmp_path: Path, system: str, match: str) -> None:
+    faults = plan(world, system)
+    faults.add("drop", match=match, times=2)
+    effects = Effects.watch(world)
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        settle(runtime, clock)
+        assert_audited(runtime)
+
+    assert [kind for kind, _ in faults.served] == ["drop", "drop"]
+    assert_every_flow_done(world)
+    effects.assert_nothing_twice()
+
+
 # -- documents that cannot be written --------------------------------------------------------------
 
 
