@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -28,8 +28,8 @@ from starlette.routing import Route
 
 from engine.errors import ConfigError, MlcError, SecretError, StoreError, TransientError
 from engine.metrics import Metrics
-from engine.webhooks.bc import accept_notifications
-from engine.webhooks.cleo import MAX_PUSH_BYTES, accept_push
+from engine.webhooks.bc import NotificationOutcome, accept_notifications
+from engine.webhooks.cleo import MAX_PUSH_BYTES, PushOutcome, accept_push
 from engine.webhooks.refusal import Refusal
 from engine.webhooks.settings import SECRET_HEADER, WebhookSettings
 
@@ -120,7 +120,7 @@ class _Handlers:
         self._count("bc", 200)
         return JSONResponse(outcome.as_json(), status_code=200)
 
-    def _notify(self, connection: str, body: bytes) -> Any:
+    def _notify(self, connection: str, body: bytes) -> NotificationOutcome:
         state = self.settings.secret(connection, self.secrets)
         return accept_notifications(self.runtime, self.settings, connection, body, state)
 
@@ -145,7 +145,7 @@ class _Handlers:
         self._count("cleo", status)
         return JSONResponse(outcome.as_json(), status_code=status)
 
-    def _push(self, route: str, connection: str, given: str | None, partner: str | None, name: str | None, body: bytes) -> Any:
+    def _push(self, route: str, connection: str, given: str | None, partner: str | None, name: str | None, body: bytes) -> PushOutcome:
         secret = self.settings.secret(connection, self.secrets)
         return accept_push(self.runtime, self.settings, route, secret=secret, given_secret=given, partner=partner, name=name, content=body)
 
