@@ -136,7 +136,7 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
     started = time.perf_counter()
     files = runtime.systems.files(str(target["connection"]))
     remote = files.upload(folder, filename, content)
-    runtime.audit(job, "upload", f"{folder}/{filename}", duration_ms=_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
+    runtime.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
     return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
 
 

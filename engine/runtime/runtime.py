@@ -105,6 +105,7 @@ class Runtime:
         self._mask = mask or (lambda text: text)
         self._random = random.Random()
         self._stop = threading.Event()
+        self._with_outcome: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         self.sleep = sleep
 
     # -- small services ------------------------------------------------------------------
@@ -129,21 +130,33 @@ class Runtime:
             raise ConfigError(f"the job names partner {partner_id!r}, which is not in the project (partners/{partner_id}.yaml?)")
         return self.project.partners[partner_id]
 
-    def audit(self, job: Job | None, event: str, message: str = "", *, tx: Transaction | None = None, **fields: Any) -> None:
+    def audit(
+        self, job: Job | None, event: str, message: str = "", *, tx: Transaction | None = None, with_outcome: bool = False, **fields: Any
+    ) -> None:
         """Record an audit event for `job` (its route and key), secrets masked; in `tx` when given
-        (the event then commits with the state change it records)."""
+        (the event then commits with the state change it records). `with_outcome` keeps the
+        event for the transaction of the job's outcome (done, retry, dead), where it is recorded
+        first: one commit less per step, for steps that are idempotent anyway (an upload); a
+        worker that dies before the outcome loses it, and the re-run records the step again."""
         detail = dict(fields.pop("detail", None) or {})
         if message:
             detail["message"] = self.mask(message)
-        (tx or self.store).audit(
-            job.id if job else None,
-            event,
-            route=fields.pop("route", job.route if job else None),
-            key=fields.pop("key", job.key if job else None),
-            partner=fields.pop("partner", job.partner if job else None),
-            detail=detail or None,
+        values = {
+            "route": fields.pop("route", job.route if job else None),
+            "key": fields.pop("key", job.key if job else None),
+            "partner": fields.pop("partner", job.partner if job else None),
+            "detail": detail or None,
             **fields,
-        )
+        }
+        if with_outcome and job is not None and tx is None:
+            self._with_outcome.setdefault(job.id, []).append((event, values))
+            return
+        (tx or self.store).audit(job.id if job else None, event, **values)
+
+    def _outcome_events(self, job: Job, tx: Transaction) -> None:
+        """Record the events kept for the job's outcome (`audit(with_outcome=True)`) in `tx`."""
+        for event, values in self._with_outcome.pop(job.id, []):
+            tx.audit(job.id, event, **values)
 
     def stop(self) -> None:
         """Ask `work(forever=True)` loops to finish the job in hand and return."""
@@ -200,9 +213,15 @@ class Runtime:
 
     def run_job(self, job: Job) -> JobOutcome:
         """Run one claimed job to done, retry or dead letter (never raises for the job's errors)."""
+        started = time.perf_counter()
+        try:
+            return self._run(job, started)
+        finally:
+            self._with_outcome.pop(job.id, None)
+
+    def _run(self, job: Job, started: float) -> JobOutcome:
         from engine.runtime.execute import execute
 
-        started = time.perf_counter()
         try:
             result = execute(self, job)
         except TransientError as exc:
@@ -215,6 +234,7 @@ class Runtime:
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
         with self.store.transaction() as tx:
+            self._outcome_events(job, tx)
             if result.get("skipped"):
                 done = tx.skip(job.id, str(result["skipped"]))
                 self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=_ms(started))
@@ -233,6 +253,7 @@ class Runtime:
         try:
             with self.store.transaction() as tx:
                 failed = tx.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
+                self._outcome_events(job, tx)
                 self.audit(
                     job, "retry", message, tx=tx, status=status, duration_ms=_ms(started),
                     detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
@@ -246,6 +267,7 @@ class Runtime:
         message = self.mask(message)
         with self.store.transaction() as tx:
             dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
+            self._outcome_events(job, tx)
             self.audit(job, "dead", message, tx=tx, status=status, duration_ms=_ms(started))
         return JobOutcome(dead, JobState.DEAD, message)
 
