@@ -192,6 +192,9 @@ class CompiledMapping:
     output: Any = None
     renderer: Callable[[dict[str, Any], Any], None] | None = None
     """The segments as one generated function (`engine.mapping.emitters`), for outbound."""
+    builder: Callable[[dict[str, Any]], Any] | None = None
+    """The output template as one generated function (`engine.mapping.payloads`), for
+    inbound and JSON mappings."""
 
     @property
     def path(self) -> str:
@@ -405,6 +408,10 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
         from engine.mapping.outbound import body_renderer  # outbound imports this module
 
         mapping.renderer = body_renderer(mapping.segments)
+    else:
+        from engine.mapping.inbound import payload_builder  # inbound imports this module
+
+        mapping.builder = payload_builder(mapping.output)
     return mapping, []
 
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.mapping.compile import ElementNode, LoopNode, SegmentNode
+from engine.mapping.expressions import Namespace, hoist_calls
 from engine.mapping.formatting import FormatState, Formatter, plain
 from engine.mapping.templates import FALSY, Value
 from engine.x12.definition import ElementDef
@@ -27,18 +28,6 @@ Renderer = Callable[[dict[str, Any], Any], None]
 
 _TEXT_TYPES = frozenset({"AN", "ID", "B"})
 """Element types formatted by `formatting`'s text formatter."""
-
-
-class _Source:
-    """The namespace of one generated function: formatters and constants by generated name."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, Any] = {}
-
-    def bind(self, prefix: str, value: Any) -> str:
-        name = f"_{prefix}{len(self.names)}"
-        self.names[name] = value
-        return name
 
 
 def _constant(value: Value, fmt: Formatter) -> str | None:
@@ -56,7 +45,7 @@ def _constant(value: Value, fmt: Formatter) -> str | None:
     return repr(results[0]) if results[0] == results[1] else None
 
 
-def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: _Source) -> str | None:
+def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: Namespace) -> str | None:
     """The source of one formatted element value, or None when the value is left to Jinja."""
     if value.is_literal:
         constant = _constant(value, fmt)
@@ -79,7 +68,7 @@ def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: _S
     return f"{call}({expr}, fs)"
 
 
-def _element(element: ElementNode, source: _Source) -> str | None:
+def _element(element: ElementNode, source: Namespace) -> str | None:
     if isinstance(element.value, list):
         assert isinstance(element.format, list)
         specs = element.spec.components if element.spec is not None and not isinstance(element.spec, ElementDef) else ()
@@ -103,27 +92,7 @@ def _values(node: SegmentNode) -> list[Value]:
     return values
 
 
-def _shared(codes: list[str], values: list[Value], source: _Source) -> list[str]:
-    """Calls written more than once in a segment's code, evaluated once instead: assignments
-    to put before the segment, with `codes` rewritten to read them.
-
-    A call is shared only when one of its values always evaluates it, so evaluating it first
-    does what the value-by-value rendering does anyway; a translated call's result depends on
-    the context alone and its only effect is a recorded cross-reference miss (listed once).
-    """
-    always = {text for value in values if value.python for text, sure in value.python.calls if sure}
-    assignments: list[str] = []
-    for text in sorted(always, key=len, reverse=True):
-        if sum(code.count(text) for code in codes) + sum(a.count(text) for a in assignments) < 2:
-            continue
-        name = source.bind("S", None)
-        codes[:] = [code.replace(text, name) for code in codes]
-        assignments = [a.replace(text, name) for a in assignments]
-        assignments.insert(0, f"{name} = {text}")
-    return assignments
-
-
-def _segment(node: SegmentNode, source: _Source) -> tuple[list[str], str] | None:
+def _segment(node: SegmentNode, source: Namespace) -> tuple[list[str], str] | None:
     """The segment as statements and a list display over the context `c`, or None when a
     value of it stays on Jinja."""
     codes = []
@@ -132,7 +101,9 @@ def _segment(node: SegmentNode, source: _Source) -> tuple[list[str], str] | None
         if code is None:
             return None
         codes.append(code)
-    assignments = _shared(codes, _values(node), source)
+    always = {text for value in _values(node) if value.python for text, sure in value.python.calls if sure}
+    codes, hoisted = hoist_calls(always, codes, source)
+    assignments = [f"{name} = {text}" for name, text in hoisted]
     slots = [repr(node.tag)] + ["''"] * node.width
     for element, code in zip(node.elements, codes, strict=True):
         slots[element.position] = code
@@ -143,7 +114,7 @@ class _Renderer:
     """Writes the body of the generated function, node by node."""
 
     def __init__(self, helpers: dict[str, Any]) -> None:
-        self.source = _Source()
+        self.source = Namespace()
         self.source.names.update(helpers)
         self.lines: list[str] = []
         self.depth = 0
@@ -225,7 +196,5 @@ def renderer(nodes: list[SegmentNode | LoopNode], helpers: dict[str, Any]) -> Re
     render.write(1, "notes, unresolved = st.format.notes, st.unresolved")
     render.write(1, "segments, counts, frames, fs = st.segments, st.counts, st.frames, st.format")
     render.nodes(nodes, 1)
-    namespace = render.source.names
-    exec(compile("\n".join(render.lines) + "\n", "<outbound mapping>", "exec"), namespace)
-    function: Renderer = namespace["_render"]
+    function: Renderer = render.source.function(render.lines, "_render", "<outbound mapping>")
     return function

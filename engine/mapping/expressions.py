@@ -24,6 +24,7 @@ which is where the time goes in a 20-line document.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -94,6 +95,49 @@ class PyExpr:
 
 LOOP_ATTRIBUTES = frozenset({"index", "index0", "length", "first", "last", "revindex"})
 """The public attributes of the `loop` variable: the sandbox reads them as plain attributes."""
+
+
+class Namespace:
+    """The names one generated function refers to: helpers, values, constants."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, Any] = {}
+
+    def bind(self, prefix: str, value: Any) -> str:
+        """A new name for `value` in the namespace."""
+        name = f"_{prefix}{len(self.names)}"
+        self.names[name] = value
+        return name
+
+    def function(self, lines: list[str], name: str, where: str) -> Any:
+        """Compile `lines` (the definition of `name`) in this namespace; the function."""
+        exec(compile("\n".join(lines) + "\n", where, "exec"), self.names)
+        return self.names[name]
+
+
+def hoist_calls(
+    always: set[str], codes: list[str], namespace: Namespace, reference: Callable[[str], str] = str, keep: frozenset[int] = frozenset()
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """Calls written more than once in `codes` (generated over one context), to evaluate once.
+
+    Only calls in `always` (the calls some code evaluates on every path, from `PyExpr.calls`)
+    are taken: evaluating one first then does what evaluating the codes one by one does
+    anyway, since a translated call's result depends on the context alone and its only effect
+    is a recorded cross-reference miss (listed once). Returns the codes reading the hoisted
+    names (`reference(name)` is what replaces the call; codes whose index is in `keep` keep
+    a call that is their whole source) and the `(name, source)` assignments, in order.
+    """
+    assignments: list[tuple[str, str]] = []
+    for text in sorted(always, key=len, reverse=True):
+        uses = sum(code.count(text) for code in codes) + sum(source.count(text) for _, source in assignments)
+        if uses < 2:
+            continue
+        name = namespace.bind("S", None)
+        replacement = reference(name)
+        codes = [code if index in keep and code == text else code.replace(text, replacement) for index, code in enumerate(codes)]
+        assignments = [(n, source.replace(text, replacement)) for n, source in assignments]
+        assignments.insert(0, (name, text))
+    return codes, assignments
 
 
 def runtime(environment: jinja2.Environment, loop_type: type) -> dict[str, Any]:
@@ -185,14 +229,9 @@ class _Translator:
     def __init__(self, environment: jinja2.Environment, helpers: dict[str, Any]) -> None:
         self.environment = environment
         self.names: dict[str, Any] = dict(helpers)
-        self.temps = 0
         self.conditional = 0
         """How many branches deep the node being translated is (0: always evaluated)."""
         self.calls: list[tuple[str, bool]] = []
-
-    def temp(self) -> str:
-        self.temps += 1
-        return f"_t{self.temps}"
 
     def constant(self, value: Any) -> str:
         if value is None or type(value) in (str, int, bool) or (type(value) is float and value == value and abs(value) != float("inf")):
@@ -208,7 +247,9 @@ class _Translator:
         if isinstance(node, nodes.Name):
             return f"c[{node.name!r}]"
         if isinstance(node, nodes.Getattr):
-            obj, t, attr = self.strict(node.node), self.temp(), node.attr
+            # One temporary for every read: it is assigned once its object is evaluated and
+            # only read after that, so identical reads are identical text (see hoist_calls).
+            obj, t, attr = self.strict(node.node), "_t", node.attr
             if attr in LOOP_ATTRIBUTES:  # what the sandbox's getattr gives for the loop variable
                 return f"({t}[{attr!r}] if type({t} := {obj}) is dict else {t}.{attr} if type({t}) is _Loop else _ga({t}, {attr!r}))"
             return f"({t}[{attr!r}] if type({t} := {obj}) is dict else _ga({t}, {attr!r}))"

@@ -15,6 +15,7 @@ from typing import Any
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping, ForNode, ListNode, ObjectNode, OptionalNode
 from engine.mapping.outbound import selected, unresolved_message
+from engine.mapping.payloads import Builder, builder
 from engine.mapping.templates import LoopInfo, Value, base_context, truthy
 
 _OMIT = object()
@@ -59,6 +60,12 @@ def _render(node: Any, context: dict[str, Any]) -> Any:
     return node
 
 
+def payload_builder(output: Any) -> Builder:
+    """The output template as one generated function returning what `_render` returns (see
+    `engine.mapping.payloads`)."""
+    return builder(output, {"_selected": selected, "_LoopInfo": LoopInfo, "_OMIT": _OMIT})
+
+
 def render_payload(
     mapping: CompiledMapping,
     doc: Any,
@@ -84,7 +91,7 @@ def render_payload(
         _state=misses,
     )
     try:
-        output = _render(mapping.output, context)
+        output = mapping.builder(context) if mapping.builder is not None else _render(mapping.output, context)
     except MappingError as exc:
         raise MappingError(f"{document}: {exc.message}") from None
     if misses.unresolved:

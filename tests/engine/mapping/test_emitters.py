@@ -39,36 +39,26 @@ def _outcome(mapping: CompiledMapping, doc: Any, profile: dict[str, Any], trunca
     return "rendered", (segments, notes)
 
 
+def _places(value: Any) -> list[tuple[Any, str]]:
+    """Every (object, key) in a document."""
+    found: list[tuple[Any, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.append((value, key))
+            found += _places(item)
+    elif isinstance(value, list):
+        for item in value:
+            found += _places(item)
+    return found
+
+
 def _mutations(doc: Any, seed: int) -> list[Any]:
     """The document, and copies with one field changed at a time (top level and in lines)."""
     rng = random.Random(seed)
     out = [doc]
-    paths: list[tuple[Any, str]] = []
-
-    def collect(value: Any) -> None:
-        if isinstance(value, dict):
-            for key, item in value.items():
-                paths.append((value, key))
-                collect(item)
-        elif isinstance(value, list):
-            for item in value:
-                collect(item)
-
-    collect(doc)
     for _ in range(40):
         mutated = copy.deepcopy(doc)
-        targets: list[tuple[Any, str]] = []
-
-        def find(value: Any, into: list[tuple[Any, str]] = targets) -> None:
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    into.append((value, key))
-                    find(item)
-            elif isinstance(value, list):
-                for item in value:
-                    find(item)
-
-        find(mutated)
+        targets = _places(mutated)
         if not targets:
             break
         container, key = rng.choice(targets)
