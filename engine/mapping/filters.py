@@ -92,8 +92,11 @@ def number(value: Any) -> int | float:
         raise MappingError(f"{value!r} is not a number")
     if isinstance(value, int | float):
         return value
+    text = str(value).strip()
+    if text.isdigit() and text.isascii():
+        return int(text)  # what the Decimal below gives for plain digits, without it
     try:
-        parsed = Decimal(str(value).strip())
+        parsed = Decimal(text)
     except InvalidOperation:
         raise MappingError(f"{value!r} is not a number") from None
     if not parsed.is_finite():
@@ -184,14 +187,30 @@ def product_id(segment: Any, *qualifiers: str) -> str:
     first = next(iter(segment))
     tag = first[:-2]
     start = _PAIR_START.get(tag, 0)
-    values = {int(k[len(tag) :]): v for k, v in segment.items() if k[len(tag) :].isdigit()}
+    size = len(tag)
+    positions = _POSITIONS.get(size)
+    if positions is None or len(positions) > 4096:
+        positions = _POSITIONS[size] = {}
+    values = {}
+    for key, value in segment.items():
+        position = positions.get(key, MISSING)
+        if position is MISSING:
+            suffix = key[size:]
+            position = positions[key] = int(suffix) if suffix.isdigit() else None
+        if position is not None:
+            values[position] = value
+    highest = max(values, default=0)
     for qualifier in qualifiers:
         position = start or 1
-        while position <= max(values, default=0):
+        while position <= highest:
             if values.get(position) == qualifier and isinstance(values.get(position + 1), str):
                 return str(values[position + 1])
             position += 2 if start else 1
     return ""
+
+
+_POSITIONS: dict[int, dict[str, int | None]] = {}
+"""Element positions by key (`PO107` -> 7), per length of the segment id: read once."""
 
 
 def qualified(segments: Any, qualifier_element: str, qualifier: str, value_element: str) -> Any:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -92,3 +93,47 @@ def test_dig_reads_optional_nested_values() -> None:
     assert filters.dig(doc, "N1_loop.0.N3.0.N301") == "1200 W Industrial Dr"
     assert filters.dig(doc, "N1_loop.0.N4.0.N401") == ""
     assert filters.dig(doc, "N1_loop.5.N3", default=None) is None
+
+
+def _product_id_reference(segment: Any, *qualifiers: str) -> str:
+    """product_id as first written (a dict of positions per call, max() per step)."""
+    if not isinstance(segment, dict) or not segment:
+        return ""
+    tag = next(iter(segment))[:-2]
+    start = filters._PAIR_START.get(tag, 0)
+    values = {int(k[len(tag) :]): v for k, v in segment.items() if k[len(tag) :].isdigit()}
+    for qualifier in qualifiers:
+        position = start or 1
+        while position <= max(values, default=0):
+            if values.get(position) == qualifier and isinstance(values.get(position + 1), str):
+                return str(values[position + 1])
+            position += 2 if start else 1
+    return ""
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        pytest.param({"PO101": "1", "PO106": "BP", "PO107": "AC-1", "PO108": "VP", "PO109": "1896-S"}, id="po1"),
+        pytest.param({"PO101": "1", "PO106": "VP", "PO107": "X", "PO110": "BP", "PO111": "Y"}, id="po1-third-pair"),
+        pytest.param({"LIN01": "1", "LIN02": "BP", "LIN03": "A", "LIN04": "VP", "LIN05": "B"}, id="lin"),
+        pytest.param({"PID01": "F", "PID05": "BP"}, id="pid-every-position"),
+        pytest.param({"PO101": "1", "PO16": "BP", "PO17": "short keys"}, id="short-keys"),
+        pytest.param({"PO101": "1", "PO106": "BP", "PO107": ["A", "B"]}, id="composite-id"),
+        pytest.param({"PO101": "1", "PO1xx": "BP", "PO106": "BP"}, id="not-a-position"),
+        pytest.param({"ZZ01": "BP", "ZZ02": "Q"}, id="unknown-segment"),
+        pytest.param({}, id="empty"),
+        pytest.param("PO1", id="not-an-object"),
+    ],
+)
+def test_product_id_finds_what_it_always_found(segment: Any) -> None:
+    for qualifiers in (("BP",), ("VP",), ("BP", "VP"), ("IN",)):
+        assert filters.product_id(segment, *qualifiers) == _product_id_reference(segment, *qualifiers)
+
+
+@pytest.mark.parametrize("text", ["0", "5", "007", " 42 ", "1000.80", "-3", "1e3", "٣", "12345678901234567890"])
+def test_number_of_digits_is_the_decimal_reading(text: str) -> None:
+    parsed = Decimal(text.strip())
+    expected = int(parsed) if parsed == parsed.to_integral_value() else float(parsed)
+    assert filters.number(text) == expected
+    assert type(filters.number(text)) is type(expected)
