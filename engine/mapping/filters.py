@@ -225,9 +225,28 @@ def qualified(segments: Any, qualifier_element: str, qualifier: str, value_eleme
     return ""
 
 
+def _keys(path: str) -> tuple[str, ...]:
+    """A dotted path's steps (split once per path)."""
+    if type(path) is not str:
+        return tuple(path.split("."))  # whatever that raises, as before
+    keys = _PATHS.get(path)
+    if keys is None:
+        if len(_PATHS) > 1024:
+            _PATHS.clear()
+        keys = _PATHS[path] = tuple(path.split("."))
+    return keys
+
+
+_PATHS: dict[str, tuple[str, ...]] = {}
+
+
 def _dig(value: Any, keys: tuple[str, ...]) -> Any:
     for key in keys:
-        if isinstance(value, dict):
+        if type(value) is dict:
+            value = value.get(key, MISSING)
+            if value is MISSING:
+                return MISSING
+        elif isinstance(value, dict):
             if key not in value:
                 return MISSING
             value = value[key]
@@ -246,7 +265,7 @@ def where(items: Any, path: str, *values: Any) -> list[Any]:
     without its cost): `doc.N1_loop | where('N1.N101', 'ST')`. Missing items give []."""
     if isinstance(items, Undefined) or items is None:
         return []
-    keys = tuple(path.split("."))
+    keys = _keys(path)
     return [item for item in (items if isinstance(items, list) else [items]) if _dig(item, keys) in values]
 
 
@@ -255,7 +274,7 @@ def dig(value: Any, path: str, default: Any = "") -> Any:
     any step is missing: for optional parts of a document."""
     if isinstance(value, Undefined):
         return default
-    found = _dig(value, tuple(path.split(".")))
+    found = _dig(value, _keys(path))
     return default if found is MISSING else found
 
 

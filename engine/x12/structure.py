@@ -127,7 +127,6 @@ class _Walker:
         self.plan = _plan(definition)
         self.scanners = self.plan.scanners
         self.all_ids = self.plan.all_ids
-        self.dictionary = segment_dictionary(definition.version)
         self.places: dict[int, tuple[int, int]] = {}
 
     def problem(self, message: str, scope: str, code: str, position: int, seg_id: str, ts_pos: int, **kw: Any) -> None:
@@ -250,7 +249,7 @@ class _Walker:
         if tag in self.all_ids:
             message = f"{tag} is not expected here (it belongs to another loop of {self.definition.label})"
             code = P.SEG_UNEXPECTED
-        elif tag in self.dictionary:
+        elif tag in segment_dictionary(self.definition.version):
             message = f"{tag} is not part of transaction set {self.definition.label}"
             code = P.SEG_NOT_IN_SET
         else:
