@@ -43,6 +43,7 @@ class ReplayPreview:
 def preview(runtime: Runtime, job_id: int) -> ReplayPreview:
     """The job's stored input through today's mapping, beside its stored output."""
     job = runtime.store.get(job_id)
+    runtime.lookups.clear()  # a replay follows a fix, perhaps of the reference data: read it afresh
     try:
         if job.kind == "document":
             return _preview_document(runtime, job)
@@ -105,6 +106,7 @@ def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
 def replay(runtime: Runtime, job_id: int) -> JobOutcome:
     """Requeue the job (a `replay` event) and run it now (with any other due job of its route)."""
     job = runtime.store.get(job_id)
+    runtime.lookups.clear()  # the reference data as it is now (an item added to BC since)
     if job.state is JobState.RUNNING:
         raise UsageError(f"job {job_id} is running (worker {job.claimed_by}); replay it once it has finished")
     runtime.store.requeue(job_id, now=runtime.now())
