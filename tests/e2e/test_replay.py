@@ -139,3 +139,22 @@ def test_a_running_job_cannot_be_replayed_and_a_fetch_job_has_no_input_to_previe
         with pytest.raises(UsageError, match="only document and file jobs have an input to replay"):
             preview(runtime, fetch.id)
         assert runtime.store.get(running.id).state is JobState.RUNNING
+
+
+def test_a_dead_850_replayed_after_its_missing_item_is_added_to_bc_reads_the_reference_data_again(world: World, tmp_path: Path) -> None:
+    chair = next(item for item in world.bc_records("items") if item["number"] == "1900-S")
+    world.bc.delete_record("items", "1900-S")
+    effects = Effects.watch(world)
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        settle(runtime, clock, routes=["cleo-850-to-bc-sales-orders"])
+        job = runtime.store.find_jobs("850_ACME-PO-7001.edi")[0]
+        assert job.state is JobState.DEAD and "items '1900-S'" in (job.last_error or "")
+        world.bc.add_record("items", {k: v for k, v in chair.items() if k in ("number", "displayName", "type", "unitPrice", "baseUnitOfMeasureCode")})
+
+        outcome = replay(runtime, job.id)  # the same runtime: its lookup cache still says 1900-S is missing
+        assert_audited(runtime)
+
+    assert outcome.state is JobState.DONE, outcome.detail
+    assert len([o for o in world.bc_records("salesOrders") if o.get("externalDocumentNumber") == "ACME-PO-7001"]) == 1
+    effects.assert_nothing_twice()
