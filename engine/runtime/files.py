@@ -11,8 +11,9 @@ The steps of a `file` job (its input is the file's bytes, stored when the poll t
    control numbers, rendered once (stored, reused on a re-run) and uploaded to the outbox.
    A transaction with errors is rejected there and not mapped.
 4. Every accepted transaction is mapped by the route the partner takes for its set (several
-   inbound routes may read one inbox); all are mapped before anything is written, so one bad
-   document (an unknown item) leaves nothing half-created in the ERP.
+   inbound routes may read one inbox); all are mapped, and the ERP keys their routes require
+   looked up, before anything is written, so one bad document (an unknown item) leaves nothing
+   half-created in the ERP.
 5. The writes (`engine.runtime.targets`): a create is checked first against the route's
    `unique` fields (a re-delivered 850 does not create a second order, and the audit says so);
    updates are idempotent; 997s are matched to our outbound groups in the store.
@@ -37,7 +38,7 @@ from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.ports import RemoteFile
-from engine.runtime.targets import write
+from engine.runtime.targets import check_required, write
 from engine.store import Job, LedgerState
 from engine.x12 import ack
 from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
@@ -178,7 +179,9 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
             "add one (schedules/) or the set to a route's sets, then replay the job"
         )
 
-    # 5: the writes
+    # 5: the writes, once the keys every document requires resolve (nothing half-written)
+    for route, checked, output in planned:
+        check_required(runtime, route, output, f"{name} ST02 {checked.raw.control_number}")
     results = []
     for route, checked, output in planned:
         started = time.perf_counter()

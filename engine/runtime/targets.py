@@ -40,7 +40,7 @@ from engine.store import Job
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
-__all__ = ["WriteOutcome", "write"]
+__all__ = ["WriteOutcome", "check_required", "write"]
 
 
 @dataclass
@@ -66,6 +66,14 @@ def write(runtime: Runtime, route: Route, partner: Partner, output: Any, job: Jo
     if target["operation"] == "create":
         return _create(runtime, target, entity, output, source)
     return _update(runtime, route, partner, target, entity, output, source)
+
+
+def check_required(runtime: Runtime, route: Route, output: Any, source: str) -> None:
+    """The route's `require` keys of one mapped document, without writing anything: a file's
+    documents are all checked before the first is written (MappingError naming what is missing)."""
+    target = route.data["target"]
+    if route.require and isinstance(output, dict) and "entity" in target:
+        _require(runtime, route, str(target["connection"]), output, source)
 
 
 def _require(runtime: Runtime, route: Route, connection: str, output: dict[str, Any], source: str) -> None:
