@@ -452,6 +452,40 @@ def test_a_malformed_inbound_file_is_dead_with_the_reason_and_the_other_files_of
     effects.assert_nothing_twice()
 
 
+TWO_ORDERS = (
+    "ISA*00*          *00*          *ZZ*ACMERETAIL     *ZZ*MLCONNECT      *240610*0930*U*00401*000000720*0*P*>~\n"
+    "GS*PO*ACMERETAIL*MLCONNECT*20240610*0930*720*X*004010~\n"
+    "ST*850*0001~\nBEG*00*SA*ACME-PO-7020**20240610~\nPO1*1*5*EA*1000.8*PE*BP*AC-DESK-01~\nCTT*1*5~\nSE*5*0001~\n"
+    "ST*850*0002~\nBEG*00*SA*ACME-PO-7021**20240610~\nPO1*1*2*EA*192.8*PE*BP*{item}~\nCTT*1*2~\nSE*5*0002~\n"
+    "GE*2*720~\nIEA*1*000000720~\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("item", "setup", "missing"),
+    [
+        pytest.param("AC-LAMP-99", lambda world: None, "AC-LAMP-99", id="second-order-item-not-in-the-cross-reference"),
+        pytest.param("AC-CHAIR-02", lambda world: world.bc.delete_record("items", "1900-S"), "items '1900-S'", id="second-order-item-not-in-bc"),
+    ],
+)
+def test_a_file_of_two_orders_where_one_cannot_be_written_creates_neither(
+    world: World, tmp_path: Path, item: str, setup: Callable[[World], Any], missing: str
+) -> None:
+    setup(world)
+    world.cleo.put_file("acme/inbox", "850_two_orders.edi", TWO_ORDERS.format(item=item).encode())
+    effects = Effects.watch(world)
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        settle(runtime, clock, routes=[SALES_ORDER_ROUTE])
+        assert_audited(runtime)
+        job = runtime.store.find_jobs("850_two_orders.edi")[0]
+
+    assert job.state is JobState.DEAD and missing in (job.last_error or "") and "0002" in (job.last_error or "")
+    assert orders_for(world, "ACME-PO-7020") == [] and orders_for(world, "ACME-PO-7021") == []
+    assert "850_two_orders.edi" in world.inbox("acme")
+    effects.assert_nothing_twice()
+
+
 # -- a closed GP period, then replay --------------------------------------------------------------
 
 

@@ -13,7 +13,7 @@ from runtime_fakes import FakeRecords
 
 from engine.errors import MappingError
 from engine.runtime import Runtime
-from engine.runtime.targets import write
+from engine.runtime.targets import check_required, write
 from engine.store import Job
 
 MakeRuntime = Callable[..., Runtime]
@@ -258,3 +258,16 @@ def test_a_997_payload_without_its_group_is_refused(make_runtime: MakeRuntime) -
 
     with pytest.raises(MappingError, match="the 997 payload lacks groupControlNumber, statusCode or sender"):
         _write(runtime, "cleo-997-inbound", "globex", {"statusCode": "A", "sender": "GLOBEXSUP"})
+
+
+def test_required_keys_are_checked_without_writing_and_routes_without_require_read_nothing(make_runtime: MakeRuntime) -> None:
+    bc = _bc()
+    runtime = make_runtime(bc=bc)
+
+    with pytest.raises(MappingError, match="not found in bc: items '9999-X'; nothing was written"):
+        check_required(runtime, runtime.route(ORDERS), _order("ACME-PO-7012", items=("9999-X",)), "file.edi ST02 0002")
+    check_required(runtime, runtime.route(ORDERS), _order("ACME-PO-7013"), "file.edi ST02 0001")
+    check_required(runtime, runtime.route(ACKS), {"_purchaseOrderNumber": "106001"}, "file.edi ST02 0001")
+
+    assert bc.writes() == [] and not any(call[0] == "find_by" for call in bc.calls)
+    assert sorted(call[1:3] for call in bc.calls) == [("customers", "C10000"), ("items", "1896-S"), ("items", "9999-X")]
