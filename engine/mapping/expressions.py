@@ -338,9 +338,24 @@ class _Translator:
         if node.node is None or (name not in filters.FILTERS and name not in _JINJA_FILTERS):
             raise _Unsupported(f"filter {name}")
         if name in ("default", "d"):
-            return f"_dflt({self.tolerant(node.node)}{self.arguments(node)})"
+            quick = self.default_of_field(node)
+            return quick if quick is not None else f"_dflt({self.tolerant(node.node)}{self.arguments(node)})"
         ident, first = self.function("f", name, self.environment.filters[name])
         return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
+
+    def default_of_field(self, node: nodes.Filter) -> str | None:
+        """`x.f | default(k)` with a constant k (not boolean): on a dict, `x.get('f', k)`."""
+        field, args = node.node, node.args
+        if not isinstance(field, nodes.Getattr) or node.kwargs or node.dyn_args or node.dyn_kwargs:
+            return None
+        constants = [a.value for a in args if isinstance(a, nodes.Const)]
+        if len(args) > 2 or len(constants) != len(args) or (len(args) == 2 and constants[1] is not False):
+            return None
+        fallback = self.constant(constants[0]) if constants else "''"
+        if fallback.startswith("_k"):
+            return None  # a constant of another type: the general path builds it per call
+        obj, attr = self.strict(field.node), field.attr
+        return f"(_t.get({attr!r}, {fallback}) if type(_t := {obj}) is dict else _dflt(_gat(_t, {attr!r}), {fallback}))"
 
     def test(self, node: nodes.Test) -> str:
         if node.name not in self.environment.tests:

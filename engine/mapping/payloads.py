@@ -62,6 +62,23 @@ class _Scope:
             self.collect(node.value, always and node.when is None)
 
 
+def _reads_loop(node: Any) -> bool:
+    """Whether anything evaluated for an item of a loop reads `loop` (when nothing does, the
+    builder does not make the loop variable: no value could tell)."""
+    kind = type(node)
+    if kind is Value:
+        return bool(node.reads("loop"))
+    if kind is ObjectNode:
+        return any(_reads_loop(child) for _, child in node.items)
+    if kind is ListNode:
+        return any(_reads_loop(child) for child in node.items)
+    if kind is OptionalNode:
+        return _reads_loop(node.when) or _reads_loop(node.value)
+    if kind is ForNode:
+        return node.path.variable == "loop" or _reads_loop(node.when) or _reads_loop(node.item)
+    return False
+
+
 class _Builder:
     def __init__(self, helpers: dict[str, Any]) -> None:
         self.namespace = Namespace()
@@ -167,7 +184,8 @@ class _Builder:
         self.write(indent, "c = dict(c)  # one context for every item: nothing keeps it past its item")
         self.write(indent, f"for {index}, {item} in enumerate({items}):")
         self.write(indent + 1, f"c[{node.alias!r}] = {item}")
-        self.write(indent + 1, f"c['loop'] = _LoopInfo({index}, {length})")
+        if _reads_loop(node.item):
+            self.write(indent + 1, f"c['loop'] = _LoopInfo({index}, {length})")
         enclosing = self.scope
         self.scope = self.open_scope(node.item, indent + 1)
         value = self.variable("x")

@@ -134,6 +134,13 @@ class Value:
     def is_literal(self) -> bool:
         return self._path is None and self._call is None
 
+    def reads(self, name: str) -> bool:
+        """Whether the value reads the context variable `name` (`loop`, `line`...)."""
+        if self.is_literal:
+            return False
+        tree = ENVIRONMENT.parse(self.text)
+        return any(node.name == name for node in tree.find_all(nodes.Name) if node.ctx == "load")
+
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The value for one document; errors name this value's place and the missing field."""
         fast = self._fast

@@ -154,3 +154,34 @@ def test_values_that_are_a_shared_call_get_their_own_result() -> None:
     payload = render_payload(mapping, {"lines": [{"t": "a"}]}, partner=partner(), now=NOW)
     assert payload == {"x": [{"t": "a"}], "y": [{"t": "a"}]}
     assert payload["x"] is not payload["y"]  # as node by node: a list each, not one list twice
+
+
+def test_the_loop_variable_is_there_for_whatever_reads_it() -> None:
+    mapping = compiled(
+        """
+        direction: json
+        output:
+          numbered:
+            for_each: "$.lines[*]"
+            as: line
+            item:
+              n: "{{ loop.index }} of {{ loop.length }}"
+              parts:
+                for_each: "line.parts[*]"
+                as: part
+                when: "{{ loop.first }}"
+                item: "{{ part }}"
+          plain:
+            for_each: "$.lines[*]"
+            item: "{{ item.parts | length }}"
+          outer_loop_in_a_nested_filter:
+            for_each: "$.lines[*]"
+            item:
+              for_each: "item.parts[*]"
+              as: part
+              when: "{{ loop.index is defined }}"
+              item: "{{ part }}"
+        """
+    )
+    doc = {"lines": [{"parts": ["a", "b"]}, {"parts": ["c"]}]}
+    assert _outcome(mapping, doc, partner(), {}) == _outcome(replace(mapping, builder=None), doc, partner(), {})
