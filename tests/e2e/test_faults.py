@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from effects import SEED_OUTBOX, Effects, StepClock, assert_audited, message, settle, steps, trail
 from sqlalchemy import select
-from world import World
+from world import DEMO_SECRETS, World
 
 from connectors.common import RetryPolicy
 from engine.runtime import RuntimeSettings
@@ -484,6 +484,44 @@ def test_a_file_of_two_orders_where_one_cannot_be_written_creates_neither(
     assert orders_for(world, "ACME-PO-7020") == [] and orders_for(world, "ACME-PO-7021") == []
     assert "850_two_orders.edi" in world.inbox("acme")
     effects.assert_nothing_twice()
+
+
+def test_refused_credentials_fail_the_polls_and_jobs_of_that_system_cleanly_and_never_show_the_secret(
+    world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(DEMO_SECRETS, "bc-client-secret", "wrong-bc-secret-4711")
+    monkeypatch.setitem(DEMO_SECRETS, "gp-password", "wrong-gp-password-4711")
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        summary = runtime.run_once()
+        assert_audited(runtime)
+        with runtime.store.transaction() as tx:
+            audit = [str(row) for row in tx.connection.execute(select(audit_events)).all()]
+        jobs = {job.key.split("/")[-1].split("@")[0]: job for job in runtime.store.jobs(limit=100)}
+
+    assert set(summary["poll_errors"]) == {INVOICES, SALES_ORDERS, PURCHASE_ORDERS, GP_850, GP_JSON, GP_VENDORS}
+    assert all("Entra refused the client credentials" in summary["poll_errors"][r] for r in (INVOICES, SALES_ORDERS, PURCHASE_ORDERS))
+    assert all("HTTP 401" in summary["poll_errors"][r] and "check the secret 'gp-password'" in summary["poll_errors"][r] for r in (GP_850, GP_JSON, GP_VENDORS))
+    assert jobs["855_106001.edi"].state is JobState.DEAD and jobs["855_106001.edi"].attempts == 1, "refused credentials are not retried"
+    assert jobs["856_PO2101.edi"].state is JobState.DEAD and "HTTP 401" in (jobs["856_PO2101.edi"].last_error or "")
+    assert jobs["997_outbound.edi"].state is JobState.DONE, "a route that needs neither system still runs"
+    assert not any("wrong-" in text for text in [*audit, *summary["poll_errors"].values(), *(j.last_error or "" for j in jobs.values())])
+
+
+def test_a_different_file_under_our_name_in_the_outbox_is_never_overwritten_and_the_job_is_dead_with_the_conflict(world: World, tmp_path: Path) -> None:
+    world.cleo.put_file("acme/outbox", "810_acme_103001.edi", b"a file someone else put there")
+    clock = StepClock()
+    with world.runtime(tmp_path, clock=clock) as runtime:
+        settle(runtime, clock, routes=[INVOICES])
+        assert_audited(runtime)
+        job = runtime.store.find_jobs("103001")[0]
+        dead = trail(runtime, "103001")[-1]
+
+    assert job.state is JobState.DEAD and job.attempts == 1
+    assert "a different file named '810_acme_103001.edi' is already in folder 'acme/outbox'" in (job.last_error or "")
+    assert dead.status == 409
+    assert world.outbox("acme")["810_acme_103001.edi"] == b"a file someone else put there"
+    assert "810_contoso_103002.edi" in world.outbox("contoso")
 
 
 # -- a closed GP period, then replay --------------------------------------------------------------
