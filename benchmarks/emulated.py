@@ -8,7 +8,7 @@ emulators in processes of their own.
     subprocess.run(mlc("run", "--once"), env=environ, cwd=ROOT)
 
     with EmulatorProcesses.start(invoices=2000, lines=20) as emulators:   # the benchmark
-        ... emulators.environ ... emulators.count("acme/outbox") ... emulators.cpu_seconds()
+        ... emulators.environ ... emulators.count("acme/outbox") ... emulators.cpu_seconds()["cleo"]
 
 `EmulatorProcesses` runs Business Central (with Entra and GP) and Cleo in two processes of
 their own, so a worker's CPU time is the engine's alone and two workers do not queue on one
@@ -21,8 +21,9 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -205,7 +206,7 @@ class EmulatorProcesses:
                     child.process.kill()
 
     def count(self, folder: str) -> int:
-        """How many files a Cleo folder holds."""
+        """How many files a Cleo folder holds, or held before they were delivered."""
         return int(self._cleo.ask("count", folder))
 
     def files(self, folder: str) -> dict[str, bytes]:
@@ -214,21 +215,27 @@ class EmulatorProcesses:
         return found
 
     def clear(self, folder: str) -> int:
-        """Delete every file of a Cleo folder; how many."""
+        """Delete every file of a Cleo folder and forget what it delivered; how many files."""
         return int(self._cleo.ask("clear", folder))
+
+    def deliver(self, *folders: str) -> int:
+        """From now on take the files of `folders` away as Cleo does once it has sent them on to
+        the partner (none: stop); `count` still counts them. How many names were delivered twice."""
+        return int(self._cleo.ask("deliver", list(folders)))
 
     def requests(self) -> list[str]:
         """The Cleo emulator's request log (`METHOD /path?query`), oldest first, then emptied."""
         found: list[str] = self._cleo.ask("requests")
         return found
 
-    def cpu_seconds(self) -> float:
-        """CPU time used so far by both emulator processes together."""
-        return float(self._bc.ask("cpu")) + float(self._cleo.ask("cpu"))
+    def cpu_seconds(self) -> dict[str, float]:
+        """CPU time used so far by each emulator process: `bc` (with Entra and GP) and `cleo`."""
+        return {"bc": float(self._bc.ask("cpu")), "cleo": float(self._cleo.ask("cpu"))}
 
-    def touch_invoices(self) -> int:
-        """Give every posted invoice a new lastModifiedDateTime (so a poll reads them again); how many."""
-        return int(self._bc.ask("touch"))
+    def invoice_records(self) -> list[dict[str, Any]]:
+        """The posted invoices as the API serves them, lines expanded."""
+        found: list[dict[str, Any]] = self._bc.ask("invoices")
+        return found
 
 
 def _serve_bc(pipe: Connection, invoices: int, lines: int) -> None:
@@ -246,17 +253,9 @@ def _serve_bc(pipe: Connection, invoices: int, lines: int) -> None:
     app = Starlette(routes=[Mount("/gp", app=gp.app), Mount("/", app=build_bc_app(bc))])
     with serve_in_thread(app) as served:
         pipe.send((served.url, posted))
-        _answer(pipe, {"touch": lambda: _touch(bc, {p.number for p in posted})})
+        numbers = {p.number for p in posted}
+        _answer(pipe, {"invoices": lambda: [r for r in bc.records("salesInvoices") if r["number"] in numbers]})
     bc.close()
-
-
-def _touch(bc: BcEmulatorState, numbers: set[str]) -> int:
-    touched = 0
-    for record in bc.records("salesInvoices"):
-        if record["number"] in numbers:
-            bc.modify_record("salesInvoices", record["id"], {})
-            touched += 1
-    return touched
 
 
 def _serve_cleo(pipe: Connection) -> None:
@@ -266,12 +265,36 @@ def _serve_cleo(pipe: Connection) -> None:
 
     cleo = CleoEmulatorState.seeded()
     cleo.requests = deque()  # unbounded: the benchmark reads and empties it
+    delivered: Counter[str] = Counter()
+    delivering: set[str] = set()
+    stop = threading.Event()
 
-    def clear(folder: str) -> int:
+    def take(folder: str) -> int:
         gone = cleo.files_in(cleo.folder_by_path(folder).id)
         for stored in gone:
             cleo.delete(stored.id)
+            delivered[f"{folder}/{stored.name}"] += 1
         return len(gone)
+
+    def deliver() -> None:  # Cleo sends outbox files on to the partner and takes them away
+        while not stop.wait(0.02):
+            for folder in list(delivering):
+                take(folder)
+
+    def clear(folder: str) -> int:
+        taken = take(folder)
+        for name in [name for name in delivered if name.startswith(f"{folder}/")]:
+            del delivered[name]
+        return taken
+
+    def count(folder: str) -> int:
+        return len(cleo.folder_files(folder)) + sum(1 for name in delivered if name.startswith(f"{folder}/"))
+
+    def deliveries(folders: list[str]) -> int:
+        """Deliver (take away) the files of `folders` from now on (none: stop); names delivered twice."""
+        delivering.clear()
+        delivering.update(folders)
+        return sum(1 for times in delivered.values() if times > 1)
 
     def requests() -> list[str]:
         logged = []
@@ -279,17 +302,12 @@ def _serve_cleo(pipe: Connection) -> None:
             logged.append(cleo.requests.popleft())
         return logged
 
+    delivery = threading.Thread(target=deliver, name="cleo-delivery", daemon=True)
+    delivery.start()
     with serve_in_thread(build_cleo_app(cleo)) as served:
         pipe.send((served.url, None))
-        _answer(
-            pipe,
-            {
-                "count": lambda folder: len(cleo.folder_files(folder)),
-                "files": cleo.folder_files,
-                "clear": clear,
-                "requests": requests,
-            },
-        )
+        _answer(pipe, {"count": count, "files": cleo.folder_files, "clear": clear, "requests": requests, "deliver": deliveries})
+    stop.set()
 
 
 def _answer(pipe: Connection, handlers: Mapping[str, Any]) -> None:
