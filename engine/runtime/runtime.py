@@ -292,7 +292,8 @@ class Runtime:
         """Poll every chosen route once, then work until no job is due; per-route counts.
 
         A route whose poll fails (its system down or throttling past the connector's retries) is
-        audited (`poll-failed`, with the HTTP status) and listed in `poll_errors`; the other
+        audited (`poll-failed` keyed by the route name, with the HTTP status: `mlc audit <route>`)
+        and listed in `poll_errors`; the other
         routes are polled and every due job is worked all the same.
         """
         from engine.runtime.poll import PollResult
@@ -309,7 +310,7 @@ class Runtime:
                 if not isinstance(exc, MlcError):
                     log.exception("poll of route %s failed unexpectedly", name)
                 poll_errors[name] = self.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
-                self.audit(None, "poll-failed", poll_errors[name], route=name, status=getattr(exc, "status", None))
+                self.audit(None, "poll-failed", poll_errors[name], route=name, key=name, status=getattr(exc, "status", None))
         worked = self.work()
         return {"polls": polls, "poll_errors": poll_errors, "work": worked}
 
