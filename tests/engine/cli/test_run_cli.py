@@ -114,6 +114,8 @@ def test_run_once_exits_1_naming_the_route_whose_poll_failed_and_runs_the_others
     assert len(lines) == 1 and lines[0].startswith("poll failed: bc-invoices-to-810: ") and "HTTP 403" in lines[0]
     assert "850_acme_S-ORD-101001.edi" in world.outbox("acme")
     assert "810_acme_103001.edi" not in world.outbox("acme")
+    audit = json.loads(mlc("audit", "bc-invoices-to-810", "--format", "json").stdout)
+    assert [(row["event"], row["status"], row["job"]) for row in audit] == [("poll-failed", 403, "")]
 
 
 def test_run_once_without_the_stored_secrets_fails_naming_the_secret_never_a_value(environ: dict[str, str]) -> None:
