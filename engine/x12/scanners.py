@@ -40,8 +40,9 @@ def _value_check(spec: ElementDef, codes: str | None) -> list[str]:
     kind = spec.type
     lines = []
     if kind == "R":
-        lines.append("if not _decimal(v): return None")
-        lines.append("length = len(v) - (v[0] == '-') - ('.' in v)")
+        lines.append("if v.isdigit() and v.isascii(): length = len(v)")  # plain digits: no regex
+        lines.append("elif not _decimal(v): return None")
+        lines.append("else: length = len(v) - (v[0] == '-') - ('.' in v)")
         lines.append(f"if not {low} <= length <= {high}: return None")
     elif kind[0] == "N":
         lines.append("if not _numeric(v): return None")
@@ -63,7 +64,7 @@ def _present(position: int) -> str:
 
 
 def _rule_violated(rule: SyntaxRule) -> str:
-    """An expression true when `rule` is violated (`_syntax_violation` in structure)."""
+    """An expression true when `rule` is violated (`_syntax_violation` in `engine.x12.segments`)."""
     flags = [_present(p) for p in rule.positions]
     if rule.kind == "P":
         return f"({' or '.join(flags)}) and not ({' and '.join(flags)})"
@@ -107,13 +108,18 @@ def _generate(definition: SegmentDef, build: bool) -> Scanner:
             if spec.codes is not None:
                 codes = f"_codes{position}"
                 names[codes] = spec.codes
-            body.append(f"{inner}if type(v) is not str: return None")
+            if not build:  # a rendered segment: a composite is a list (read segments are text)
+                body.append(f"{inner}if type(v) is not str: return None")
             body += [inner + line for line in _value_check(spec, codes)]
             if build:
                 body.append(f"{inner}out[{key!r}] = v.split(comp) if comp in v else v")
         if spec.usage == "M":
             body.append(f"{indent}else: return None")
-    for rule in definition.syntax:
+    # Rules naming only absent elements cannot be violated (but R): by lowest position, each
+    # after the ones before it, so a short segment skips the rest with one comparison.
+    for rule in sorted(definition.syntax, key=lambda r: (r.kind != "R", r.lowest)):
+        if rule.kind != "R":
+            body.append(f"if n <= {rule.lowest}: return out")
         body.append(f"if {_rule_violated(rule)}: return None")
     body.append("return out")
     text = "def _scan(seg, comp):\n" + "".join(f"    {line}\n" for line in body)

@@ -14,27 +14,31 @@ The tree: each segment is an object keyed by element id (`"BEG03": "PO-4711"`), 
 omitted, composites as lists; a segment that may repeat (max use > 1) is always a list, a loop
 that may repeat is always a list named `<first segment>_loop`. The 856 HL loop (hierarchical)
 is nested by HL02 parent: each HL iteration holds its children under `HL_loop`.
+
+Where segments go depends on their ids alone, so it is decided once per sequence of ids:
+`_Walker.read` walks a body whose sequence it has not met (recording where each segment went)
+and replays a sequence met before without a structure problem, reading only the elements
+(`engine.x12.segments`, after each segment's scanner, `engine.x12.scanners`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from engine.x12 import problems as P
 from engine.x12.definition import (
     UNBOUNDED,
     CompositeDef,
-    ElementDef,
     LoopDef,
     SegmentDef,
     SegmentUse,
     TransactionSetDef,
     segment_dictionary,
 )
-from engine.x12.elements import check_value
 from engine.x12.problems import Problem
 from engine.x12.scanners import Scanner, scanner
+from engine.x12.segments import ElementReader
 
 Tree = dict[str, Any]
 
@@ -48,6 +52,10 @@ class _CompiledLoop:
     lookup: tuple[dict[str, int], ...]
     children: dict[int, _CompiledLoop]
     mandatory: tuple[int, ...]
+    key: str
+    """`loop.key`, the loop's name in the tree."""
+    first: SegmentUse
+    """The segment that starts an iteration."""
 
 
 def _compile(loop: LoopDef, is_root: bool) -> _CompiledLoop:
@@ -62,7 +70,9 @@ def _compile(loop: LoopDef, is_root: bool) -> _CompiledLoop:
         tables[index] = table
     children = {i: _compile(n, False) for i, n in enumerate(body) if isinstance(n, LoopDef)}
     mandatory = tuple(i for i, n in enumerate(body) if n.usage == "M")
-    return _CompiledLoop(loop, tuple(tables), children, mandatory)
+    first = body[0]
+    assert isinstance(first, SegmentUse)  # definition.py refuses a loop that starts otherwise
+    return _CompiledLoop(loop, tuple(tables), children, mandatory, loop.key, first)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +85,17 @@ class _Plan:
     hierarchical: bool
     scanners: dict[str, Scanner]
     """Each segment's scanner by segment id, generated on first use."""
+    programs: dict[tuple[str, ...], tuple[_Step, ...] | None]
+    """Where each segment of a body goes, by the body's sequence of segment ids (None: that
+    sequence has a structure problem); see `_Walker.replay`."""
+
+
+_Step = tuple[int, int, str, int, int]
+"""One segment of a program: (loops closed before it, 0 for a segment / 1 for a loop it
+starts, the key it is placed under, that key's max use or repeat, the max use of the loop's
+first segment)."""
+
+_PROGRAMS_KEPT = 512
 
 
 _PLANS: dict[int, tuple[TransactionSetDef, _Plan]] = {}
@@ -90,20 +111,33 @@ def _plan(definition: TransactionSetDef) -> _Plan:
         frozenset(node.id for node in nodes if isinstance(node, SegmentUse)),
         any(isinstance(node, LoopDef) and node.hierarchical for node in nodes),
         {},
+        {},
     )
     _PLANS[id(definition)] = (definition, plan)
     return plan
 
 
-@dataclass(slots=True)
 class _Frame:
     """One open loop iteration while walking."""
 
-    compiled: _CompiledLoop
-    obj: Tree
-    index: int = 0
-    counts: dict[int, int] = field(default_factory=dict)
-    reported: set[int] = field(default_factory=set)
+    __slots__ = ("compiled", "counts", "index", "obj", "reported")
+
+    def __init__(self, compiled: _CompiledLoop, obj: Tree, index: int = 0, counts: dict[int, int] | None = None) -> None:
+        self.compiled = compiled
+        self.obj = obj
+        self.index = index
+        self.counts: dict[int, int] = {} if counts is None else counts
+        self.reported: set[int] | None = None
+        """Nodes already reported as repeated too often (made on the first report)."""
+
+    def first_report(self, found: int) -> bool:
+        """True the first time node `found` is reported as repeated too often."""
+        if self.reported is None:
+            self.reported = set()
+        if found in self.reported:
+            return False
+        self.reported.add(found)
+        return True
 
 
 @dataclass
@@ -128,57 +162,129 @@ class _Walker:
         self.scanners = self.plan.scanners
         self.all_ids = self.plan.all_ids
         self.places: dict[int, tuple[int, int]] = {}
+        self.steps: list[_Step] | None = None
+        """When a list, `walk` records where each segment went (see `replay`)."""
+        self.elements_reader = ElementReader(component, self.problems)
 
     def problem(self, message: str, scope: str, code: str, position: int, seg_id: str, ts_pos: int, **kw: Any) -> None:
         self.problems.append(
             Problem(message, scope, code, position=position, segment_id=seg_id, ts_position=ts_pos, **kw)
         )
 
+    def read(self, segments: list[list[str]], first_position: int) -> Tree:
+        """The tree of a transaction, recording its problems: by `replay` when its sequence
+        of segment ids is known to be sound, else by `walk`."""
+        if self.plan.hierarchical:
+            return self.walk(segments, first_position)
+        body_end = len(segments) - 1 if segments and segments[-1][0] == "SE" else len(segments)
+        tags = tuple([segment[0] for segment in segments[1:body_end]])
+        programs = self.plan.programs
+        if tags in programs:
+            program = programs[tags]
+        else:
+            program = programs[tags] = self._program(tags)
+            if len(programs) > _PROGRAMS_KEPT:
+                programs.clear()
+        if program is None:
+            return self.walk(segments, first_position)
+        return self.replay(segments, program, first_position)
+
+    def _program(self, tags: tuple[str, ...]) -> tuple[_Step, ...] | None:
+        """Where each segment of a body with these ids goes, or None when the ids alone have
+        a structure problem."""
+        walker = _Walker(self.definition, self.component, elements=False)
+        walker.steps = []
+        walker.walk([["ST"], *([tag] for tag in tags), ["SE"]], 1)
+        return None if walker.problems else tuple(walker.steps)
+
+    def replay(self, segments: list[list[str]], program: tuple[_Step, ...], first_position: int) -> Tree:
+        """The tree of a transaction whose segment ids `walk` placed without a structure
+        problem before: each segment goes where `program` says, its elements read as `walk`
+        reads them (so element problems are found and recorded the same way, in order)."""
+        root: Tree = {}
+        stack = [root]
+        scanners = self.scanners
+        component = self.component
+        definitions = self.definition.segments
+        for offset, (closed, kind, key, repeat, first_use) in enumerate(program, start=1):
+            seg = segments[offset]
+            tag = seg[0]
+            if closed:
+                del stack[-closed:]
+            scan = scanners.get(tag)
+            value = scan(seg, component) if scan is not None else None
+            if value is None:
+                value = self._segment(seg, definitions[tag], first_position + offset, offset + 1)
+            obj = stack[-1]
+            if kind:
+                item: Tree = {tag: value if first_use == 1 else [value]}
+                self._place(obj, key, repeat, item)
+                stack.append(item)
+            elif repeat == 1 and tag not in obj:
+                obj[tag] = value
+            else:
+                self._place(obj, tag, repeat, value)
+        return root
+
     def walk(self, segments: list[list[str]], first_position: int) -> Tree:
         root: Tree = {}
         stack = [_Frame(self.plan.root, root, 0)]
         body_end = len(segments) - 1 if segments and segments[-1][0] == "SE" else len(segments)
+        scanners = self.scanners if self.elements else {}
+        component = self.component
+        steps = self.steps
         for offset in range(1, body_end):
             seg = segments[offset]
             tag = seg[0]
-            position = first_position + offset
-            ts_pos = offset + 1
-            level = len(stack) - 1
-            found = -1
-            while level >= 0:
-                frame = stack[level]
-                found = frame.compiled.lookup[frame.index].get(tag, -1)
-                if found >= 0:
-                    break
-                level -= 1
-            if found < 0:
-                self._unexpected(stack, tag, position, ts_pos)
-                continue
-            while len(stack) - 1 > level:
-                self._close(stack.pop(), position, tag, ts_pos)
             frame = stack[-1]
+            found = frame.compiled.lookup[frame.index].get(tag, -1)
+            depth = len(stack)
+            if found < 0:  # not in the innermost loop: look in the enclosing ones
+                position, ts_pos = first_position + offset, offset + 1
+                level = len(stack) - 2
+                while level >= 0:
+                    frame = stack[level]
+                    found = frame.compiled.lookup[frame.index].get(tag, -1)
+                    if found >= 0:
+                        break
+                    level -= 1
+                if found < 0:
+                    self._unexpected(stack, tag, position, ts_pos)
+                    continue
+                while len(stack) - 1 > level:
+                    self._close(stack.pop(), position, tag, ts_pos)
             node = frame.compiled.loop.body[found]
             frame.index = found
             uses = frame.counts.get(found, 0) + 1
             frame.counts[found] = uses
-            if isinstance(node, SegmentUse):
-                if node.max_use != UNBOUNDED and uses > node.max_use and found not in frame.reported:
-                    frame.reported.add(found)
+            if type(node) is SegmentUse:
+                max_use = node.max_use
+                if max_use != UNBOUNDED and uses > max_use and frame.first_report(found):
                     self.problem(
-                        f"{tag} appears {uses} times here, at most {node.max_use} allowed",
+                        f"{tag} appears {uses} times here, at most {max_use} allowed",
                         "segment",
                         P.SEG_EXCEEDS_MAX_USE,
-                        position,
+                        first_position + offset,
                         tag,
-                        ts_pos,
+                        offset + 1,
                         loop_id=frame.compiled.loop.id,
                     )
-                self._place(frame.obj, tag, node.max_use, self._segment(seg, node.segment, position, ts_pos))
+                scan = scanners.get(tag)
+                value = scan(seg, component) if scan is not None else None
+                if value is None:
+                    value = self._segment(seg, node.segment, first_position + offset, offset + 1)
+                obj = frame.obj
+                if max_use == 1 and tag not in obj:
+                    obj[tag] = value
+                else:
+                    self._place(obj, tag, max_use, value)
+                if steps is not None:
+                    steps.append((depth - len(stack), 0, tag, max_use, 0))
             else:
+                position, ts_pos = first_position + offset, offset + 1
                 child = frame.compiled.children[found]
                 loop = child.loop
-                if loop.repeat != UNBOUNDED and uses > loop.repeat and found not in frame.reported:
-                    frame.reported.add(found)
+                if loop.repeat != UNBOUNDED and uses > loop.repeat and frame.first_report(found):
                     self.problem(
                         f"loop {loop.id} repeats {uses} times here, at most {loop.repeat} allowed",
                         "segment",
@@ -188,19 +294,18 @@ class _Walker:
                         ts_pos,
                         loop_id=loop.id,
                     )
-                obj: Tree = {}
+                obj = {}
                 if loop.hierarchical:
                     self.places[id(obj)] = (position, ts_pos)
-                self._place(frame.obj, loop.key, loop.repeat, obj)
-                child_frame = _Frame(child, obj, 0, {0: 1})
-                stack.append(child_frame)
-                first = loop.body[0]
-                assert isinstance(first, SegmentUse)
-                obj[tag] = (
-                    self._segment(seg, first.segment, position, ts_pos)
-                    if first.max_use == 1
-                    else [self._segment(seg, first.segment, position, ts_pos)]
-                )
+                self._place(frame.obj, child.key, loop.repeat, obj)
+                stack.append(_Frame(child, obj, 0, {0: 1}))
+                scan = scanners.get(tag)
+                value = scan(seg, component) if scan is not None else None
+                if value is None:
+                    value = self._segment(seg, child.first.segment, position, ts_pos)
+                obj[tag] = value if child.first.max_use == 1 else [value]
+                if steps is not None:
+                    steps.append((depth - len(stack) + 1, 1, child.key, loop.repeat, child.first.max_use))
         end_position = first_position + len(segments) - 1
         end_tag = segments[-1][0] if segments else "SE"
         while stack:
@@ -286,179 +391,7 @@ class _Walker:
         clean = scan(seg, self.component)
         if clean is not None:
             return clean  # no problem: the scanner read it (see engine.x12.scanners)
-        return self._read_segment(seg, definition, position, ts_pos)
-
-    def _read_segment(self, seg: list[str], definition: SegmentDef, position: int, ts_pos: int) -> Tree:
-        """A segment's tree object, recording each of its problems."""
-        out: Tree = {}
-        specs = definition.elements
-        keys = definition.keys
-        count = len(specs)
-        tag = seg[0]
-        errors = 0
-        for pos in range(1, len(seg)):
-            value = seg[pos]
-            if pos > count:
-                if value:
-                    self.problem(
-                        f"{tag} has {len(seg) - 1} elements, {tag} defines {count}: {value!r} at {tag}{pos:02d}",
-                        "element",
-                        P.EL_TOO_MANY,
-                        position,
-                        tag,
-                        ts_pos,
-                        element=pos,
-                        bad_value=value[:99],
-                    )
-                    errors += 1
-                    break  # one problem for the surplus, not one per extra element
-                continue
-            spec = specs[pos - 1]
-            key = keys[pos - 1]
-            if not value:
-                if spec.usage == "M":
-                    self.problem(
-                        f"mandatory element {key} ({spec.ref} {spec.name}) is missing",
-                        "element",
-                        P.EL_MANDATORY_MISSING,
-                        position,
-                        tag,
-                        ts_pos,
-                        element=pos,
-                        element_ref=spec.ref,
-                    )
-                    errors += 1
-                continue
-            if isinstance(spec, CompositeDef):
-                parts = value.split(self.component)
-                out[key] = parts
-                errors += self._composite(parts, spec, key, position, tag, ts_pos, pos)
-                continue
-            if self.component in value:
-                out[key] = value.split(self.component)
-            else:
-                out[key] = value
-            el_type = spec.type
-            if (el_type == "AN" or el_type == "ID") and spec.min_len <= len(value) <= spec.max_len:
-                codes = spec.codes
-                if codes is None or value in codes:
-                    continue  # the common case, decided without a call
-            errors += self._check(value, spec, key, position, tag, ts_pos, pos)
-        if count and len(seg) - 1 < count:
-            for pos in range(len(seg), count + 1):
-                spec = specs[pos - 1]
-                if spec.usage == "M":
-                    self.problem(
-                        f"mandatory element {tag}{pos:02d} ({spec.ref} {spec.name}) is missing",
-                        "element",
-                        P.EL_MANDATORY_MISSING,
-                        position,
-                        tag,
-                        ts_pos,
-                        element=pos,
-                        element_ref=spec.ref,
-                    )
-        length = len(seg)
-        for rule in definition.syntax:
-            if rule.lowest >= length and rule.kind != "R":
-                continue  # every element the rule names is absent: only R can be violated
-            present = [p < length and seg[p] != "" for p in rule.positions]
-            found = present.count(True)
-            kind = rule.kind
-            if not (
-                (kind == "P" and 0 < found < len(present))
-                or (kind == "R" and found == 0)
-                or (kind == "E" and found > 1)
-                or (kind == "C" and present[0] and found < len(present))
-                or (kind == "L" and present[0] and found == 1)
-            ):
-                continue
-            violation = _syntax_violation(kind, present, tag, rule.positions)
-            if violation:
-                code = P.EL_EXCLUSION_VIOLATED if rule.kind == "E" else P.EL_CONDITIONAL_MISSING
-                at = _syntax_fault(kind, present, rule.positions)
-                at_spec = specs[at - 1]
-                self.problem(
-                    f"{violation} (syntax note {rule})",
-                    "element",
-                    code,
-                    position,
-                    tag,
-                    ts_pos,
-                    element=at,
-                    element_ref=at_spec.ref if isinstance(at_spec, ElementDef) else None,
-                )
-        return out
-
-    def _check(
-        self,
-        value: str,
-        spec: ElementDef,
-        label: str,
-        position: int,
-        tag: str,
-        ts_pos: int,
-        element: int,
-        component: int | None = None,
-    ) -> int:
-        """Check one non-empty value; record its problem and return 1, or return 0."""
-        failure = check_value(value, spec, label)
-        if not failure:
-            return 0
-        code, message = failure
-        self.problem(
-            message,
-            "element",
-            code,
-            position,
-            tag,
-            ts_pos,
-            element=element,
-            component=component,
-            element_ref=spec.ref,
-            bad_value=value[:99],
-        )
-        return 1
-
-    def _composite(
-        self, parts: list[str], spec: CompositeDef, key: str, position: int, tag: str, ts_pos: int, pos: int
-    ) -> int:
-        errors = 0
-        for index, component in enumerate(parts, start=1):
-            label = f"{key}-{index}"
-            if index > len(spec.components):
-                if component:
-                    self.problem(
-                        f"{key} ({spec.ref}) has {len(parts)} components, {spec.ref} defines {len(spec.components)}",
-                        "element",
-                        P.EL_TOO_MANY,
-                        position,
-                        tag,
-                        ts_pos,
-                        element=pos,
-                        component=index,
-                    )
-                    errors += 1
-                    break  # one problem for the surplus, not one per extra component
-                continue
-            comp_spec: ElementDef = spec.components[index - 1]
-            if not component:
-                if comp_spec.usage == "M":
-                    self.problem(
-                        f"mandatory component {label} ({comp_spec.ref} {comp_spec.name}) is missing",
-                        "element",
-                        P.EL_MANDATORY_MISSING,
-                        position,
-                        tag,
-                        ts_pos,
-                        element=pos,
-                        component=index,
-                        element_ref=comp_spec.ref,
-                    )
-                    errors += 1
-                continue
-            errors += self._check(component, comp_spec, label, position, tag, ts_pos, pos, index)
-        return errors
+        return self.elements_reader.read(seg, definition, position, ts_pos)
 
     def _nest_hierarchies(self, loop: LoopDef, obj: Tree) -> None:
         for node in loop.body:
@@ -515,31 +448,6 @@ class _Walker:
         return roots
 
 
-def _syntax_violation(kind: str, present: list[bool], tag: str, positions: tuple[int, ...]) -> str | None:
-    names = [f"{tag}{p:02d}" for p in positions]
-    if kind == "P" and any(present) and not all(present):
-        return f"{', '.join(names)} must all be present if any is"
-    if kind == "R" and not any(present):
-        return f"at least one of {', '.join(names)} is required"
-    if kind == "E" and sum(present) > 1:
-        return f"only one of {', '.join(names)} may be present"
-    if kind == "C" and present[0] and not all(present[1:]):
-        return f"{', '.join(names[1:])} required when {names[0]} is present"
-    if kind == "L" and present[0] and not any(present[1:]):
-        return f"one of {', '.join(names[1:])} required when {names[0]} is present"
-    return None
-
-
-def _syntax_fault(kind: str, present: list[bool], positions: tuple[int, ...]) -> int:
-    """The element a violated syntax note is reported on (AK401): the first element the note
-    requires that is missing, or for an exclusion the second element present."""
-    if kind == "E":
-        return [p for p, here in zip(positions, present, strict=True) if here][1]
-    start = 1 if kind in ("C", "L") else 0
-    missing = [p for p, here in zip(positions[start:], present[start:], strict=True) if not here]
-    return missing[0] if missing else positions[0]
-
-
 def flat_segments(segments: list[list[str]], component: str, version: str) -> list[Tree]:
     """The body of a transaction with no definition: its segments in order, no loops."""
     dictionary = segment_dictionary(version)
@@ -585,5 +493,5 @@ def parse_transaction(
     if definition is None:
         return ParsedTransaction(set_id, control, None, {"segments": flat_segments(segments, component, version)}, [])
     walker = _Walker(definition, component)
-    tree = walker.walk(segments, first_position)
+    tree = walker.read(segments, first_position)
     return ParsedTransaction(set_id, control, definition, tree, walker.problems)

@@ -16,12 +16,11 @@ from hypothesis import strategies as st
 
 from engine.x12 import definition
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef
+from engine.x12.problems import Problem
 from engine.x12.scanners import scanner
-from engine.x12.structure import _Walker
+from engine.x12.segments import ElementReader
 
 DICTIONARY = definition.segment_dictionary("004010")
-WALKER_DEFINITION = definition.load("004010", "850")
-assert WALKER_DEFINITION is not None
 
 
 def _valid(spec: ElementDef) -> st.SearchStrategy[str]:
@@ -69,11 +68,10 @@ def segments(draw: st.DrawFn) -> tuple[SegmentDef, list[Any]]:
     return segment, [segment.id, *values]
 
 
-def _full_read(segment: SegmentDef, seg: list[str]) -> tuple[dict[str, Any], list[Any]]:
-    assert WALKER_DEFINITION is not None
-    walker = _Walker(WALKER_DEFINITION, ">")
-    tree = walker._read_segment(seg, segment, 1, 1)
-    return tree, walker.problems
+def _full_read(segment: SegmentDef, seg: list[str]) -> tuple[dict[str, Any], list[Problem]]:
+    problems: list[Problem] = []
+    tree = ElementReader(">", problems).read(seg, segment, 1, 1)
+    return tree, problems
 
 
 @settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
