@@ -1,11 +1,13 @@
 """Scale-out: several `mlc serve` processes on one PostgreSQL store share the jobs of a run, and
 no job is done twice.
 
-300 posted BC invoices and 20 inbound 850s are polled into the store first (jobs pending), then
-three `mlc serve` processes (two worker threads each, `--worker-id w1..w3`) start together and
-work them; the test stops them (SIGTERM) once every job is finished. Each job was claimed once
-(attempts 1) by one process and has one `done` event; every process did a share; every file was
-uploaded once, valid, with no control number used twice; each 850 created one sales order.
+Three `mlc serve` processes (two worker threads each, `--worker-id w1..w3`) start on an empty
+store; once all three run, 300 posted BC invoices and 20 inbound 850s are polled into it, and
+they work the jobs (each upload takes the Cleo emulator 30 ms more, so the run lasts long enough
+for every process to take part whatever the machine). The test stops them (SIGTERM) once every
+job is finished. Each job was claimed once (attempts 1) by one process and has one `done` event;
+every process did a share; every file was uploaded once, valid, with no control number used
+twice; each 850 created one sales order.
 
 Needs the PostgreSQL test server (MLC_TEST_POSTGRES_URL): skipped with the reason when it is
 unreachable, a failure in CI.
@@ -52,16 +54,25 @@ def test_serve_processes_on_one_postgres_store_share_the_jobs_and_do_none_twice(
     world.bc.close()  # no webhook notifications: the jobs of the run are the polled ones
 
     with postgres_schema() as url:
+        environ = worker_environ(world.environ, tmp_path / "state", database=url, secrets=WEBHOOK_SECRETS)
+        Store.open(url, state_dir=tmp_path / "state").close()  # migrated once, not by three processes at once
+        processes = []
+        for worker in WORKERS:
+            with (tmp_path / f"{worker}.log").open("wb") as log:
+                command = mlc("serve", "--port", "0", "--workers", "2", "--worker-id", worker)
+                processes.append(subprocess.Popen(command, env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
+        deadline = time.monotonic() + DEADLINE
+        while not all("mlc: running" in (tmp_path / f"{worker}.log").read_text(errors="replace") for worker in WORKERS):
+            exited = [worker for worker, process in zip(WORKERS, processes, strict=True) if process.poll() is not None]
+            if exited or time.monotonic() > deadline:
+                for process in processes:
+                    process.kill()
+                pytest.fail(f"mlc serve {exited or 'did not start'}: {(tmp_path / f'{(exited or WORKERS)[0]}.log').read_text(errors='replace')[-2000:]}")
+            time.sleep(0.05)
+        world.cleo_faults.add("delay", match=r"^POST .*/folders/[^/]+/files$", times=10_000, seconds=0.03)
         with world.runtime(tmp_path / "poller", database=url) as runtime:
             enqueued = sum(runtime.poll(route).enqueued for route in sorted(runtime.project.routes))
         assert enqueued >= INVOICES + ORDERS
-        environ = worker_environ(world.environ, tmp_path / "state", database=url, secrets=WEBHOOK_SECRETS)
-        processes = []
-        for worker in WORKERS:
-            log = (tmp_path / f"{worker}.log").open("wb")
-            command = mlc("serve", "--port", "0", "--workers", "2", "--worker-id", worker)
-            processes.append(subprocess.Popen(command, env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT))
-            log.close()
         with Store.open(url, state_dir=tmp_path / "state") as store:
             try:
                 deadline = time.monotonic() + DEADLINE
@@ -81,10 +92,13 @@ def test_serve_processes_on_one_postgres_store_share_the_jobs_and_do_none_twice(
                         process.wait()
             jobs = store.jobs(limit=100_000)
             counts = store.job_counts()
-        with sqlalchemy.create_engine(make_url(url).set(drivername="postgresql+psycopg")).connect() as connection:
-            done_events: Counter[int] = Counter(
-                dict(connection.execute(sqlalchemy.text("SELECT job_id, count(*) FROM audit_events WHERE event = 'done' GROUP BY job_id")).all())
-            )
+        database = sqlalchemy.create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+        try:
+            with database.connect() as connection:
+                done = connection.execute(sqlalchemy.text("SELECT job_id, count(*) FROM audit_events WHERE event = 'done' GROUP BY job_id"))
+                done_events: Counter[int] = Counter(dict(done.all()))
+        finally:
+            database.dispose()
 
     logs = {worker: (tmp_path / f"{worker}.log").read_text(errors="replace") for worker in WORKERS}
     assert [process.returncode for process in processes] == [0] * len(WORKERS), logs
