@@ -33,8 +33,6 @@ from engine.errors import (
     ConflictError,
     NotFoundError,
     ProtocolError,
-    RetriableHttpError,
-    TransportError,
     UnauthorizedError,
 )
 
@@ -49,9 +47,6 @@ MASTER_SETS = ("customers", "items", "vendors")
 LINE_SETS = {lines: header for header, lines in DOCUMENT_LINES.items()}
 ENTITY_SETS = (*DOCUMENT_LINES, *MASTER_SETS)
 """The company-scoped entity sets this connector reads and writes."""
-
-_SAFE_POST_STATUSES = frozenset({429, 503})
-"""Answers after which a POST certainly did not happen (throttled, or queued then refused)."""
 
 _QUERY_SAFE = "$,()':*/"
 
@@ -84,14 +79,6 @@ def odata_literal(value: Any) -> str:
 def query(params: dict[str, str]) -> str:
     """A query string with spaces as %20 (never '+') and OData punctuation left readable."""
     return "&".join(f"{key}={quote(value, safe=_QUERY_SAFE)}" for key, value in params.items() if value)
-
-
-class _DoNotRetry(Exception):
-    """Carries a transient error out of the retry loop when resending could double an effect."""
-
-    def __init__(self, error: Exception) -> None:
-        super().__init__(str(error))
-        self.error = error
 
 
 class BcConnector:
@@ -358,21 +345,7 @@ class BcConnector:
             ) from again
 
     def _send(self, method: str, url: str, idempotent: bool, **kwargs: Any) -> httpx.Response:
-        if idempotent:
-            return self.http.request(method, url, **kwargs)
-
-        def attempt() -> httpx.Response:
-            try:
-                return self.http.request(method, url, retry=False, **kwargs)
-            except (RetriableHttpError, TransportError) as exc:
-                if _never_reached_server(exc):
-                    raise
-                raise _DoNotRetry(exc) from exc
-
-        try:
-            return self.http.retry.call(attempt)
-        except _DoNotRetry as wrapped:
-            raise wrapped.error from wrapped.error.__cause__
+        return self.http.request(method, url, idempotent=idempotent, **kwargs)
 
     @staticmethod
     def _check_entity(entity: str, valid: Iterable[str]) -> None:
@@ -385,10 +358,3 @@ class BcConnector:
         if expand is None:
             return DOCUMENT_LINES.get(entity, "")
         return expand
-
-
-def _never_reached_server(exc: Exception) -> bool:
-    """True when resending cannot repeat an effect: throttled, refused, or never connected."""
-    if isinstance(exc, RetriableHttpError):
-        return exc.status in _SAFE_POST_STATUSES
-    return isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)

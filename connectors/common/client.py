@@ -114,11 +114,32 @@ class HttpClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def request(self, method: str, url: str, *, retry: bool = True, **kwargs: Any) -> httpx.Response:
-        """Send a request; return the response when its status is below 400, raise otherwise."""
+    def request(self, method: str, url: str, *, retry: bool = True, idempotent: bool = True, **kwargs: Any) -> httpx.Response:
+        """Send a request; return the response when its status is below 400, raise otherwise.
+
+        A request that is not idempotent (a create, a bound action) is resent only when the
+        server certainly did not act on it: throttled (429), refused before queueing (503), or a
+        connection that never opened. After a timeout, a dropped answer or another 5xx the
+        remote may have done it already, so the error goes to the caller (whose own check, such
+        as looking for the record first, decides) instead of doubling the effect.
+        """
         if not retry:
             return self._send_once(method, url, **kwargs)
-        return self.retry.call(lambda: self._send_once(method, url, **kwargs))
+        if idempotent:
+            return self.retry.call(lambda: self._send_once(method, url, **kwargs))
+
+        def attempt() -> httpx.Response:
+            try:
+                return self._send_once(method, url, **kwargs)
+            except (RetriableHttpError, TransportError) as exc:
+                if never_reached_server(exc):
+                    raise
+                raise _DoNotRetry(exc) from exc
+
+        try:
+            return self.retry.call(attempt)
+        except _DoNotRetry as wrapped:
+            raise wrapped.error from wrapped.error.__cause__
 
     def _send_once(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:
@@ -189,3 +210,22 @@ class HttpClient:
                 f"malformed JSON ({exc.msg} at char {exc.pos}): {excerpt(text, self.secrets())}",
                 system=self.system,
             ) from exc
+
+
+_SAFE_TO_RESEND = frozenset({429, 503})
+"""Answers after which a request certainly did not happen (throttled, or queued then refused)."""
+
+
+class _DoNotRetry(Exception):
+    """Carries a transient error out of the retry loop when resending could double an effect."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def never_reached_server(exc: Exception) -> bool:
+    """True when resending cannot repeat an effect: throttled, refused, or never connected."""
+    if isinstance(exc, RetriableHttpError):
+        return exc.status in _SAFE_TO_RESEND
+    return isinstance(exc.__cause__, httpx.ConnectError | httpx.ConnectTimeout)

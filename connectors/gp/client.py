@@ -165,7 +165,8 @@ class GpClient:
                     system=SYSTEM,
                 )
             body[paths.TRANSACTION_STATE_FIELD] = paths.WORK_STATE
-        return self._record(self._request("POST", spec.path, json=body), spec)
+        # Not resent after a timeout or a 5xx: GP may have written it (the caller looks first).
+        return self._record(self._request("POST", spec.path, json=body, idempotent=False), spec)
 
     def update(self, entity: str, key: str, changes: dict[str, Any], *, etag: str | None = None) -> dict[str, Any]:
         """Change a record; documents are read first and changed only while in Work.

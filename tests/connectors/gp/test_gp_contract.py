@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -527,3 +528,35 @@ def test_client_repr_names_the_account_not_the_password(gp: Served) -> None:
     client: GpClient = gp.connect()
     assert "svc-mlc" in repr(client)
     assert PASSWORD not in repr(client) + repr(client.auth)
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        pytest.param({"kind": "status", "status": 500}, id="500"),
+        pytest.param({"kind": "status", "status": 504}, id="504"),
+        pytest.param({"kind": "drop"}, id="answer-dropped"),
+    ],
+)
+def test_a_create_is_not_resent_when_gp_may_have_written_it(gp: Served, fault: dict[str, Any]) -> None:
+    gp.emulator.reopen_period("2024-01")
+    kind = fault.pop("kind")
+    gp.emulator.faults.add(kind, match="POST .*PurchaseReceipts", **fault)
+    with pytest.raises((RetriableHttpError, TransportError)):
+        gp.connect().create("purchaseReceipts", RECEIPT)
+    assert gp.sleeps == []  # not resent: the caller looks for the record before trying again
+    assert len(_receipts(gp, "SHP-900")) <= 1
+
+
+def _receipts(gp: Served, vendor_document: str) -> list[dict[str, Any]]:
+    state = gp.emulator.state
+    return [r for r in state.list(state.find_company("TWO"), "purchaseReceipts", {}) if r["VendorDocumentNumber"] == vendor_document]
+
+
+def test_a_throttled_create_is_resent(gp: Served) -> None:
+    gp.emulator.reopen_period("2024-01")
+    gp.emulator.faults.add("status", match="POST .*PurchaseReceipts", status=429, retry_after=2)
+    receipt = gp.connect().create("purchaseReceipts", RECEIPT)
+    assert receipt["VendorDocumentNumber"] == "SHP-900"
+    assert gp.sleeps == [2.0]
+    assert len(_receipts(gp, "SHP-900")) == 1
