@@ -92,6 +92,11 @@ def build(
         raise X12WriteError(f"usage indicator {spec.usage!r} is not valid; use P (production) or T (test)")
     writer = SegmentWriter(delimiters, policy)
     isa11 = delimiters.repetition if spec.version >= "00402" and delimiters.repetition else "U"
+    if now.year >= 1000:  # strftime is slow, and its %Y pads years below 1000 differently by platform
+        date8, hhmm = f"{now.year}{now.month:02d}{now.day:02d}", f"{now.hour:02d}{now.minute:02d}"
+        date6 = date8[2:]
+    else:
+        date8, date6, hhmm = now.strftime("%Y%m%d"), now.strftime("%y%m%d"), now.strftime("%H%M")
     isa = [
         "ISA",
         _fixed(spec.authorization[0], 2, "ISA01"),
@@ -102,8 +107,8 @@ def build(
         _fixed(spec.sender.id, 15, "ISA06 (sender id)"),
         _fixed(spec.receiver.qualifier, 2, "ISA07 (receiver qualifier)"),
         _fixed(spec.receiver.id, 15, "ISA08 (receiver id)"),
-        now.strftime("%y%m%d"),
-        now.strftime("%H%M"),
+        date6,
+        hhmm,
         isa11,
         _fixed(spec.version, 5, "ISA12"),
         f"{spec.control_number:09d}",
@@ -126,8 +131,8 @@ def build(
             group.functional_id,
             group.sender_id or spec.sender.gs_id,
             group.receiver_id or spec.receiver.gs_id,
-            now.strftime("%Y%m%d"),
-            now.strftime("%H%M"),
+            date8,
+            hhmm,
             str(group.control_number),
             "X",
             group.version,

@@ -13,8 +13,9 @@ Trailing empty elements and trailing empty components are trimmed, as X12 requir
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from engine.errors import X12SyntaxError, X12WriteError
@@ -42,6 +43,12 @@ class DelimiterPolicy:
             raise X12WriteError(f"the delimiter replacement must be one character, found {self.replacement!r}")
 
 
+@lru_cache(maxsize=64)
+def _searcher(characters: str) -> Callable[..., re.Match[str] | None]:
+    """The `search` of a pattern matching any of `characters` (compiled once per set)."""
+    return re.compile("[" + re.escape(characters) + "]").search
+
+
 class SegmentWriter:
     """Formats segments with one interchange's delimiters."""
 
@@ -53,13 +60,14 @@ class SegmentWriter:
             raise X12WriteError(f"cannot write with these delimiters: {exc.detail}") from None
         self.delimiters = delimiters
         self.policy = policy or DelimiterPolicy()
-        if self.policy.replacement in delimiters.characters:
+        characters = delimiters.characters
+        if self.policy.replacement in characters:
             raise X12WriteError(
                 f"the delimiter replacement {self.policy.replacement!r} is itself a delimiter of this interchange"
             )
         self.terminator = delimiters.segment + ("\n" if newline and delimiters.segment != "\n" else "")
-        self._forbidden = delimiters.characters | {"\r", "\n"}
-        self._search = re.compile("[" + re.escape("".join(sorted(self._forbidden))) + "]").search
+        self._forbidden = characters | {"\r", "\n"}
+        self._search = _searcher("".join(sorted(self._forbidden)))
 
     def _clean(self, value: str, where: str) -> str:
         if self._search(value) is None:
@@ -124,7 +132,7 @@ class SegmentWriter:
                     end -= 1
                 segment = segment[:end]
             texts.append(join(segment))  # type: ignore[arg-type]
-        return "".join([text + self.terminator for text in texts])
+        return self.terminator.join(texts) + self.terminator if texts else ""
 
 
 def segment_from_object(tag: str, values: dict[str, Any]) -> Segment:

@@ -171,3 +171,20 @@ def test_invalid_envelope_values_are_refused(overrides: dict[str, object], messa
     with pytest.raises(X12WriteError) as caught:
         build(spec(**overrides), STAR, NOW)
     assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "now",
+    [
+        pytest.param(datetime(2024, 5, 2, 10, 5), id="2024"),
+        pytest.param(datetime(1999, 12, 31, 23, 59), id="1999"),
+        pytest.param(datetime(2000, 1, 1, 0, 0), id="2000"),
+        pytest.param(datetime(9999, 12, 31, 0, 1), id="9999"),
+        pytest.param(datetime(999, 3, 4, 5, 6), id="year-999"),
+    ],
+)
+def test_envelope_dates_and_times_are_what_strftime_writes(now: datetime) -> None:
+    lines = build(spec(), STAR, now).split("~\n")
+    isa, gs = lines[0].split("*"), lines[1].split("*")
+    assert (isa[9], isa[10]) == (now.strftime("%y%m%d"), now.strftime("%H%M"))
+    assert (gs[4], gs[5]) == (now.strftime("%Y%m%d"), now.strftime("%H%M"))
