@@ -407,7 +407,8 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
     if direction == "outbound":
         from engine.mapping.outbound import body_renderer  # outbound imports this module
 
-        mapping.renderer = body_renderer(mapping.segments)
+        assert mapping.definition is not None  # an outbound mapping without one has findings
+        mapping.renderer = body_renderer(mapping.segments, mapping.definition)
     else:
         from engine.mapping.inbound import payload_builder  # inbound imports this module
 

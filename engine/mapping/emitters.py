@@ -22,7 +22,8 @@ from engine.mapping.compile import ElementNode, LoopNode, SegmentNode
 from engine.mapping.expressions import Namespace, hoist_calls
 from engine.mapping.formatting import FormatState, Formatter, plain
 from engine.mapping.templates import FALSY, Value
-from engine.x12.definition import ElementDef
+from engine.x12.definition import ElementDef, TransactionSetDef
+from engine.x12.scanners import always, checker
 
 Renderer = Callable[[dict[str, Any], Any], None]
 
@@ -42,7 +43,7 @@ def _constant(value: Value, fmt: Formatter) -> str | None:
             return None
         if state.notes:
             return None
-    return repr(results[0]) if results[0] == results[1] else None
+    return results[0] if results[0] == results[1] else None
 
 
 def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: Namespace) -> str | None:
@@ -50,7 +51,7 @@ def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: Na
     if value.is_literal:
         constant = _constant(value, fmt)
         if constant is not None:
-            return constant
+            return repr(constant)
         return f"{source.bind('F', fmt)}({source.bind('L', value.literal)}, fs)"
     if value.python is None:
         return None
@@ -92,6 +93,17 @@ def _values(node: SegmentNode) -> list[Value]:
     return values
 
 
+def _constants(node: SegmentNode) -> dict[int, str]:
+    """The elements of a segment whose text is always the same (formatted literals)."""
+    constants: dict[int, str] = {}
+    for element in node.elements:
+        if isinstance(element.value, Value) and element.value.is_literal and not isinstance(element.format, list):
+            constant = _constant(element.value, element.format)
+            if constant is not None:
+                constants[element.position] = constant
+    return constants
+
+
 def _segment(node: SegmentNode, source: Namespace) -> tuple[list[str], str] | None:
     """The segment as statements and a list display over the context `c`, or None when a
     value of it stays on Jinja."""
@@ -113,7 +125,8 @@ def _segment(node: SegmentNode, source: Namespace) -> tuple[list[str], str] | No
 class _Renderer:
     """Writes the body of the generated function, node by node."""
 
-    def __init__(self, helpers: dict[str, Any]) -> None:
+    def __init__(self, helpers: dict[str, Any], definition: TransactionSetDef) -> None:
+        self.definition = definition
         self.source = Namespace()
         self.source.names.update(helpers)
         self.lines: list[str] = []
@@ -153,8 +166,11 @@ class _Renderer:
         generated = _segment(node, self.source)
         if generated is None:
             self.write(indent, f"_emit({ident}, c, st)")
+            self.write(indent, "st.checked = False")
             return
         assignments, code = generated
+        segment_def = self.definition.segments.get(node.tag)
+        check = checker(segment_def, node.width, _constants(node)) if segment_def is not None else None
         self.write(indent, "marks = len(notes), len(unresolved)")
         self.write(indent, "try:")
         for assignment in assignments:
@@ -163,9 +179,15 @@ class _Renderer:
         self.write(indent, "except Exception:  # value by value: the segment or the error")
         self.write(indent + 1, "del notes[marks[0]:], unresolved[marks[1]:]")
         self.write(indent + 1, f"_emit({ident}, c, st)")
+        self.write(indent + 1, "st.checked = False")
         self.write(indent, "else:")
         self.write(indent + 1, "segments.append(s)")
         self.write(indent + 1, f"counts[{node.tag!r}] = counts.get({node.tag!r}, 0) + 1")
+        if check is None:
+            self.write(indent + 1, "st.checked = False")
+        elif check is not always:
+            self.write(indent + 1, f"if not {self.source.bind('K', check)}(s):")
+            self.write(indent + 2, "st.checked = False")
 
     def loop(self, node: LoopNode, indent: int) -> None:
         self.depth += 1
@@ -186,11 +208,11 @@ class _Renderer:
         self.depth -= 1
 
 
-def renderer(nodes: list[SegmentNode | LoopNode], helpers: dict[str, Any]) -> Renderer:
+def renderer(nodes: list[SegmentNode | LoopNode], definition: TransactionSetDef, helpers: dict[str, Any]) -> Renderer:
     """The segment list of an outbound mapping as one generated function `(context, render
     state)`, doing what the value-by-value walk does (`helpers`: that walk's `_emit`,
     `_selected`, `_Frame`, `_LoopInfo`)."""
-    render = _Renderer(helpers)
+    render = _Renderer(helpers, definition)
     render.source.names["_FALSY"] = FALSY
     render.write(0, "def _render(c, st):")
     render.write(1, "notes, unresolved = st.format.notes, st.unresolved")

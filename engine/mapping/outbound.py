@@ -20,8 +20,8 @@ from engine.mapping.compile import CompiledMapping, LoopNode, SegmentNode
 from engine.mapping.emitters import Renderer, renderer
 from engine.mapping.formatting import FormatState
 from engine.mapping.templates import LoopInfo, base_context, truthy
-from engine.x12.conformance import conforms
-from engine.x12.definition import base_version
+from engine.x12.conformance import conforms, ordered
+from engine.x12.definition import TransactionSetDef, base_version
 from engine.x12.delimiters import Delimiters
 from engine.x12.envelope import GroupSpec, InterchangeSpec, Party, TransactionSpec, build, st_control
 from engine.x12.structure import parse_transaction
@@ -71,6 +71,10 @@ class _State:
         self.frames: list[_Frame] = [_Frame()]
         self.format = FormatState(truncate)
         self.unresolved: list[tuple[str, str]] = []
+        self.checked = True
+        """Whether each segment so far was rendered by generated code and passed the checker
+        of its place (`engine.x12.scanners.checker`): then only the order of the segments is
+        left for the definition check."""
 
     def count(self, tag: str) -> int:
         return self.counts.get(tag, 0)
@@ -127,11 +131,11 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
             state.frames.pop()
 
 
-def body_renderer(nodes: list[SegmentNode | LoopNode]) -> Renderer:
+def body_renderer(nodes: list[SegmentNode | LoopNode], definition: TransactionSetDef) -> Renderer:
     """The segments of an outbound mapping as one generated function that renders what
     `_walk` renders (see `engine.mapping.emitters`); each of its segments falls back on
     `_emit`, value by value, when its generated code raises."""
-    return renderer(nodes, {"_emit": _emit, "_selected": selected, "_Frame": _Frame, "_LoopInfo": LoopInfo})
+    return renderer(nodes, definition, {"_emit": _emit, "_selected": selected, "_Frame": _Frame, "_LoopInfo": LoopInfo})
 
 
 def _emit(node: SegmentNode, context: dict[str, Any], state: _State) -> None:
@@ -168,6 +172,20 @@ def render_segments(
     truncate: bool = True,
 ) -> tuple[list[Segment], list[str]]:
     """The body segments (between ST and SE) of one document, and the formatting notes."""
+    state = _render(mapping, doc, partner=partner, now=now, controls=controls, lookups=lookups, truncate=truncate)
+    return state.segments, state.format.notes
+
+
+def _render(
+    mapping: CompiledMapping,
+    doc: Any,
+    *,
+    partner: dict[str, Any],
+    now: datetime,
+    controls: Controls,
+    lookups: dict[str, Any] | None,
+    truncate: bool,
+) -> _State:
     state = _State(truncate)
     context = base_context(
         doc=doc,
@@ -185,9 +203,10 @@ def render_segments(
         mapping.renderer(context, state)
     else:
         _walk(mapping.segments, context, state)
+        state.checked = False
     if state.unresolved:
         raise MappingError(unresolved_message(partner, state.unresolved))
-    return state.segments, state.format.notes
+    return state
 
 
 def unresolved_message(partner: dict[str, Any], misses: list[tuple[str, str]]) -> str:
@@ -236,7 +255,7 @@ def render_outbound(
             f"is written for {mapping.version}"
         )
     try:
-        body, notes = render_segments(
+        state = _render(
             mapping,
             doc,
             partner=partner,
@@ -248,7 +267,8 @@ def render_outbound(
     except MappingError as exc:
         raise MappingError(f"{document}: {exc.message}") from None
     delimiters = delimiters_of(x12, version)
-    _check(mapping, body, delimiters, controls, document)
+    body, notes = state.segments, state.format.notes
+    _check(mapping, body, delimiters, controls, document, checked=state.checked)
     ours = x12.get("identity") or {}
     sender, receiver = party(ours), party(x12)
     policy = DelimiterPolicy(x12.get("delimiter_in_data", "replace"))
@@ -284,10 +304,22 @@ def render_outbound(
     )
 
 
-def _check(mapping: CompiledMapping, body: list[Segment], delimiters: Delimiters, controls: Controls, document: str) -> None:
-    """The rendered transaction against its definition; errors name segment and element."""
+def _check(
+    mapping: CompiledMapping,
+    body: list[Segment],
+    delimiters: Delimiters,
+    controls: Controls,
+    document: str,
+    *,
+    checked: bool = False,
+) -> None:
+    """The rendered transaction against its definition; errors name segment and element.
+
+    `checked`: every segment passed the checker of its place as it was rendered, so only the
+    order of the segments is left to decide.
+    """
     assert mapping.definition is not None and mapping.transaction_set is not None
-    if conforms(body, mapping.definition):
+    if (checked and ordered(body, mapping.definition)) or conforms(body, mapping.definition):
         return  # no error: the full check below would find none (see engine.x12.conformance)
     control = st_control(controls.st)
     segments: list[list[str]] = [["ST", mapping.transaction_set, control]]

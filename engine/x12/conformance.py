@@ -59,6 +59,14 @@ def _shapes(definition: TransactionSetDef) -> _Shapes:
     return shapes
 
 
+def ordered(body: Sequence[Sequence[Any]], definition: TransactionSetDef) -> bool:
+    """True only when the segment ids of `body` alone give `parse_transaction` no error
+    (order, repeats, unknown segments, mandatory segments and loops): `conforms` without
+    the elements, for a body whose elements were checked as they were rendered."""
+    shapes = _shapes(definition)
+    return not shapes.hierarchical and shapes.ordered(tuple([segment[0] for segment in body]))
+
+
 def conforms(body: Sequence[Sequence[Any]], definition: TransactionSetDef) -> bool:
     """True only when `parse_transaction` would find no error in ST + `body` + SE.
 

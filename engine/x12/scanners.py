@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef, SyntaxRule
-from engine.x12.elements import DECIMAL, NUMERIC, valid_date, valid_time
+from engine.x12.elements import DECIMAL, NUMERIC, check_value, valid_date, valid_time
 
 Scanner = Callable[[Sequence[Any], str], "dict[str, Any] | None"]
 
@@ -63,9 +63,9 @@ def _present(position: int) -> str:
     return f"(n > {position} and not not seg[{position}])"
 
 
-def _rule_violated(rule: SyntaxRule) -> str:
+def _rule_violated(rule: SyntaxRule, present: Callable[[int], str] = _present) -> str:
     """An expression true when `rule` is violated (`_syntax_violation` in `engine.x12.segments`)."""
-    flags = [_present(p) for p in rule.positions]
+    flags = [present(p) for p in rule.positions]
     if rule.kind == "P":
         return f"({' or '.join(flags)}) and not ({' and '.join(flags)})"
     if rule.kind == "R":
@@ -126,3 +126,72 @@ def _generate(definition: SegmentDef, build: bool) -> Scanner:
     exec(compile(text, f"<scanner {definition.id}>", "exec"), names)
     scan: Scanner = names["_scan"]
     return scan
+
+
+Checker = Callable[[Sequence[Any]], bool]
+
+
+def checker(definition: SegmentDef, width: int, constants: dict[int, str]) -> Checker:
+    """What the scanner (`build=False`) decides, for the segments one place of an outbound
+    mapping renders: `width` elements after the id, the elements at `constants` always that
+    text. Those are checked here, once (by `check_value`, the full check itself); the function
+    checks the others. True means the scanner would pass the segment."""
+    specs = definition.elements
+    if width > len(specs):
+        return never
+    names: dict[str, Any] = {
+        "_decimal": DECIMAL.match,
+        "_numeric": NUMERIC.match,
+        "_valid_date": valid_date,
+        "_valid_time": valid_time,
+    }
+    body: list[str] = []
+    for position, spec in enumerate(specs, start=1):
+        mandatory = spec.usage == "M"
+        if position > width or constants.get(position) == "":
+            if mandatory:
+                return never
+            continue
+        if position in constants:
+            if isinstance(spec, CompositeDef) or check_value(constants[position], spec, "") is not None:
+                return never
+            continue
+        body.append(f"v = seg[{position}]")
+        body.append("if v:")
+        if isinstance(spec, CompositeDef):
+            body.append("    return False")
+        else:
+            codes = None
+            if spec.codes is not None:
+                codes = f"_codes{position}"
+                names[codes] = spec.codes
+            body.append("    if type(v) is not str: return False")
+            body += ["    " + line.replace("return None", "return False") for line in _value_check(spec, codes)]
+        if mandatory:
+            body.append("else: return False")
+
+    def present(position: int) -> str:
+        if position > width:
+            return "False"
+        if position in constants:
+            return repr(constants[position] != "")
+        return f"(not not seg[{position}])"
+
+    for rule in definition.syntax:
+        body.append(f"if {_rule_violated(rule, present)}: return False")
+    if not body:
+        return always
+    text = "def _check(seg):\n" + "".join(f"    {line}\n" for line in body) + "    return True\n"
+    exec(compile(text, f"<checker {definition.id}>", "exec"), names)
+    check: Checker = names["_check"]
+    return check
+
+
+def never(segment: Sequence[Any]) -> bool:
+    """The checker of a place that renders a segment the scanner never passes."""
+    return False
+
+
+def always(segment: Sequence[Any]) -> bool:
+    """The checker of a place whose segments are fixed and pass."""
+    return True

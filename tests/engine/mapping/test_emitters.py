@@ -2,7 +2,8 @@
 
 Every shipped outbound mapping renders each of its golden inputs, and mutations of them
 (fields removed, set to None, to numbers, to overlong text, lines removed), both ways: the
-same segments and notes, or the same error message. And a segment whose generated code
+same segments and notes, or the same error message, and the same interchange or refusal
+after the definition check. And a segment whose generated code
 raises part-way forgets what it recorded before the value-by-value walk renders it again.
 """
 
@@ -21,7 +22,7 @@ import yaml
 from engine.config.project import load_project
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping
-from engine.mapping.outbound import Controls, render_segments
+from engine.mapping.outbound import Controls, render_outbound, render_segments
 from tests.engine.mapping.mapping_support import NOW, compiled, partner
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -50,6 +51,15 @@ def _places(value: Any) -> list[tuple[Any, str]]:
         for item in value:
             found += _places(item)
     return found
+
+
+def _interchange(mapping: CompiledMapping, doc: Any, profile: dict[str, Any]) -> tuple[str, Any]:
+    """The whole render (definition check and envelope included): text and notes, or error."""
+    try:
+        rendered = render_outbound(mapping, doc, partner=profile, now=NOW, controls=Controls(7, 7, 7))
+    except MappingError as exc:
+        return "error", exc.message
+    return "rendered", (rendered.text, rendered.notes)
 
 
 def _mutations(doc: Any, seed: int) -> list[Any]:
@@ -97,6 +107,9 @@ def test_the_generated_renderer_renders_what_the_walk_renders(name: str) -> None
         for variant in _mutations(doc, seed):
             for truncate in (True, False):
                 assert _outcome(mapping, variant, profile, truncate) == _outcome(walk, variant, profile, truncate)
+            # the walk's body goes through the whole definition check, the renderer's through
+            # the checkers of its places and the order of its segments
+            assert _interchange(mapping, variant, profile) == _interchange(walk, variant, profile)
 
 
 def test_a_segment_that_fails_part_way_forgets_its_notes_before_the_walk_renders_it() -> None:

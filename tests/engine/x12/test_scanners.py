@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from engine.x12 import definition
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef
 from engine.x12.problems import Problem
-from engine.x12.scanners import scanner
+from engine.x12.scanners import checker, scanner
 from engine.x12.segments import ElementReader
 
 DICTIONARY = definition.segment_dictionary("004010")
@@ -135,3 +135,27 @@ def test_a_clean_segment_is_read_by_its_scanner(text: str, tree: dict[str, Any])
 def test_a_segment_with_a_problem_is_left_to_the_full_check(text: str) -> None:
     seg = text.split("*")
     assert scanner(DICTIONARY[seg[0]])(seg, ">") is None
+
+
+@st.composite
+def places(draw: st.DrawFn) -> tuple[SegmentDef, int, dict[int, str], list[Any]]:
+    """A segment definition, the width and fixed texts of a mapping's place, and a segment
+    rendered there."""
+    segment, values = draw(segments())
+    width = draw(st.integers(0, len(segment.elements)))
+    rendered: list[Any] = [segment.id, *values[:width]] + [""] * max(0, width - len(values))
+    constants: dict[int, str] = {}
+    for position in range(1, width + 1):
+        if isinstance(rendered[position], str) and draw(st.integers(0, 2)) == 0:
+            constants[position] = rendered[position]
+        elif draw(st.integers(0, 8)) == 0:
+            rendered[position] = draw(st.sampled_from([[], ["EA"], [""]]))
+    return segment, width, constants, rendered
+
+
+@settings(max_examples=1500, suppress_health_check=[HealthCheck.too_slow], deadline=None)
+@given(places())
+def test_a_place_checker_passes_only_what_the_scanner_passes(case: tuple[SegmentDef, int, dict[int, str], list[Any]]) -> None:
+    segment, width, constants, rendered = case
+    if checker(segment, width, constants)(rendered):
+        assert scanner(segment, build=False)(rendered, ">") is not None
