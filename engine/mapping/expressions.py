@@ -341,6 +341,9 @@ class _Translator:
             quick = self.default_of_field(node)
             return quick if quick is not None else f"_dflt({self.tolerant(node.node)}{self.arguments(node)})"
         ident, first = self.function("f", name, self.environment.filters[name])
+        if name == "number" and not node.args and not node.kwargs:
+            # filters.number reads plain ASCII digits as int(); so does this, without the call
+            return f"(int(_n) if type(_n := {self.strict(node.node)}) is str and _n.isdigit() and _n.isascii() else {ident}(_n))"
         return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
 
     def default_of_field(self, node: nodes.Filter) -> str | None:

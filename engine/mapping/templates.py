@@ -127,8 +127,6 @@ class Value:
         if inner is not None:
             expr = parse(ENVIRONMENT, inner)
             self.python = translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
-        if self.python is not None:
-            self._fast = self.python.function()
 
     @property
     def is_literal(self) -> bool:
@@ -144,6 +142,8 @@ class Value:
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The value for one document; errors name this value's place and the missing field."""
         fast = self._fast
+        if fast is None and self.python is not None:
+            fast = self._fast = self.python.function()  # made on first use: most are inlined
         if fast is not None:
             try:
                 return fast(context)
