@@ -96,6 +96,7 @@ starts, the key it is placed under, that key's max use or repeat, the max use of
 first segment)."""
 
 _PROGRAMS_KEPT = 512
+_UNSEEN: Any = object()
 
 
 _PLANS: dict[int, tuple[TransactionSetDef, _Plan]] = {}
@@ -179,12 +180,11 @@ class _Walker:
         body_end = len(segments) - 1 if segments and segments[-1][0] == "SE" else len(segments)
         tags = tuple([segment[0] for segment in segments[1:body_end]])
         programs = self.plan.programs
-        if tags in programs:
-            program = programs[tags]
-        else:
-            program = programs[tags] = self._program(tags)
-            if len(programs) > _PROGRAMS_KEPT:
+        program = programs.get(tags, _UNSEEN)  # one lookup: another thread may clear the table
+        if program is _UNSEEN:
+            if len(programs) >= _PROGRAMS_KEPT:
                 programs.clear()
+            program = programs[tags] = self._program(tags)
         if program is None:
             return self.walk(segments, first_position)
         return self.replay(segments, program, first_position)
