@@ -20,9 +20,10 @@ secrets, store) and runs `Runtime.poll` or `Runtime.work`; its HTTP round trips 
 the transport. For each phase the benchmark prints documents/s, the engine's CPU per document
 (the worker processes' CPU: the emulators run elsewhere, so it is the engine's own, connectors
 included), where the workers' wall time went (CPU, waiting on HTTP, the rest: mostly the
-database), and each emulator's CPU as a share of the phase's wall time (near 100%: that emulator
-is the bottleneck). Baselines measured in the same run: the render alone (`render_outbound` of
-the same invoices in this process) and one worker for the two-worker ratio.
+database), each emulator's CPU as a share of the phase's wall time (near 100%: that emulator is
+the bottleneck), and how busy the machine's CPUs were (every process, other users' included:
+near 100%, the machine is the bottleneck). Baselines measured in the same run: the render alone
+(`render_outbound` of the same invoices in this process) and one worker for the two-worker ratio.
 
 Goals: engine CPU under 5 ms per document; two workers on PostgreSQL at least 1.6x one worker
 when the emulator is not the bottleneck.
@@ -128,6 +129,8 @@ class Phase:
     wall: float
     emulator_cpu: dict[str, float]
     cleo_requests: Counter[str] = field(default_factory=Counter)
+    machine_busy: float | None = None
+    """The share of all the machine's CPUs busy during the phase (every process, other users' too)."""
 
     @property
     def documents(self) -> int:
@@ -155,6 +158,7 @@ def run_phase(label: str, role: str, count: int, environ: dict[str, str], emulat
             raise SystemExit(f"{label}: a worker failed to start (exit {process.wait()})")
     emulators.requests()
     before = emulators.cpu_seconds()
+    machine = machine_cpu()
     started = time.perf_counter()
     for process in processes:
         assert process.stdin is not None
@@ -168,11 +172,28 @@ def run_phase(label: str, role: str, count: int, environ: dict[str, str], emulat
             raise SystemExit(f"{label}: a worker failed (exit {process.wait()})")
         figures.append(json.loads(line))
     wall = time.perf_counter() - started
+    busy = machine_busy(machine, machine_cpu())
     after = emulators.cpu_seconds()
     for process in processes:
         process.wait()
     kinds = Counter(_request_kind(line) for line in emulators.requests())
-    return Phase(label, figures, wall, {name: after[name] - before[name] for name in after}, kinds)
+    return Phase(label, figures, wall, {name: after[name] - before[name] for name in after}, kinds, busy)
+
+
+def machine_cpu() -> tuple[int, int] | None:
+    """(busy, total) CPU time of the whole machine so far, in ticks (Linux /proc/stat; else None)."""
+    try:
+        fields = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def machine_busy(before: tuple[int, int] | None, after: tuple[int, int] | None) -> float | None:
+    if before is None or after is None or after[1] == before[1]:
+        return None
+    return (after[0] - before[0]) / (after[1] - before[1])
 
 
 def _request_kind(line: str) -> str:
@@ -261,11 +282,12 @@ def report(phase: Phase, documents: int) -> None:
     http_wait = phase.total("http_wall") - phase.total("http_cpu")
     other = max(0.0, wall_sum - cpu - http_wait)
     emulator = "  ".join(f"{name} {seconds / phase.wall:4.0%}" for name, seconds in sorted(phase.emulator_cpu.items()))
+    machine = f"  machine CPUs busy {phase.machine_busy:4.0%}" if phase.machine_busy is not None else ""
     print(
         f"  {phase.label:<30} {documents / phase.wall:>8,.0f} docs/s  wall {phase.wall:6.2f} s  "
         f"engine CPU {cpu / max(documents, 1) * 1000:5.2f} ms/doc  "
         f"time: CPU {cpu / wall_sum:4.0%}, HTTP wait {http_wait / wall_sum:4.0%}, db+other {other / wall_sum:4.0%}  "
-        f"emulator CPU {emulator}"
+        f"emulator CPU {emulator}{machine}"
     )
 
 
