@@ -258,11 +258,12 @@ class CleoFileStore:
     def _renew_for_write(self) -> None:
         self._http.retry.call(self._tokens.renew)
 
-    def _items(self, path: str) -> Iterator[dict[str, Any]]:
+    def _items(self, path: str, query: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """Every resource of a paged collection (`startIndex`/`count` -> `totalResults`)."""
         start = 0
         while True:
-            response = self._request("GET", path, params=paths.page_params(start, self.config.page_size))
+            params: dict[str, Any] = {**(query or {}), **paths.page_params(start, self.config.page_size)}
+            response = self._request("GET", path, params=params)
             body = self._http.json(response)
             where = f"GET {response.request.url} -> HTTP {response.status_code}"
             total = body.get(paths.TOTAL_RESULTS) if isinstance(body, dict) else None
@@ -312,8 +313,11 @@ class CleoFileStore:
         return key, folders[key]
 
     def _find(self, folder: str, name: str) -> RemoteFile | None:
-        for candidate in self.list_files(folder):
-            if candidate.name == name:
+        """The file called `name` in `folder`, asked of the server by name (not the whole list)."""
+        key, folder_id = self._resolve(folder)
+        for item in self._items(paths.folder_files_path(folder_id), paths.name_filter(name)):
+            candidate = self._remote_file(item, key)
+            if candidate.name == name:  # a server that ignores the filter still gives the right answer
                 return candidate
         return None
 

@@ -38,6 +38,17 @@ COUNT = "count"
 TOTAL_RESULTS = "totalResults"
 RESOURCES = "resources"
 
+# Filtering a collection: Harmony's SCIM-like `filter` parameter [C for connections and users,
+# e.g. `alias eq "PartnerX"`]; that file collections take `name eq "..."` is [U].
+FILTER = "filter"
+
+
+def name_filter(name: str) -> dict[str, str]:
+    """Query parameters selecting the files called `name` (`filter=name eq "850_1.edi"`)."""
+    escaped = name.replace("\\", "\\\\").replace('"', '\\"')
+    return {FILTER: f'name eq "{escaped}"'}
+
+
 # Upload: multipart/form-data with this field, or a raw body with `?name=` [U].
 UPLOAD_FIELD = "file"
 UPLOAD_NAME_PARAM = "name"

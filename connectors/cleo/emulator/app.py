@@ -11,6 +11,7 @@ wrapped in a `FaultInjector`, so tests and demos can queue 429/5xx/drops/delays.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC
 from typing import Any
@@ -153,7 +154,17 @@ async def _get_folder(request: Request, state: CleoEmulatorState) -> Response:
 async def _list_files(request: Request, state: CleoEmulatorState) -> Response:
     state.check_access(request.headers.get("authorization"))
     files = state.files_in(request.path_params["folder_id"])
+    wanted = request.query_params.get(paths.FILTER)
+    if wanted is not None:
+        found = _NAME_FILTER.fullmatch(wanted.strip())
+        if found is None:
+            raise EmulatorError(400, f'Unsupported filter {wanted!r}; files can be filtered with name eq "<name>".')
+        name = re.sub(r"\\(.)", r"\1", found.group(1))
+        files = [f for f in files if f.name == name]
     return _page(request, files, lambda f: _file_json(request, f))
+
+
+_NAME_FILTER = re.compile(r'name\s+eq\s+"((?:[^"\\]|\\.)*)"')
 
 
 async def _upload(request: Request, state: CleoEmulatorState) -> Response:

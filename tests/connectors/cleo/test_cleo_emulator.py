@@ -193,3 +193,30 @@ def test_connector_works_under_the_mlc_emulate_mount_prefix(make_store: StoreFac
         assert {f.name for f in files} == SEED_FILES["globex/inbox"]
         assert all(f.extra["_links"]["content"]["href"].startswith("/cleo/api/files/") for f in files)
         assert store.download(files[0]) == state.files[files[0].id].content
+
+
+@pytest.mark.parametrize(
+    ("expression", "expected"),
+    [
+        pytest.param('name eq "850_ACME-PO-7001.edi"', ["850_ACME-PO-7001.edi"], id="one-file"),
+        pytest.param('name  eq  "nothing.edi"', [], id="no-match"),
+    ],
+)
+def test_file_list_filtered_by_name(api: httpx.Client, emulator: Emulator, expression: str, expected: list[str]) -> None:
+    folder = _folder_id(emulator, "acme/inbox")
+    answer = api.get(f"/api/folders/{folder}/files", params={"filter": expression})
+    assert answer.status_code == 200
+    assert [f["name"] for f in answer.json()["resources"]] == expected and answer.json()["totalResults"] == len(expected)
+
+
+def test_file_name_filter_reads_escaped_quotes(api: httpx.Client, emulator: Emulator) -> None:
+    emulator.state.put_file("acme/outbox", 'odd"name.edi', b"x")
+    folder = _folder_id(emulator, "acme/outbox")
+    answer = api.get(f"/api/folders/{folder}/files", params={"filter": 'name eq "odd\\"name.edi"'})
+    assert [f["name"] for f in answer.json()["resources"]] == ['odd"name.edi']
+
+
+def test_an_unsupported_file_filter_is_400(api: httpx.Client, emulator: Emulator) -> None:
+    folder = _folder_id(emulator, "acme/inbox")
+    answer = api.get(f"/api/folders/{folder}/files", params={"filter": "size gt 10"})
+    assert answer.status_code == 400 and 'name eq "<name>"' in answer.json()["message"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from cleo_support import Emulator, StoreFactory
 
 from connectors.cleo.emulator import CleoEmulatorState
 from connectors.folder import FolderStore
@@ -117,6 +118,15 @@ def test_reupload_of_the_same_content_returns_the_existing_file(backend: Backend
 
     assert second.id == first.id
     assert backend.contents(OUTBOX) == {"810_103001.edi": X12}
+
+
+def test_cleo_upload_asks_for_its_name_only_not_for_the_whole_folder(emulator: Emulator, make_store: StoreFactory) -> None:
+    for index in range(30):
+        emulator.state.put_file(OUTBOX, f"earlier_{index}.edi", b"x")
+    store = make_store(emulator.url, page_size=5)
+    store.upload(OUTBOX, "810_103001.edi", X12)
+    listings = emulator.api_requests("/files?")
+    assert len(listings) == 1 and "filter=name" in listings[0]  # one filtered page, not 7 pages of the folder
 
 
 def test_upload_of_different_content_under_an_existing_name_is_a_conflict(backend: Backend) -> None:
