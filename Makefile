@@ -30,6 +30,8 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/x12_read.py
 	$(VENV)/bin/python benchmarks/x12_check.py
 	$(VENV)/bin/python benchmarks/render.py
+	$(VENV)/bin/python benchmarks/render_project.py
+	$(VENV)/bin/python benchmarks/end_to_end.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis
