@@ -1,16 +1,21 @@
-"""Outbound segments as generated Python: one function per segment of a mapping, at load.
+"""An outbound mapping's segment list as generated Python: one function per mapping, at load.
 
-Rendering a segment value by value costs a `Value.evaluate` and a formatter call per element;
-an IT1 of nine elements is nine of each, for every line of every invoice. When every value of
-a segment is a literal or a translated expression (`engine.mapping.expressions`), the segment
-is compiled into one function that builds the element list directly: each expression inline,
-literal elements formatted once at load, and the common case of each element type formatted
-inline (text that fits, an integer that fits); everything else goes through the element's own
-formatter, the same function the value-by-value path calls.
+Rendering value by value (`outbound._walk`) costs a `Value.evaluate` and a formatter call per
+element and a dispatch per node; an IT1 of nine elements is nine of each, for every line of
+every invoice. The renderer is the segment list written out as one function: `when:`
+conditions and loops as statements, and each segment whose values are all literals or
+translated expressions (`engine.mapping.expressions`) as one list display: each expression
+inline, literal elements formatted once at load, the common case of each element type
+formatted inline (text that fits, an integer that fits), everything else through the
+element's own formatter, the function the walk calls. A call several values of a segment
+write is evaluated once when one of them always evaluates it (`hoist_calls`).
 
-An emitter is optimistic like the expressions in it: when it raises (a missing field, a value
-its formatter refuses), the renderer forgets what the attempt recorded and renders the segment
-value by value, which gives the segment or the error exactly as before.
+A segment's code is optimistic like the expressions in it: when it raises (a missing field, a
+value its formatter refuses), the renderer forgets what the attempt recorded and renders that
+segment value by value, which gives the segment or the error exactly as before. Each segment
+the generated code writes is also passed through the checker of its place
+(`engine.x12.scanners.checker`); when all pass, the definition check after rendering only
+has the order of the segments left to decide (`outbound._check`).
 """
 
 from __future__ import annotations

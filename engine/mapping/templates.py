@@ -7,6 +7,9 @@ Every value in a mapping or a route is compiled once, at load, into a `Value`:
   read directly, without a Jinja call, because most element values are just that;
 - any other template renders to text.
 
+The common expression shapes are also translated to Python (`engine.mapping.expressions`),
+which the generated renderers inline; Jinja stays the reference each value falls back on.
+
 The environment is Jinja's `ImmutableSandboxedEnvironment` with `StrictUndefined`: a template
 can neither call unsafe attributes nor modify data, and a missing field is an error naming the
 field and the mapping file and line, never an empty element; an expression whose result is
