@@ -61,6 +61,9 @@ _JINJA_FILTERS = frozenset(
      "string", "title", "trim", "upper"}
 )
 """Jinja's filters a translated expression may use: none of them returns an undefined value."""
+_LASTING = frozenset({"dig", "product_id", "qualified", "number", "iso_date", "iso_time", "x12_date", "x12_time"})
+"""Filters whose result, given constant arguments, is a value of their input, one of those
+arguments, or a new text or number: never a new container."""
 _COUNTER = itertools.count()
 
 
@@ -80,11 +83,15 @@ class PyExpr:
     `calls` are the sources of its filter and function calls, each with whether it is always
     evaluated (not under `and`/`or` or in a branch of `if`): code generated for several
     expressions over one context may evaluate a call they share once (see `emitters`).
+    `lasting` are those whose result is never a new container (a value of the document or of
+    a constant, or a text or number), so two values may hold the same result as they would
+    hold equal ones.
     """
 
     source: str
     names: dict[str, Any]
     calls: tuple[tuple[str, bool], ...] = ()
+    lasting: frozenset[str] = frozenset()
 
     def function(self) -> Any:
         """The expression as a function of the context."""
@@ -116,7 +123,12 @@ class Namespace:
 
 
 def hoist_calls(
-    always: set[str], codes: list[str], namespace: Namespace, reference: Callable[[str], str] = str, keep: frozenset[int] = frozenset()
+    always: set[str],
+    codes: list[str],
+    namespace: Namespace,
+    reference: Callable[[str], str] = str,
+    keep: frozenset[int] = frozenset(),
+    lasting: frozenset[str] = frozenset(),
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """Calls written more than once in `codes` (generated over one context), to evaluate once.
 
@@ -125,7 +137,8 @@ def hoist_calls(
     anyway, since a translated call's result depends on the context alone and its only effect
     is a recorded cross-reference miss (listed once). Returns the codes reading the hoisted
     names (`reference(name)` is what replaces the call; codes whose index is in `keep` keep
-    a call that is their whole source) and the `(name, source)` assignments, in order.
+    a call that is their whole source, unless it is `lasting`) and the `(name, source)`
+    assignments, in order.
     """
     assignments: list[tuple[str, str]] = []
     for text in sorted(always, key=len, reverse=True):
@@ -134,7 +147,11 @@ def hoist_calls(
             continue
         name = namespace.bind("S", None)
         replacement = reference(name)
-        codes = [code if index in keep and code == text else code.replace(text, replacement) for index, code in enumerate(codes)]
+        own = text not in lasting
+        codes = [
+            code if own and index in keep and code == text else code.replace(text, replacement)
+            for index, code in enumerate(codes)
+        ]
         assignments = [(n, source.replace(text, replacement)) for n, source in assignments]
         assignments.insert(0, (name, text))
     return codes, assignments
@@ -200,7 +217,7 @@ def translate(environment: jinja2.Environment, expr: nodes.Expr, helpers: dict[s
         source = translator.strict(expr)
     except _Unsupported:
         return None
-    return PyExpr(source, translator.names, tuple(translator.calls))
+    return PyExpr(source, translator.names, tuple(translator.calls), frozenset(translator.lasting))
 
 
 def translate_template(environment: jinja2.Environment, text: str, helpers: dict[str, Any]) -> PyExpr | None:
@@ -232,6 +249,7 @@ class _Translator:
         self.conditional = 0
         """How many branches deep the node being translated is (0: always evaluated)."""
         self.calls: list[tuple[str, bool]] = []
+        self.lasting: set[str] = set()
 
     def constant(self, value: Any) -> str:
         if value is None or type(value) in (str, int, bool) or (type(value) is float and value == value and abs(value) != float("inf")):
@@ -283,6 +301,9 @@ class _Translator:
         if isinstance(node, nodes.Filter | nodes.Test | nodes.Call):
             source = self.filter(node) if isinstance(node, nodes.Filter) else self.test(node) if isinstance(node, nodes.Test) else self.call(node)
             self.calls.append((source, self.conditional == 0))
+            constant_arguments = all(isinstance(a, nodes.Const) for a in [*node.args, *(k.value for k in node.kwargs)])
+            if isinstance(node, nodes.Filter) and node.name in _LASTING and constant_arguments:
+                self.lasting.add(source)
             return source
         raise _Unsupported(kind.__name__)
 

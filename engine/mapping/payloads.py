@@ -108,7 +108,10 @@ class _Builder:
                 always.update(text for text, sure in value.python.calls if sure)
         codes = [value.python.source for value, _, _ in translated if value.python is not None]
         keep = frozenset(i for i, (_, _, test) in enumerate(translated) if not test)
-        codes, hoisted = hoist_calls(always, codes, self.namespace, lambda name: f"({name} if {name} is not _FAILED else _failed())", keep)
+        lasting = frozenset().union(*(value.python.lasting for value, _, _ in translated if value.python is not None))
+        codes, hoisted = hoist_calls(
+            always, codes, self.namespace, lambda name: f"({name} if {name} is not _FAILED else _failed())", keep, lasting
+        )
         for (value, _, _), code in zip(translated, codes, strict=True):
             scope.sources[id(value)] = code
         for name, text in hoisted:

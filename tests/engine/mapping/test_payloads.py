@@ -185,3 +185,19 @@ def test_the_loop_variable_is_there_for_whatever_reads_it() -> None:
     )
     doc = {"lines": [{"parts": ["a", "b"]}, {"parts": ["c"]}]}
     assert _outcome(mapping, doc, partner(), {}) == _outcome(replace(mapping, builder=None), doc, partner(), {})
+
+
+def test_values_that_are_a_shared_lookup_hold_what_they_look_up() -> None:
+    mapping = compiled(
+        """
+        direction: json
+        output:
+          x: "{{ doc | dig('a.b') }}"
+          y: "{{ doc | dig('a.b') }}"
+        """
+    )
+    doc = {"a": {"b": [1]}}
+    payload = render_payload(mapping, doc, partner=partner(), now=NOW)
+    nodes = render_payload(replace(mapping, builder=None), doc, partner=partner(), now=NOW)
+    assert payload == nodes
+    assert payload["x"] is doc["a"]["b"] and payload["y"] is doc["a"]["b"]  # the document's own list, as node by node
