@@ -24,7 +24,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.mapping.compile import ElementNode, LoopNode, SegmentNode
-from engine.mapping.expressions import Namespace, hoist_calls
+from engine.mapping.expressions import Namespace, hoist_calls, literal_text
 from engine.mapping.formatting import FormatState, Formatter, plain
 from engine.mapping.templates import FALSY, Value
 from engine.x12.definition import ElementDef, TransactionSetDef
@@ -56,7 +56,7 @@ def _formatted(value: Value, fmt: Formatter, spec: ElementDef | None, source: Na
     if value.is_literal:
         constant = _constant(value, fmt)
         if constant is not None:
-            return repr(constant)
+            return repr(constant) if literal_text(constant) else source.bind("L", constant)
         return f"{source.bind('F', fmt)}({source.bind('L', value.literal)}, fs)"
     if value.python is None:
         return None

@@ -104,6 +104,13 @@ LOOP_ATTRIBUTES = frozenset({"index", "index0", "length", "first", "last", "revi
 """The public attributes of the `loop` variable: the sandbox reads them as plain attributes."""
 
 
+def literal_text(value: Any) -> bool:
+    """Whether a constant may be written into generated code as its repr: None, a bool, an
+    int, or text without a parenthesis. (Every call in generated code has one, so a call's
+    source can never occur inside a written text: `hoist_calls` replaces sources as text.)"""
+    return value is None or type(value) in (int, bool) or (type(value) is str and "(" not in value)
+
+
 class Namespace:
     """The names one generated function refers to: helpers, values, constants."""
 
@@ -234,7 +241,7 @@ def translate_template(environment: jinja2.Environment, text: str, helpers: dict
     try:
         for node in tree.body[0].nodes:
             if isinstance(node, nodes.TemplateData):
-                parts.append(repr(node.data))
+                parts.append(repr(node.data) if literal_text(node.data) else translator.constant(node.data))
             else:
                 parts.append(f"str({translator.strict(node)})")
     except _Unsupported:
@@ -252,7 +259,7 @@ class _Translator:
         self.lasting: set[str] = set()
 
     def constant(self, value: Any) -> str:
-        if value is None or type(value) in (str, int, bool) or (type(value) is float and value == value and abs(value) != float("inf")):
+        if literal_text(value) or (type(value) is float and value == value and abs(value) != float("inf")):
             return repr(value)
         name = f"_k{next(_COUNTER)}"
         self.names[name] = value

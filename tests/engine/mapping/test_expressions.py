@@ -56,6 +56,8 @@ EXPRESSIONS = [
     "{{ doc['number'] }}",
     "{{ doc.items }}",
     "{{ doc.number ~ '-' ~ doc.qty }}",
+    "{{ doc.number ~ ' (see _f_dig(c)) ' ~ doc.number }}",
+    "PO ({{ doc.number }})",
     "{{ doc.qty / 4 }}",
     "{{ doc.qty // 4 + doc.qty % 4 ** 2 }}",
     "{{ -doc.qty }}",
