@@ -34,6 +34,7 @@ from engine.mapping.outbound import Controls, render_outbound
 from engine.mapping.templates import base_context
 from engine.runtime.lookups import resolve_lookups
 from engine.runtime.poll import admit
+from engine.runtime.runtime import elapsed_ms
 from engine.store import Job
 
 if TYPE_CHECKING:
@@ -132,11 +133,11 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                 detail["controls"] = {"isa": controls.isa, "gs": controls.gs, "st": controls.st}
             if notes:
                 detail["notes"] = notes
-            tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, duration_ms=_ms(started), detail=detail)
+            tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, duration_ms=elapsed_ms(started), detail=detail)
     started = time.perf_counter()
     files = runtime.systems.files(str(target["connection"]))
     remote = files.upload(folder, filename, content)
-    runtime.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
+    runtime.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=elapsed_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
     return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
 
 
@@ -150,7 +151,7 @@ def run_fetch(runtime: Runtime, job: Job) -> dict[str, Any]:
         expand = ",".join(expand)
     started = time.perf_counter()
     record = runtime.systems.records(source["connection"]).get(source["entity"], str(payload["id"]), expand=expand)
-    runtime.audit(job, "fetch", f"{source['entity']}({payload['id']})", duration_ms=_ms(started))
+    runtime.audit(job, "fetch", f"{source['entity']}({payload['id']})", duration_ms=elapsed_ms(started))
     admission = admit(runtime, route, record)
     if admission.job is None:
         return {"skipped": admission.reason}
@@ -162,6 +163,3 @@ def run_fetch(runtime: Runtime, job: Job) -> dict[str, Any]:
     runtime.audit(job, "enqueue", f"document {new.key}: {verdict}", detail={"job": enqueued.id})
     return {"document_job": enqueued.id, "key": new.key, "created": created, "summary": f"{new.key} {verdict}"}
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

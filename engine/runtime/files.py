@@ -38,6 +38,7 @@ from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.ports import RemoteFile
+from engine.runtime.runtime import elapsed_ms
 from engine.runtime.targets import check_required, write
 from engine.store import Job, LedgerState
 from engine.x12 import ack
@@ -47,11 +48,13 @@ from engine.x12.reader import Group, Interchange
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
-__all__ = ["inbound_route_for", "run_file"]
+__all__ = ["ReadFile", "inbound_route_for", "read_interchanges", "run_file"]
 
 
 @dataclass
-class _Read:
+class ReadFile:
+    """The interchanges and checked transactions of one inbound file."""
+
     interchanges: list[Interchange] = field(default_factory=list)
     transactions: list[CheckedTransaction] = field(default_factory=list)
 
@@ -86,8 +89,10 @@ def inbound_route_for(runtime: Runtime, partner: Partner, set_id: str) -> Route 
     return None
 
 
-def _read(content: bytes, name: str) -> _Read:
-    found = _Read()
+def read_interchanges(content: bytes, name: str) -> ReadFile:
+    """Every interchange and transaction of the file, checked; an X12Error when the file is not
+    X12 or an interchange or group envelope is broken (the file then fails as a whole)."""
+    found = ReadFile()
     for event in walk(io.BytesIO(content), name):
         if isinstance(event, CheckedTransaction):
             found.transactions.append(event)
@@ -114,7 +119,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
         raise MappingError(f"job {job.id}: the file's bytes were not stored; it cannot be processed")
     name = str(payload.get("name") or stored.name)
     content = stored.content
-    read = _read(content, name)
+    read = read_interchanges(content, name)
 
     # 1-2: the sender, and resends. A job replayed after it was done processed its fresh
     # interchanges itself: they are its own, not resends, and every step runs again.
@@ -171,7 +176,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
             document=f"{name} (ST02 {control})",
         )
         runtime.store.put_artifact(job.id, f"output.{set_id}.{control}", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
-        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", duration_ms=_ms(started), detail={"route": route.name, "set": set_id, "st02": control})
+        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", duration_ms=elapsed_ms(started), detail={"route": route.name, "set": set_id, "st02": control})
         planned.append((route, checked, output))
     if unhandled and not planned and not rejected:
         raise ConfigError(
@@ -186,7 +191,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     for route, checked, output in planned:
         started = time.perf_counter()
         outcome = write(runtime, route, partner, output, job, source=f"{name} ST02 {checked.raw.control_number}")
-        runtime.audit(job, outcome.event, outcome.message, duration_ms=_ms(started), detail={"route": route.name, **outcome.detail})
+        runtime.audit(job, outcome.event, outcome.message, duration_ms=elapsed_ms(started), detail={"route": route.name, **outcome.detail})
         results.append(outcome.message)
 
     # 6: archive, then mark everything done together
@@ -234,7 +239,7 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, content: bytes, nam
                 tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, detail={"file": ack_name, "ack_for": interchange.control_number})
         started = time.perf_counter()
         files.upload(outbox, stored.name, stored.content)
-        runtime.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
+        runtime.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=elapsed_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
         sent.append(f"{outbox}/{stored.name}")
     return sent
 
@@ -260,9 +265,6 @@ def _archive(runtime: Runtime, job: Job, partner: Partner, payload: dict[str, An
             where = f"{archive}/{name} (already there)"
         else:
             raise
-    runtime.audit(job, "archive", where, duration_ms=_ms(started))
+    runtime.audit(job, "archive", where, duration_ms=elapsed_ms(started))
     return where
 
-
-def _ms(started: float) -> float:
-    return round((time.perf_counter() - started) * 1000, 3)

@@ -76,13 +76,13 @@ def _preview_document(runtime: Runtime, job: Job) -> ReplayPreview:
 
 
 def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
-    from engine.runtime.files import _read, inbound_route_for
+    from engine.runtime.files import inbound_route_for, read_interchanges
 
     stored = runtime.store.artifact(job.id, "input")
     if stored is None:
         raise UsageError(f"job {job.id} has no stored input file")
     partner = runtime.partner(job.partner)
-    read = _read(stored.content, stored.name)
+    read = read_interchanges(stored.content, stored.name)
     outputs, diffs = [], []
     for checked in read.transactions:
         route = inbound_route_for(runtime, partner, checked.raw.set_id)

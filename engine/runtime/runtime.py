@@ -32,7 +32,7 @@ from engine.runtime.lookups import LookupCache
 from engine.runtime.systems import Systems
 from engine.store import Job, JobState, Store, Transaction
 
-__all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult"]
+__all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult", "elapsed_ms"]
 
 log = logging.getLogger(__name__)
 
@@ -237,10 +237,10 @@ class Runtime:
             self._outcome_events(job, tx)
             if result.get("skipped"):
                 done = tx.skip(job.id, str(result["skipped"]))
-                self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=_ms(started))
+                self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
                 return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
             done = tx.complete(job.id, result=result, worker_id=self.worker_id)
-            self.audit(job, "done", tx=tx, duration_ms=_ms(started), detail=result)
+            self.audit(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
 
     def _retry_or_die(self, job: Job, exc: Exception, started: float) -> JobOutcome:
@@ -255,7 +255,7 @@ class Runtime:
                 failed = tx.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
                 self._outcome_events(job, tx)
                 self.audit(
-                    job, "retry", message, tx=tx, status=status, duration_ms=_ms(started),
+                    job, "retry", message, tx=tx, status=status, duration_ms=elapsed_ms(started),
                     detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
                 )
         except StoreError:
@@ -268,7 +268,7 @@ class Runtime:
         with self.store.transaction() as tx:
             dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
             self._outcome_events(job, tx)
-            self.audit(job, "dead", message, tx=tx, status=status, duration_ms=_ms(started))
+            self.audit(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
         return JobOutcome(dead, JobState.DEAD, message)
 
     def backoff(self, attempt: int) -> float:
@@ -311,9 +311,10 @@ class Runtime:
                     log.exception("poll of route %s failed unexpectedly", name)
                 poll_errors[name] = self.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
                 self.audit(None, "poll-failed", poll_errors[name], route=name, key=name, status=getattr(exc, "status", None))
-        worked = self.work()
+        worked = self.work(routes=names if routes is not None else None)
         return {"polls": polls, "poll_errors": poll_errors, "work": worked}
 
 
-def _ms(started: float) -> float:
+def elapsed_ms(started: float) -> float:
+    """Milliseconds since `started` (a `time.perf_counter()` reading), for audit durations."""
     return round((time.perf_counter() - started) * 1000, 3)
