@@ -57,6 +57,8 @@ class ReadFile:
 
     interchanges: list[Interchange] = field(default_factory=list)
     transactions: list[CheckedTransaction] = field(default_factory=list)
+    events: list[CheckedTransaction | Group | Interchange] = field(default_factory=list)
+    """Everything read, in order: the 997s are built from it without reading the file again."""
 
 
 class _StoreControls:
@@ -94,6 +96,7 @@ def read_interchanges(content: bytes, name: str) -> ReadFile:
     X12 or an interchange or group envelope is broken (the file then fails as a whole)."""
     found = ReadFile()
     for event in walk(io.BytesIO(content), name):
+        found.events.append(event)
         if isinstance(event, CheckedTransaction):
             found.transactions.append(event)
         elif isinstance(event, Interchange):
@@ -145,7 +148,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
 
     # 3: the 997s
     fresh_keys = {_ident(interchange) for interchange in fresh}
-    acks = _send_acks(runtime, job, partner, content, name, fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
+    acks = _send_acks(runtime, job, partner, read, fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
 
     # 4: map everything first
     planned: list[tuple[Route, CheckedTransaction, Any]] = []
@@ -219,12 +222,12 @@ def _ident(interchange: Interchange) -> tuple[str, str, str]:
     return (interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
 
 
-def _send_acks(runtime: Runtime, job: Job, partner: Partner, content: bytes, name: str, fresh: set[tuple[str, str, str]]) -> list[str]:
+def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fresh: set[tuple[str, str, str]]) -> list[str]:
     """Render (once, stored) and upload the 997s for the fresh interchanges; their file names."""
     outbox = str(partner.data["cleo"]["outbox"])
     files = runtime.systems.files(str(partner.data["cleo"]["connection"]))
     sent: list[str] = []
-    for interchange, groups in ack.collect(io.BytesIO(content), name):
+    for interchange, groups in ack.collect_events(read.events):
         if _ident(interchange) not in fresh:
             continue
         role = f"ack.{interchange.control_number}"

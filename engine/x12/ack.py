@@ -19,7 +19,7 @@ pyx12's generator (which also sets GS08 from ISA12 and changes the component sep
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import BinaryIO, Protocol
@@ -144,9 +144,14 @@ def _errors(checked: CheckedTransaction) -> list[Problem]:
 
 def collect(stream: BinaryIO, source: str) -> Iterator[tuple[Interchange, list[GroupAck]]]:
     """Per inbound interchange, the acknowledgment data of its groups (streaming)."""
+    return collect_events(walk(stream, source))
+
+
+def collect_events(events: Iterable[CheckedTransaction | Group | Interchange]) -> Iterator[tuple[Interchange, list[GroupAck]]]:
+    """`collect` over the events of a file already read (`engine.x12.document.walk`, in order)."""
     pending: dict[int, list[TransactionAck]] = {}
     groups: list[GroupAck] = []
-    for event in walk(stream, source):
+    for event in events:
         if isinstance(event, CheckedTransaction):
             raw = event.raw
             pending.setdefault(id(raw.group), []).append(TransactionAck(raw.set_id, raw.control_number, _errors(event)))
