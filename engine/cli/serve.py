@@ -45,7 +45,6 @@ from engine.runtime import Runtime
 from engine.runtime.setup import open_runtime, project_secrets
 from engine.scheduling import Scheduler, Tick
 from engine.server import ServedApp, serve_in_thread
-from engine.store import JobState
 from engine.webhooks import SubscriptionKeeper, WebhookSettings, build_app
 from engine.webhooks.subscriptions import CHECK_EVERY_SECONDS
 
@@ -233,9 +232,7 @@ class Service:
 
     def heartbeat(self) -> int:
         """Mark the jobs this process is running as alive (so no one releases them); how many."""
-        runtime = self.runtime
-        mine = [job for job in runtime.store.jobs(state=JobState.RUNNING, limit=10_000) if job.claimed_by == runtime.worker_id]
-        return sum(1 for job in mine if runtime.store.heartbeat(job.id, runtime.worker_id, now=runtime.now()))
+        return self.runtime.store.heartbeat_all(self.runtime.worker_id, now=self.runtime.now())
 
     def _workers_problem(self) -> str | None:
         if self._stopped or self.workers.alive() == self.workers.count:

@@ -42,6 +42,12 @@ _HEARTBEAT = (
     .values(heartbeat_at=_NOW)
     .returning(jobs.c.id)
 )
+_HEARTBEAT_ALL = (
+    update(jobs)
+    .where(jobs.c.state == JobState.RUNNING.value, jobs.c.claimed_by == bindparam("worker"))
+    .values(heartbeat_at=_NOW)
+    .returning(jobs.c.id)
+)
 _RELEASE_STALE = (
     update(jobs)
     .where(jobs.c.state == JobState.RUNNING.value, jobs.c.heartbeat_at < bindparam("cutoff", type_=UtcDateTime()))
@@ -105,6 +111,11 @@ def heartbeat(connection: Connection, job_id: int, worker_id: str, *, now: datet
     """Record that `worker_id` still works on the job; False when it no longer holds it."""
     params = {"job_id": job_id, "worker": worker_id, "now": now}
     return connection.execute(_HEARTBEAT, params).first() is not None
+
+
+def heartbeat_all(connection: Connection, worker_id: str, *, now: datetime) -> int:
+    """Record that `worker_id` still works on every job it holds; how many it holds."""
+    return len(connection.execute(_HEARTBEAT_ALL, {"worker": worker_id, "now": now}).all())
 
 
 def release_stale(connection: Connection, *, older_than: datetime, now: datetime) -> int:

@@ -133,6 +133,7 @@ class Store:
     enqueue_many_and_advance = _in_transaction(Transaction.enqueue_many_and_advance)
     claim = _in_transaction(Transaction.claim)
     heartbeat = _in_transaction(Transaction.heartbeat)
+    heartbeat_all = _in_transaction(Transaction.heartbeat_all)
     release_stale = _in_transaction(Transaction.release_stale)
     complete = _in_transaction(Transaction.complete)
     retry = _in_transaction(Transaction.retry)

@@ -161,6 +161,11 @@ class Transaction:
         return jobs.heartbeat(self.connection, job_id, worker_id, now=self.now(now))
 
     @translated
+    def heartbeat_all(self, worker_id: str, *, now: datetime | None = None) -> int:
+        """Extend `worker_id`'s hold on every running job it has (one statement); how many."""
+        return jobs.heartbeat_all(self.connection, worker_id, now=self.now(now))
+
+    @translated
     def release_stale(self, older_than: datetime, *, now: datetime | None = None) -> int:
         """Return running jobs with no heartbeat since `older_than` to pending; how many."""
         return jobs.release_stale(self.connection, older_than=utc(older_than), now=self.now(now))

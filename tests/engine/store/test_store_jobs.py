@@ -195,6 +195,20 @@ def test_heartbeat_reports_a_lost_job(store: Store) -> None:
     assert store.heartbeat(job.id, "w2")
 
 
+def test_heartbeat_all_extends_every_running_job_of_the_worker_and_no_one_else_s(store: Store) -> None:
+    mine = [store.enqueue("r", key, kind="810").job for key in ("A", "B")]
+    theirs = store.enqueue("r", "C", kind="810").job
+    done = store.enqueue("r", "D", kind="810").job
+    store.claim("w1", limit=2, now=T0)
+    store.claim("w2", limit=2, now=T0)  # C and D
+    store.complete(done.id, worker_id="w2")
+    assert store.heartbeat_all("w1", now=T0 + timedelta(minutes=4)) == 2
+    assert store.release_stale(T0 + timedelta(minutes=3), now=T0 + timedelta(minutes=5)) == 1  # only w2's C was silent
+    assert [store.get(job.id).state for job in mine] == [JobState.RUNNING, JobState.RUNNING]
+    assert store.get(theirs.id).state is JobState.PENDING
+    assert store.heartbeat_all("nobody") == 0
+
+
 def test_jobs_lists_newest_first_filtered_by_state_and_route(store: Store) -> None:
     a = store.enqueue("r1", "A", kind="810").job
     b = store.enqueue("r2", "B", kind="810").job
