@@ -116,7 +116,8 @@ def _selection(text: str, expression: Any) -> tuple[tuple[str, ...], str, bool, 
     if not match:
         return None
     keys = tuple(match.group(1)[1:].split("."))
-    field, op, literal = match.group(2), match.group(3), match.group(4)
+    field, literal = match.group(2), match.group(4)
+    op: Any = match.group(3)  # one of _SELECT_PATH's operators; jsonpath-ng >= 1.17 types it as a Literal
     shape: Any = jsonpath.Root()
     for key in keys:
         shape = jsonpath.Child(shape, jsonpath.Fields(key))
