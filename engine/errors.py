@@ -14,6 +14,7 @@ anything else fails (dead-letters) the job at once with its message.
     ├── X12DefinitionError          a transaction-set definition is missing or malformed
     ├── X12WriteError               a value cannot be written (delimiter in data, width exceeded)
     ├── MappingError                a mapping cannot render a document (field, mapping line)
+    │   └── GuideError              a document breaks its partner's guide (rule, segment, element)
     ├── StoreError                  the state store failed
     └── ConnectorError              anything a connector reports; carries the system name
         ├── AuthenticationError     credentials refused, token could not be obtained or refreshed
@@ -33,6 +34,8 @@ No `httpx` exception escapes a connector: they are translated at the boundary wi
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class MlcError(Exception):
@@ -103,6 +106,15 @@ class X12WriteError(MlcError):
 
 class MappingError(MlcError):
     """A mapping cannot render a document; the message names the mapping line and the field."""
+
+
+class GuideError(MappingError):
+    """A document breaks its partner's guide; `violations` are the broken requirements
+    (`engine.guides.check.Violation`), the message names each rule, segment and element."""
+
+    def __init__(self, message: str, violations: list[Any] | None = None) -> None:
+        super().__init__(message)
+        self.violations = list(violations or [])
 
 
 class StoreError(MlcError):

@@ -23,13 +23,16 @@ import copy
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.config.lint import Finding
 from engine.config.schema import label
 from engine.config.source import YamlSource
 from engine.errors import ConfigError
 from engine.x12 import definition as definitions
+
+if TYPE_CHECKING:
+    from engine.guides.guide import Guide
 
 BY_KINDS = ("bc.customer", "bc.vendor", "gp.vendor", "x12.sender")
 """The ways a route can find its partner."""
@@ -52,11 +55,13 @@ __all__ = ["BY_KINDS", "Partner", "PartnerIndex", "check_claims", "check_partner
 
 @dataclass
 class Partner:
-    """One trading partner: `id` (the file stem), `data` (defaults applied), `source` (the file)."""
+    """One trading partner: `id` (the file stem), `data` (defaults applied), `source` (the
+    file), `guide` (its compiled guide, `engine.guides`, when the file names one)."""
 
     id: str
     data: dict[str, Any]
     source: YamlSource = field(repr=False)
+    guide: Guide | None = field(default=None, repr=False)
 
     @property
     def name(self) -> str:

@@ -28,7 +28,7 @@ other partners are skipped by the runtime, as documents of non-partners are.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +39,7 @@ from engine.config.lint import Finding
 from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
 from engine.config.references import Catalog, MappingInfo, check_references, known
 from engine.config.route import Route, compile_route
+from engine.config.schema import check as schema_check
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
 
@@ -122,6 +123,46 @@ def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) 
     return project
 
 
+def _attach_guides(root: Path, partners: dict[str, Partner], read: Callable[[str, str], project_files.ProjectFile]) -> list[Finding]:
+    """Compile each partner's `guide:` (inline, or a guide file read once however many
+    partners name it) onto `Partner.guide`; the findings of every guide."""
+    from engine.guides.guide import compile_guide
+
+    findings: list[Finding] = []
+    files: dict[str, project_files.ProjectFile | None] = {}
+    for partner in partners.values():
+        spec = partner.source.data.get("guide")
+        version = str(partner.data["x12"]["version"])
+        if isinstance(spec, str):
+            if spec not in files:
+                files[spec] = read(spec, "guide") if (root / spec).is_file() else None
+                if files[spec] is None:
+                    where = partner.source.where(("guide",))
+                    findings.append(Finding(where, "missing-file", f"guide: the file {spec} does not exist in the project ({root})"))
+            file = files[spec]
+            if file is None or file.source is None or not file.schema_ok:
+                continue
+            source, pointer = file.source, ()
+        elif isinstance(spec, dict):
+            inline = YamlSource(
+                partner.source.path,
+                spec,
+                {p[1:]: v for p, v in partner.source.values.items() if p[:1] == ("guide",)},
+                {p[1:]: v for p, v in partner.source.keys.items() if p[:1] == ("guide",)},
+            )
+            problems = schema_check(inline, "guide")
+            findings.extend(problems)
+            if problems:
+                continue
+            source, pointer = inline, ()
+        else:
+            continue
+        guide, problems = compile_guide(source, pointer, partner.id, version)
+        findings.extend(problems)
+        partner.guide = guide
+    return findings
+
+
 def validate_project(root: Path | str, environ: Mapping[str, str] | None = None) -> tuple[Project | None, list[Finding]]:
     """Every problem of the project at `root`, and the project when none is an error."""
     root = Path(root)
@@ -161,6 +202,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         if file.schema_ok:
             partners[file.stem] = Partner(file.stem, with_defaults(file.source.data, file.stem, identity), file.source)
     findings.extend(check_claims(partners.values()))
+    findings.extend(_attach_guides(root, partners, read))
 
     route_files = [read(relative, "route") for relative in layout.routes]
     routes: dict[str, Route] = {}

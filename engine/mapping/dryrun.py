@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, MappingError
+from engine.guides.check import check_interchange, check_or_raise, origin_in_mapping
 from engine.mapping.compile import CompiledMapping
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
@@ -93,6 +94,8 @@ def render_erp_document(
         rendered = render_outbound(
             mapping, doc, partner=chosen.data, now=now, controls=controls, lookups=lookups, document=source
         )
+        written = project.mapping_sources.get(mapping.name)
+        check_interchange(chosen.guide, rendered.text, "outbound", source, (lambda v: origin_in_mapping(written, v)) if written else None)
         return DryRun(mapping.name, chosen.id, rendered.text, "application/edi-x12", rendered.notes)
     payload = render_payload(mapping, doc, partner=chosen.data, now=now, lookups=lookups, document=source)
     return DryRun(mapping.name, chosen.id, dump_json(payload), "application/json")
@@ -158,6 +161,7 @@ def render_x12_document(
         interchange = group.interchange
         owner = chosen or partner_for_interchange(project, interchange, source)
         document = f"{source} (ST02 {checked.parsed.control_number})"
+        check_or_raise(owner.guide, checked.parsed.set_id, "inbound", checked.parsed.tree, document)
         payloads.append(
             render_payload(
                 mapping,

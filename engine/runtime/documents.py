@@ -28,6 +28,7 @@ from pathlib import PurePosixPath
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import MappingError
+from engine.guides.check import check_interchange, origin_in_mapping
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
@@ -105,6 +106,8 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                 rendered = render_outbound(
                     mapping, record, partner=partner.data, now=runtime.now(), controls=controls, lookups=lookups, document=document
                 )
+                written = runtime.project.mapping_sources.get(mapping_name)
+                check_interchange(partner.guide, rendered.text, "outbound", document, (lambda v: origin_in_mapping(written, v)) if written else None)
                 content = rendered.text.encode("utf-8")
                 notes = rendered.notes
                 if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
+from engine.guides.check import check_or_raise
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.ports import RemoteFile
@@ -165,6 +166,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
         if route is None:
             unhandled.append(f"{set_id} {control}")
             continue
+        check_or_raise(partner.guide, set_id, "inbound", checked.parsed.tree, f"{name} (ST02 {control})")
         mapping_name = runtime.project.mapping_for(route.mapping, partner)
         mapping = runtime.project.mappings[mapping_name]
         group = checked.raw.group

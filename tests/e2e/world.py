@@ -154,7 +154,7 @@ class World:
 def copy_project(dest: Path) -> Path:
     """The example project (connections, partners, mappings, routes) copied to `dest`, for a test
     that changes a mapping or a partner the way an integrator would; `dest`."""
-    for name in ("connections.yaml", "partners", "mappings", "schedules"):
+    for name in ("connections.yaml", "partners", "guides", "mappings", "schedules"):
         source = REPO_ROOT / name
         if source.is_dir():
             shutil.copytree(source, dest / name)

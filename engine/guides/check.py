@@ -1,0 +1,181 @@
+"""Checking one transaction against its partner's guide, and saying where a fault came from.
+
+`violations(set_guide, body)` returns every violation of the guide's requirements, codes,
+lengths and rules in one parsed transaction body (the tree of `mlc x12 parse`); each names
+the rule (its guide line), the segment (its position in the transaction, ST being 1) and the
+element. `origin_in_mapping` finds the mapping line that writes a segment's element, so an
+outbound violation also names the line (and through its template, the ERP field) to fix.
+`check_or_raise` is what the runtime calls: a GuideError listing the violations.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from engine.config.source import Location, YamlSource
+from engine.errors import GuideError
+from engine.guides.address import Node, index, missing, parse_address, qualifier_position, select
+from engine.guides.guide import Guide, SetGuide
+from engine.guides.rules import RuleContext, evaluate
+from engine.x12.document import parse
+
+__all__ = ["Violation", "check_interchange", "check_or_raise", "origin_in_mapping", "violations"]
+
+_SHOWN = 5
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken requirement of a guide in one transaction."""
+
+    rule: str
+    """What was broken: `require REF[IA]`, `codes IT103`, `max_length N102`, `rule tds-total`."""
+    where: Location
+    """The guide line of the requirement."""
+    segment: str
+    element: str | None
+    qualifier: str | None
+    position: int | None
+    """The segment's position in the transaction (ST is 1), when the segment exists."""
+    message: str
+
+    def line(self, origin: str | None = None) -> str:
+        at = self.element or self.segment
+        place = f"{at} (segment {self.position})" if self.position else at
+        text = f"{place}: {self.message} [guide {self.rule}, {self.where}]"
+        return f"{text}; written by {origin}" if origin else text
+
+
+def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
+    """Every violation of `guide` in one transaction body (module docstring)."""
+    root = index(body)
+    found: list[Violation] = []
+    reported: set[tuple[int, str]] = set()
+    for address, where in guide.require:
+        for scope, step in missing(root, address):
+            if (id(scope), str(step)) in reported:
+                continue  # N1[ST] missing is one violation, however many N1[ST]/... paths need it
+            reported.add((id(scope), str(step)))
+            inside = "" if scope is root or not scope.loop else f" in the {scope.tag}{_qualified(scope)} loop"
+            what = step.element or str(step)
+            found.append(
+                Violation(
+                    f"require {address}", where, step.tag, step.element, step.qualifier or address.qualifier,
+                    scope.head.position or None, f"the partner requires {what}{inside}, and it is missing",
+                )
+            )
+    for address, allowed, where in guide.codes:
+        _, values = select(root, address)
+        for segment, value in values:
+            if value not in allowed:
+                found.append(
+                    Violation(
+                        f"codes {address}", where, segment.tag, address.element, segment.qualifier(), segment.position,
+                        f"{value!r} is not a code the partner accepts (valid: {', '.join(sorted(allowed))})",
+                    )
+                )
+    for address, limit, where in guide.max_length:
+        _, values = select(root, address)
+        for segment, value in values:
+            if len(value) > limit:
+                found.append(
+                    Violation(
+                        f"max_length {address}", where, segment.tag, address.element, segment.qualifier(), segment.position,
+                        f"{value!r} is {len(value)} characters; the partner accepts at most {limit}",
+                    )
+                )
+    context = RuleContext(root, guide.definition)
+    for rule in guide.rules:
+        passed, actual, expected = evaluate(rule, context)
+        if passed:
+            continue
+        tag = rule.at.split("/")[-1][:-2]
+        _, at = select(root, parse_address(rule.at))
+        written = at[0][0] if at else None
+        said = f" ({rule.says})" if rule.says else ""
+        if rule.kind == "equals":
+            message = f"is {_shown(actual)}, the partner's rule{said} gives {_shown(expected)}"
+        else:
+            message = f"breaks the partner's rule{said}: {rule.text}"
+        found.append(
+            Violation(
+                f"rule {rule.id}", rule.location, tag, rule.at.split("/")[-1], written.qualifier() if written else None,
+                written.position if written else None, message,
+            )
+        )
+    return found
+
+
+def check_or_raise(guide: Guide | None, set_id: str, direction: str, body: dict[str, Any], document: str, origin: Callable[[Violation], str | None] | None = None) -> None:
+    """Raise a GuideError naming every violation (up to five shown) of `guide` in the body."""
+    if guide is None:
+        return
+    set_guide = guide.for_set(set_id, direction)
+    if set_guide is None:
+        return
+    found = violations(set_guide, body)
+    if not found:
+        return
+    shown = "; ".join(v.line(origin(v) if origin else None) for v in found[:_SHOWN])
+    more = f" (and {len(found) - _SHOWN} more)" if len(found) > _SHOWN else ""
+    raise GuideError(f"{document}: breaks partner {guide.partner}'s guide for the {set_id} ({len(found)} violation(s)): {shown}{more}", found)
+
+
+def check_interchange(guide: Guide | None, text: str, direction: str, document: str, origin: Callable[[Violation], str | None] | None = None) -> None:
+    """`check_or_raise` on every transaction of an X12 interchange we wrote (an outbound
+    render, read back: the guide reads the same tree inbound mappings read)."""
+    if guide is None or not guide.sets:
+        return
+    tree = parse(io.BytesIO(text.encode("utf-8")), document)
+    for interchange in tree["interchanges"]:
+        for group in interchange["groups"]:
+            for transaction in group["transactions"]:
+                if guide.for_set(str(transaction["set"]), direction) is not None:
+                    check_or_raise(guide, str(transaction["set"]), direction, transaction["body"], document, origin)
+
+
+def origin_in_mapping(source: YamlSource, violation: Violation) -> str | None:
+    """`path:line:col (ELEMENT: template)` of the mapping entry that writes the violation's
+    element (its segment when no element is named), the qualified one when the mapping has
+    several entries of the segment; None when no entry writes it."""
+    candidates: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
+    _segment_entries(source.data.get("segments") if isinstance(source.data, dict) else None, ("segments",), violation.segment, candidates)
+    if not candidates:
+        return None
+    qualifier_key = f"{violation.segment}{qualifier_position(violation.segment):02d}"
+    if violation.qualifier is not None:
+        qualified = [c for c in candidates if str(c[1].get(qualifier_key, "")) == violation.qualifier]
+        candidates = qualified or candidates
+    pointer, elements = candidates[0]
+    if violation.element and violation.element in elements:
+        value = elements[violation.element]
+        location = source.where((*pointer, violation.element))
+        text = value if isinstance(value, str) else str(value)
+        return f"{location} ({violation.element}: {text.strip()})"
+    return f"{source.where(pointer, key=True)} (the {violation.segment} entry, which does not write {violation.element})" if violation.element else str(source.where(pointer, key=True))
+
+
+def _segment_entries(items: Any, pointer: tuple[str | int, ...], tag: str, found: list[tuple[tuple[str | int, ...], dict[str, Any]]]) -> None:
+    if not isinstance(items, list):
+        return
+    for position, item in enumerate(items):
+        if not isinstance(item, dict):
+            continue
+        if isinstance(item.get("segments"), list):
+            _segment_entries(item["segments"], (*pointer, position, "segments"), tag, found)
+        elements = item.get(tag)
+        if isinstance(elements, dict):
+            found.append(((*pointer, position, tag), elements))
+
+
+def _qualified(node: Node) -> str:
+    qualifier = node.qualifier()
+    return f"[{qualifier}]" if qualifier else ""
+
+
+def _shown(value: Any) -> str:
+    return "nothing" if value is None else str(value)
+
