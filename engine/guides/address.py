@@ -29,7 +29,7 @@ from engine.errors import ConfigError
 
 __all__ = ["Address", "Node", "Step", "index", "missing", "parse_address", "qualifier_position", "select"]
 
-_STEP = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{1,2})(?P<loop>_loop)?(?:\[(?P<qualifier>[^\[\]/]{1,30})\])?$")
+_STEP = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{1,5})(?P<loop>_loop)?(?:\[(?P<qualifier>[^\[\]/]{1,30})\])?$")
 _ELEMENT = re.compile(r"^(?P<tag>[A-Z][A-Z0-9]{1,2}?)(?P<position>\d\d)$")
 _QUALIFIER_POSITION = {"HL": 3}
 """Segments qualified by another element than their first one (HL by its level code HL03)."""
@@ -95,6 +95,8 @@ def parse_address(text: str) -> Address:
         if element and index == len(parts) - 1:
             steps.append(Step(element.group("tag"), element=part))
             continue
+        if element:
+            raise ConfigError(f"{text!r}: {part!r} is an element id, which may only be the last step of an address")
         match = _STEP.match(part)
         if match is None:
             raise ConfigError(
@@ -206,30 +208,32 @@ def _matching(scopes: list[Node], step: Step, *, anywhere: bool) -> list[Node]:
     return found
 
 
-def missing(root: Node, address: Address) -> list[tuple[Node, Step]]:
-    """Where a required address is absent: (the scope it is missing from, the missing step).
+def missing(root: Node, address: Address) -> list[tuple[Node, Step, Step | None]]:
+    """Where a required address is absent: (the scope it is missing from, the missing step,
+    the step that selected the scope, None for the whole transaction).
 
     The first step must select something in the transaction; every later step must select
     something in each scope of the step before; an element step must be present in each
     occurrence of its segment (and at least one occurrence must exist)."""
-    absent: list[tuple[Node, Step]] = []
+    absent: list[tuple[Node, Step, Step | None]] = []
     scopes: list[Node] = [root]
     for depth, step in enumerate(address.steps):
         anywhere = depth == 0
+        selected_by = address.steps[depth - 1] if depth else None
         if step.element is not None:
             for scope in scopes:
                 segments = _segments_of([scope], step.tag, anywhere=anywhere)
                 if not segments:
-                    absent.append((scope, Step(step.tag)))
+                    absent.append((scope, Step(step.tag), selected_by))
                 for segment in segments:
                     if segment.data.get(step.element) in (None, "", []):
-                        absent.append((segment, step))
+                        absent.append((segment, step, Step(step.tag)))
             return absent
         next_scopes: list[Node] = []
         for scope in scopes:
             chosen = _matching([scope], step, anywhere=anywhere)
             if not chosen:
-                absent.append((scope, step))
+                absent.append((scope, step, selected_by))
             next_scopes.extend(chosen)
         scopes = next_scopes
     return absent

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.config.source import Location, YamlSource
 from engine.errors import GuideError
-from engine.guides.address import Node, index, missing, parse_address, qualifier_position, select
+from engine.guides.address import index, missing, parse_address, qualifier_position, select
 from engine.guides.guide import Guide, SetGuide
 from engine.guides.rules import RuleContext, evaluate
 from engine.x12.document import parse
@@ -41,10 +41,12 @@ class Violation:
     position: int | None
     """The segment's position in the transaction (ST is 1), when the segment exists."""
     message: str
+    place: str | None = None
+    """Where the fault is, when not at `segment`/`element` (a segment missing from a loop)."""
 
     def line(self, origin: str | None = None) -> str:
         at = self.element or self.segment
-        place = f"{at} (segment {self.position})" if self.position else at
+        place = self.place or (f"{at} (segment {self.position})" if self.position else at)
         text = f"{place}: {self.message} [guide {self.rule}, {self.where}]"
         return f"{text}; written by {origin}" if origin else text
 
@@ -55,16 +57,21 @@ def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
     found: list[Violation] = []
     reported: set[tuple[int, str]] = set()
     for address, where in guide.require:
-        for scope, step in missing(root, address):
+        for scope, step, selected_by in missing(root, address):
             if (id(scope), str(step)) in reported:
                 continue  # N1[ST] missing is one violation, however many N1[ST]/... paths need it
             reported.add((id(scope), str(step)))
-            inside = "" if scope is root or not scope.loop else f" in the {scope.tag}{_qualified(scope)} loop"
             what = step.element or str(step)
+            place = None
+            inside = ""
+            if scope.loop and scope is not root:
+                qualified = f"[{selected_by.qualifier}]" if selected_by is not None and selected_by.qualifier else ""
+                inside = f" in the {scope.tag}{qualified} loop"
+                place = f"{scope.tag}{qualified} loop (segment {scope.head.position})"
             found.append(
                 Violation(
-                    f"require {address}", where, step.tag, step.element, step.qualifier or address.qualifier,
-                    scope.head.position or None, f"the partner requires {what}{inside}, and it is missing",
+                    f"require {address}", where, step.tag, step.element, step.qualifier,
+                    scope.head.position or None, f"the partner requires {what}{inside}, and it is missing", place,
                 )
             )
     for address, allowed, where in guide.codes:
@@ -169,11 +176,6 @@ def _segment_entries(items: Any, pointer: tuple[str | int, ...], tag: str, found
         elements = item.get(tag)
         if isinstance(elements, dict):
             found.append(((*pointer, position, tag), elements))
-
-
-def _qualified(node: Node) -> str:
-    qualifier = node.qualifier()
-    return f"[{qualifier}]" if qualifier else ""
 
 
 def _shown(value: Any) -> str:
