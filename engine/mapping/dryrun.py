@@ -93,7 +93,10 @@ def render_erp_document(
         rendered = render_outbound(
             mapping, doc, partner=chosen.data, now=now, controls=controls, lookups=lookups, document=source
         )
-        from engine.guides.check import check_interchange, origin_in_mapping  # engine.guides reads engine.config, which imports this package
+        from engine.guides.check import (  # engine.guides reads engine.config, which imports this package
+            check_interchange,
+            origin_in_mapping,
+        )
 
         written = project.mapping_sources.get(mapping.name)
         check_interchange(chosen.guide, rendered.text, "outbound", source, (lambda v: origin_in_mapping(written, v)) if written else None)

@@ -14,7 +14,7 @@ from engine.errors import GuideError
 from engine.mapping.dryrun import dry_run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "config"))
-from config_support import ACME, CONTOSO, ENVIRON, write_project  # noqa: E402
+from config_support import ACME, CONTOSO, ENVIRON, write_project
 
 NOW = datetime(2024, 5, 2, 12, 0)
 INVOICE = {
