@@ -48,7 +48,7 @@ class Violation:
         at = self.element or self.segment
         place = self.place or (f"{at} (segment {self.position})" if self.position else at)
         text = f"{place}: {self.message} [guide {self.rule}, {self.where}]"
-        return f"{text}; written by {origin}" if origin else text
+        return f"{text}; {origin}" if origin else text
 
 
 def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
@@ -80,7 +80,7 @@ def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
             if value not in allowed:
                 found.append(
                     Violation(
-                        f"codes {address}", where, segment.tag, address.element, segment.qualifier(), segment.position,
+                        f"codes {address}", where, segment.tag, address.element, address.qualifier, segment.position,
                         f"{value!r} is not a code the partner accepts (valid: {', '.join(sorted(allowed))})",
                     )
                 )
@@ -90,7 +90,7 @@ def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
             if len(value) > limit:
                 found.append(
                     Violation(
-                        f"max_length {address}", where, segment.tag, address.element, segment.qualifier(), segment.position,
+                        f"max_length {address}", where, segment.tag, address.element, address.qualifier, segment.position,
                         f"{value!r} is {len(value)} characters; the partner accepts at most {limit}",
                     )
                 )
@@ -100,7 +100,8 @@ def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
         if passed:
             continue
         tag = rule.at.split("/")[-1][:-2]
-        _, at = select(root, parse_address(rule.at))
+        at_address = parse_address(rule.at)
+        _, at = select(root, at_address)
         written = at[0][0] if at else None
         said = f" ({rule.says})" if rule.says else ""
         if rule.kind == "equals":
@@ -109,7 +110,7 @@ def violations(guide: SetGuide, body: dict[str, Any]) -> list[Violation]:
             message = f"breaks the partner's rule{said}: {rule.text}"
         found.append(
             Violation(
-                f"rule {rule.id}", rule.location, tag, rule.at.split("/")[-1], written.qualifier() if written else None,
+                f"rule {rule.id}", rule.location, tag, rule.at.split("/")[-1], at_address.qualifier,
                 written.position if written else None, message,
             )
         )
@@ -145,24 +146,25 @@ def check_interchange(guide: Guide | None, text: str, direction: str, document: 
 
 
 def origin_in_mapping(source: YamlSource, violation: Violation) -> str | None:
-    """`path:line:col (ELEMENT: template)` of the mapping entry that writes the violation's
-    element (its segment when no element is named), the qualified one when the mapping has
-    several entries of the segment; None when no entry writes it."""
+    """Where in the mapping the fault comes from, as a phrase for `Violation.line`: the entry
+    that writes the element (`written by path:line:col (ELEMENT: template)`), the entry of a
+    missing segment that did not produce it (its `when:`), or that no entry writes it."""
     candidates: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
     _segment_entries(source.data.get("segments") if isinstance(source.data, dict) else None, ("segments",), violation.segment, candidates)
-    if not candidates:
-        return None
+    wanted = violation.segment + (f"[{violation.qualifier}]" if violation.qualifier else "")
     qualifier_key = f"{violation.segment}{qualifier_position(violation.segment):02d}"
     if violation.qualifier is not None:
-        qualified = [c for c in candidates if str(c[1].get(qualifier_key, "")) == violation.qualifier]
-        candidates = qualified or candidates
+        candidates = [c for c in candidates if str(c[1].get(qualifier_key, "")) == violation.qualifier]
+    if not candidates:
+        return f"no entry of {source.path} writes {wanted}"
     pointer, elements = candidates[0]
     if violation.element and violation.element in elements:
         value = elements[violation.element]
-        location = source.where((*pointer, violation.element))
         text = value if isinstance(value, str) else str(value)
-        return f"{location} ({violation.element}: {text.strip()})"
-    return f"{source.where(pointer, key=True)} (the {violation.segment} entry, which does not write {violation.element})" if violation.element else str(source.where(pointer, key=True))
+        return f"written by {source.where((*pointer, violation.element))} ({violation.element}: {text.strip()})"
+    if violation.element:
+        return f"the {wanted} entry at {source.where(pointer, key=True)} does not write {violation.element}"
+    return f"the {wanted} entry at {source.where(pointer, key=True)} did not produce it (its when: or for_each)"
 
 
 def _segment_entries(items: Any, pointer: tuple[str | int, ...], tag: str, found: list[tuple[tuple[str | int, ...], dict[str, Any]]]) -> None:

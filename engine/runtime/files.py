@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any
 from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
-from engine.guides.check import check_or_raise
+from engine.guides.check import check_interchange, check_or_raise
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.ports import RemoteFile
@@ -240,6 +240,7 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fre
                 if text is None:
                     continue  # a file of 997s: nothing to acknowledge
                 ack_name = f"997_{partner.id}_{interchange.control_number}.edi"
+                check_interchange(partner.guide, text, "outbound", ack_name)
                 stored = tx.put_artifact(job.id, role, ack_name, text.encode("utf-8"), media_type="application/edi-x12")
                 tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, detail={"file": ack_name, "ack_for": interchange.control_number})
         started = time.perf_counter()

@@ -250,7 +250,7 @@ def test_check_interchange_reads_our_rendered_text_back_and_names_the_origin() -
         """
     )
     with pytest.raises(GuideError, match=r"IT103 \(segment 10\): 'CA' .*; written by mapping line 7"):
-        check_interchange(compiled, INVOICE, "outbound", "invoice INV-1", lambda v: "mapping line 7")
+        check_interchange(compiled, INVOICE, "outbound", "invoice INV-1", lambda v: "written by mapping line 7")
 
 
 HL_856 = """\
