@@ -107,7 +107,7 @@ def parse_address(text: str) -> Address:
     return Address(text.strip(), tuple(steps))
 
 
-@dataclass
+@dataclass(slots=True)
 class Node:
     """One segment occurrence or loop instance of a parsed transaction.
 
@@ -121,6 +121,9 @@ class Node:
     position: int = 0
     children: list[Node] = field(default_factory=list)
     segment: Node | None = None
+    by_tag: dict[str, list[Node]] = field(default_factory=dict)
+    """On the root only: every node below it by segment id, in document order (the first step
+    of an address is looked up here instead of walking the tree)."""
 
     @property
     def head(self) -> Node:
@@ -143,6 +146,8 @@ def index(body: dict[str, Any]) -> Node:
     root = Node("ST", True, {})
     counter = [1]
     _fill(root, body, counter)
+    for node in root.walk():
+        root.by_tag.setdefault(node.tag, []).append(node)
     return root
 
 
@@ -188,7 +193,7 @@ def _segments_of(scopes: list[Node], tag: str, *, anywhere: bool) -> list[Node]:
         if not scope.loop and scope.tag == tag:
             found.append(scope)
             continue
-        candidates = scope.walk() if anywhere else iter(scope.children)
+        candidates = scope.by_tag.get(tag, []) if anywhere else scope.children
         for node in candidates:
             if node.tag == tag and not node.loop:
                 found.append(node)
@@ -198,7 +203,7 @@ def _segments_of(scopes: list[Node], tag: str, *, anywhere: bool) -> list[Node]:
 def _matching(scopes: list[Node], step: Step, *, anywhere: bool) -> list[Node]:
     found: list[Node] = []
     for scope in scopes:
-        candidates = list(scope.walk()) if anywhere else scope.children
+        candidates = scope.by_tag.get(step.tag, []) if anywhere else scope.children
         loops = [n for n in candidates if n.loop and n.tag == step.tag]
         chosen = loops if loops else [n for n in candidates if not n.loop and n.tag == step.tag]
         if loops and anywhere:

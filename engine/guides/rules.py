@@ -122,13 +122,16 @@ class RuleContext:
     def __init__(self, root: Node, definition: TransactionSetDef | None) -> None:
         self.root = root
         self.definition = definition
+        self._types: dict[str, ElementDef | None] = {}
 
     def names(self) -> dict[str, Any]:
         return {"count": self.count, "present": self.present, "total": self.total, "value": self.value, "values": self.values}
 
     def typed(self, element_id: str, text: str) -> Any:
         """The value of element `element_id` written as `text`, by its type (module docstring)."""
-        element = self._element(element_id)
+        if element_id not in self._types:
+            self._types[element_id] = self._element(element_id)
+        element = self._types[element_id]
         if element is None or not (element.type == "R" or element.type.startswith("N")):
             return text
         try:
