@@ -14,6 +14,8 @@ def generate(root: Path, target: Path, partners: int, routes: int) -> None:
     """A copy of the project at `root` with `partners` partner files and `routes` route files."""
     shutil.copy(root / "connections.yaml", target / "connections.yaml")
     shutil.copytree(root / "mappings", target / "mappings", ignore=shutil.ignore_patterns("cases"))
+    if (root / "guides").is_dir():
+        shutil.copytree(root / "guides", target / "guides")  # every generated partner keeps acme's guide
     (target / "partners").mkdir()
     template = yaml.safe_load((root / "partners" / "acme.yaml").read_text(encoding="utf-8"))
     for n in range(partners):

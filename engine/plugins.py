@@ -35,6 +35,17 @@ class EmulatorSpec:
 
 
 @dataclass(frozen=True)
+class EntityShape:
+    """The fields of an ERP entity as the connector reads it, for `mlc validate` to check the
+    fields a mapping names (`doc.shipToName`): `fields` every field of a record; `lists` the
+    list-valued fields (expanded lines) and the shape of their items."""
+
+    entity: str
+    fields: frozenset[str]
+    lists: Mapping[str, EntityShape] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class ConnectorPlugin:
     """What a connector package offers the engine."""
 
@@ -44,6 +55,8 @@ class ConnectorPlugin:
     connect: Callable[..., Any] | None = field(default=None, repr=False)
     validate_config: Callable[[Mapping[str, Any]], object] | None = field(default=None, repr=False)
     """Check a connection entry; raise ConfigError listing every problem (the result is ignored)."""
+    entity_shape: Callable[[str, str | None], EntityShape | None] | None = field(default=None, repr=False)
+    """The shape of an entity read with an `expand` (None when the connector does not know it)."""
 
 
 @cache

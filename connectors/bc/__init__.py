@@ -18,7 +18,7 @@ from connectors.bc.config import BcConfig
 from connectors.bc.webhooks import Notification, Subscription, Subscriptions, parse_notifications
 from connectors.common import RetryPolicy
 from engine.errors import SecretError
-from engine.plugins import ConnectorPlugin, EmulatorSpec
+from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape
 
 
 def connect(
@@ -48,6 +48,23 @@ def _build_bc() -> Any:
     return build_bc()
 
 
+def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
+    """The fields of a BC API v2.0 entity set, with its lines when `expand` names them (the
+    field lists of the API v2.0 resource pages, shared with the emulator)."""
+    from connectors.bc.emulator.schema import ENTITY_SETS as SHAPES
+
+    found = SHAPES.get(entity)
+    if found is None:
+        return None
+    fields = set(found.fields)
+    lists: dict[str, EntityShape] = {}
+    expanded = {part.strip() for part in (expand or "").split(",") if part.strip()}
+    if found.lines and found.line_fields is not None and found.lines in expanded:
+        fields.add(found.lines)
+        lists[found.lines] = EntityShape(f"BC {found.lines}", frozenset(found.line_fields))
+    return EntityShape(f"BC {entity}", frozenset({*fields, "@odata.etag"}), lists)
+
+
 plugin = ConnectorPlugin(
     name="bc",
     title="Dynamics 365 Business Central",
@@ -57,6 +74,7 @@ plugin = ConnectorPlugin(
     ),
     connect=connect,
     validate_config=BcConfig.from_mapping,
+    entity_shape=entity_shape,
 )
 
 __all__ = [
@@ -68,6 +86,7 @@ __all__ = [
     "Subscription",
     "Subscriptions",
     "connect",
+    "entity_shape",
     "parse_notifications",
     "plugin",
 ]

@@ -7,12 +7,23 @@ Every assumed SBA shape lives in `connectors.gp.paths`.
 
 from __future__ import annotations
 
+from connectors.gp import paths
 from connectors.gp.client import GpClient, connect
 from connectors.gp.config import GpConfig, GpVersion
 from connectors.gp.emulator import build_app
-from engine.plugins import ConnectorPlugin, EmulatorSpec
+from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape
 
-__all__ = ["GpClient", "GpConfig", "GpVersion", "connect", "plugin"]
+
+def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
+    """The fields of a GP entity as read (documents carry their lines inline, `Lines`)."""
+    if entity == "purchaseOrders":
+        lines = EntityShape("purchase order line", frozenset(paths.PO_LINE_FIELDS))
+        return EntityShape("GP purchaseOrders", frozenset(paths.PO_FIELDS), {paths.LINES_KEY: lines})
+    fields = {"vendors": paths.VENDOR_FIELDS, "items": paths.ITEM_FIELDS}.get(entity)
+    return EntityShape(f"GP {entity}", frozenset(fields)) if fields else None
+
+
+__all__ = ["GpClient", "GpConfig", "GpVersion", "connect", "entity_shape", "plugin"]
 
 plugin = ConnectorPlugin(
     name="gp",
@@ -20,4 +31,5 @@ plugin = ConnectorPlugin(
     emulators=(EmulatorSpec("gp", "Dynamics GP SBA", build_app, "/GPService/Tenants(DefaultTenant)"),),
     connect=connect,
     validate_config=GpConfig.from_mapping,
+    entity_shape=entity_shape,
 )

@@ -191,6 +191,61 @@ PO_LINE_FIELDS = (
 )
 """[U] Purchase-order line fields; `InventoryAccount` carries the cost center / GL account."""
 
+PO_FIELDS = (
+    "PurchaseOrderId",
+    "VendorId",
+    "VendorName",
+    "Type",
+    "Date",
+    "RequiredDate",
+    "Status",
+    "TransactionState",
+    "BuyerId",
+    "CurrencyId",
+    "PaymentTermsId",
+    "ShippingMethodId",
+    "Subtotal",
+    "CreatedDate",
+    "ModifiedDate",
+    "Lines",
+)
+"""[U] Purchase-order header fields (what `mlc validate` checks a GP 850 mapping's `doc.` against)."""
+
+VENDOR_FIELDS = (
+    "VendorId",
+    "Name",
+    "ShortName",
+    "CheckName",
+    "ClassId",
+    "CurrencyId",
+    "PaymentTermsId",
+    "ShippingMethodId",
+    "IsActive",
+    "IsOnHold",
+    "IsOneTime",
+    "Address",
+    "CreatedDate",
+    "ModifiedDate",
+)
+"""[U] Vendor fields (the RTM Vendor object; `Address` is a nested object)."""
+
+ITEM_FIELDS = (
+    "ItemId",
+    "Description",
+    "ShortDescription",
+    "ItemType",
+    "ClassId",
+    "UofMSchedule",
+    "BaseUofM",
+    "StandardCost",
+    "CurrentCost",
+    "InventoryAccount",
+    "DefaultSiteId",
+    "CreatedDate",
+    "ModifiedDate",
+)
+"""[U] Item fields (the RTM Item object)."""
+
 RECEIPT_LINE_FIELDS = (
     "LineNumber",
     "PurchaseOrderId",

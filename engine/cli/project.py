@@ -26,7 +26,7 @@ from engine.config.lint import Finding
 from engine.config.project import Project, validate_project
 from engine.errors import UsageError
 
-SCHEMA_KINDS = ("connections", "partner", "mapping", "route", "case")
+SCHEMA_KINDS = ("connections", "partner", "guide", "mapping", "route", "case")
 
 project_option = click.option(
     "--project",

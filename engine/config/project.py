@@ -28,6 +28,7 @@ other partners are skipped by the runtime, as documents of non-partners are.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +127,11 @@ def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) 
 def _attach_guides(root: Path, partners: dict[str, Partner], read: Callable[[str, str], project_files.ProjectFile]) -> list[Finding]:
     """Compile each partner's `guide:` (inline, or a guide file read once however many
     partners name it) onto `Partner.guide`; the findings of every guide."""
-    from engine.guides.guide import compile_guide
+    from engine.guides.guide import Guide, compile_guide
 
     findings: list[Finding] = []
     files: dict[str, project_files.ProjectFile | None] = {}
+    compiled: dict[tuple[str, str], Guide | None] = {}  # a shared file, per X12 version: compiled once
     for partner in partners.values():
         spec = partner.source.data.get("guide")
         version = str(partner.data["x12"]["version"])
@@ -157,9 +159,54 @@ def _attach_guides(root: Path, partners: dict[str, Partner], read: Callable[[str
             source, pointer = inline, ()
         else:
             continue
+        key = (spec, version) if isinstance(spec, str) else None
+        if key is not None and key in compiled:
+            shared = compiled[key]
+            partner.guide = dataclasses.replace(shared, partner=partner.id) if shared is not None else None
+            continue
         guide, problems = compile_guide(source, pointer, partner.id, version)
         findings.extend(problems)
         partner.guide = guide
+        if key is not None:
+            compiled[key] = guide
+    return findings
+
+
+def _check_mapping_uses(
+    sources: Mapping[str, YamlSource], partners: Mapping[str, Partner], routes: Mapping[str, Route], connections: Mapping[str, Any]
+) -> list[Finding]:
+    """`engine.config.mapping_checks` on every mapping, with the source entity of the routes
+    that use it and the cross-reference tables of the partners taking part."""
+    from engine.config.mapping_checks import Shape, check_mapping, erp_shape
+    from engine.plugins import discover
+
+    try:
+        plugins = discover()
+    except ConfigError:
+        plugins = {}  # reported as plugin-load by the connection checks
+    findings: list[Finding] = []
+    for name, source in sources.items():
+        overridden = {p.id for p in partners.values() if name in ((p.data.get("overrides") or {}).get("mappings") or {}).values()}
+        using = [r for r in routes.values() if r.mapping == name or (overridden and isinstance(r.mapping, str))]
+        shapes: list[Shape | None] = []
+        for route in using:
+            source_spec = route.data.get("source") or {}
+            connection = connections.get(str(source_spec.get("connection")), {})
+            plugin = plugins.get(str(connection.get("type")))
+            expand = source_spec.get("expand")
+            expand = ",".join(expand) if isinstance(expand, list) else expand
+            entity = source_spec.get("entity")
+            found = plugin.entity_shape(str(entity), expand) if plugin and plugin.entity_shape and entity else None
+            shapes.append(erp_shape(found) if found else None)
+        labels = {s.label if s else None for s in shapes}
+        doc = shapes[0] if shapes and len(labels) == 1 else None
+        route_names = {r.name for r in using}
+        takers = [
+            p for p in partners.values()
+            if p.id in overridden or (p.routes is not None and route_names & set(p.routes)) or (p.routes is None and using)
+        ]
+        tables = {p.id: list((p.data.get("xref") or {}).keys()) for p in takers} if takers else None
+        findings.extend(check_mapping(source, doc, tables))
     return findings
 
 
@@ -234,6 +281,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         if compiled is not None:
             mappings[name] = compiled
 
+    findings.extend(_check_mapping_uses(mapping_sources, partners, routes, connections))
     case_files = [read(relative, "case") for relative in layout.cases]
     catalog = Catalog(
         connections=connections,

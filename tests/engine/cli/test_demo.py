@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[3]
-PROJECT_PARTS = ("connections.yaml", "partners", "mappings", "schedules")
+PROJECT_PARTS = ("connections.yaml", "partners", "guides", "mappings", "schedules")
 ROUTES = (
     "bc-invoices-to-810", "bc-sales-orders-to-850", "bc-purchase-orders-to-850", "cleo-850-to-bc-sales-orders",
     "cleo-855-to-bc-purchase-orders", "gp-purchase-orders-to-850", "gp-vendors-to-json", "gp-purchase-orders-to-json",

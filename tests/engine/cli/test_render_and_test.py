@@ -111,7 +111,7 @@ def test_mlc_test_passes_every_shipped_case() -> None:
 
 @pytest.fixture
 def project_copy(tmp_path: Path) -> Path:
-    for name in ("connections.yaml", "partners", "schedules", "mappings"):
+    for name in ("connections.yaml", "partners", "guides", "schedules", "mappings"):
         source = REPO / name
         if source.is_dir():
             shutil.copytree(source, tmp_path / name)

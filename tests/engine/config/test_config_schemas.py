@@ -37,7 +37,7 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(kind: str) -> None:
 
 
 def test_unknown_kind_lists_the_valid_ones() -> None:
-    with pytest.raises(Exception, match="valid kinds: case, connections, mapping, partner, route"):
+    with pytest.raises(Exception, match="valid kinds: case, connections, guide, mapping, partner, route"):
         schema.schema_text("partners")
 
 

@@ -118,7 +118,7 @@ def test_check_secrets_passes_with_both_secrets_set(example_project: Project) ->
 def _project_copy(tmp_path: Path, server: str) -> Path:
     root = tmp_path / "project"
     root.mkdir()
-    for folder in ("partners", "mappings", "schedules"):
+    for folder in ("partners", "guides", "mappings", "schedules"):
         shutil.copytree(REPO_ROOT / folder, root / folder)
     text = (REPO_ROOT / "connections.yaml").read_text(encoding="utf-8")
     (root / "connections.yaml").write_text(text + "\n" + server, encoding="utf-8")
