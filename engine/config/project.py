@@ -210,6 +210,20 @@ def _check_mapping_uses(
     return findings
 
 
+def _root_causes(findings: list[Finding], partner_files: list[project_files.ProjectFile]) -> list[Finding]:
+    """The findings without those that only follow from a partner file that could not be read
+    (a YAML or schema error there is the one error: the cases and routes naming the partner,
+    and the cross-reference tables it would define, are not reported as well)."""
+    broken = {f.stem for f in partner_files if f.source is None or not f.schema_ok}
+    if not broken:
+        return findings
+    named = tuple(f"no partner {stem!r}" for stem in broken)
+    return [
+        f for f in findings
+        if not (f.code == "unknown-partner" and any(n in f.message for n in named)) and f.code != "mapping-xref"
+    ]
+
+
 def validate_project(root: Path | str, environ: Mapping[str, str] | None = None) -> tuple[Project | None, list[Finding]]:
     """Every problem of the project at `root`, and the project when none is an error."""
     root = Path(root)
@@ -292,7 +306,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         case_files=[f for f in case_files if f.source is not None],
     )
     findings.extend(check_references(catalog))
-    findings = sorted(set(findings))
+    findings = sorted(set(_root_causes(findings, partner_files)))
     if any(f.level == "error" for f in findings):
         return None, findings
     project = Project(root, connections, identity, partners, routes, mapping_sources, mappings, state, server)

@@ -115,6 +115,32 @@ class YamlFileError(ConfigError):
         super().__init__(f"{location}: error {code} {detail}")
 
 
+_PLAIN = (
+    ("did not find expected ',' or ']'", "a list opened with [ is not closed here; text holding [ ] , { } or : inside a [...] list must be quoted"),
+    ("did not find expected ',' or '}'", "a mapping opened with { is not closed here; text holding [ ] , { } or : inside a {...} mapping must be quoted"),
+    ("mapping values are not allowed in this context", "a ': ' inside a value starts another key here; quote the value (\"a: b\") or fix the indentation"),
+    ("found character that cannot start any token", "a character that cannot start a value here: a tab used for indentation (YAML indents with spaces only), or @ or ` at the start of a text (quote it)"),
+    ("mapping values are not allowed here", "a ': ' inside a value starts another key here; quote the value (\"a: b\") or fix the indentation"),
+    ("could not find expected ':'", "a line that is neither 'key: value' nor a list item '- ...'; check the indentation, or quote text that runs over several lines"),
+    ("found character '\\t' that cannot start any token", "a tab character: YAML indents with spaces only"),
+    ("found undefined alias", "an alias (*name) refers to no anchor (&name) written above it"),
+    ("expected <block end>, but found", "this line's indentation does not fit the lines above it (a key or item at a level that was closed)"),
+    ("found unexpected end of stream", "the file ends inside a quoted text: a quote is not closed"),
+    ("found unknown escape character", "an unknown backslash escape inside double quotes; use single quotes for text with backslashes"),
+    ("expected a comment or a line break", "text follows a closed quote or bracket on the same line; quote the whole value"),
+)
+"""PyYAML's problems in plain words (the original follows in parentheses)."""
+
+
+def plain_yaml_problem(problem: str, context: str | None = None) -> str:
+    """A PyYAML problem said in plain words, with PyYAML's own words after it."""
+    said = problem if not context else f"{context}: {problem}"
+    for known, plain in _PLAIN:
+        if known in said:
+            return f"{plain} (YAML: {problem})"
+    return problem
+
+
 def parse_yaml(text: str, path: str) -> YamlSource:
     """Parse YAML text; a syntax error is a YamlFileError at its line and column."""
     loader = _Loader(text)
@@ -127,7 +153,7 @@ def parse_yaml(text: str, path: str) -> YamlSource:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         location = Location(path, mark.line + 1, mark.column + 1) if mark else Location(path, 1, 1)
-        raise YamlFileError(location, "yaml-syntax", str(exc.problem or exc)) from None
+        raise YamlFileError(location, "yaml-syntax", plain_yaml_problem(str(exc.problem or exc), exc.context)) from None
     except yaml.YAMLError as exc:
         raise YamlFileError(Location(path, 1, 1), "yaml-syntax", str(exc).replace("\n", " ")) from None
     finally:
