@@ -10,6 +10,7 @@ connecting.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
@@ -35,6 +36,28 @@ class EmulatorSpec:
 
 
 @dataclass(frozen=True)
+class LocalServer:
+    """A real server a plugin started on this machine in place of its emulator (`mlc demo --sftp`):
+    the connection entry that reaches it, the credentials under that entry's secret names, and
+    where its files can be looked at."""
+
+    connection: dict[str, Any]
+    secrets: dict[str, str]
+    where: str
+
+
+@dataclass(frozen=True)
+class LocalServerSpec:
+    """A local server a plugin can start: `start()` is a context manager yielding a `LocalServer`;
+    `unavailable()` says why it cannot start here (None when it can)."""
+
+    name: str
+    title: str
+    start: Callable[[], AbstractContextManager[LocalServer]]
+    unavailable: Callable[[], str | None] = lambda: None
+
+
+@dataclass(frozen=True)
 class ConnectorPlugin:
     """What a connector package offers the engine."""
 
@@ -44,6 +67,8 @@ class ConnectorPlugin:
     connect: Callable[..., Any] | None = field(default=None, repr=False)
     validate_config: Callable[[Mapping[str, Any]], object] | None = field(default=None, repr=False)
     """Check a connection entry; raise ConfigError listing every problem (the result is ignored)."""
+    local_servers: tuple[LocalServerSpec, ...] = ()
+    """Real servers the plugin can start locally for the demo (e.g. Cleo's SFTP over sshd)."""
 
 
 @cache
