@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
@@ -48,12 +49,13 @@ class LocalServer:
 
 @dataclass(frozen=True)
 class LocalServerSpec:
-    """A local server a plugin can start: `start()` is a context manager yielding a `LocalServer`;
-    `unavailable()` says why it cannot start here (None when it can)."""
+    """A local server a plugin can start: `start(keep_dir)` is a context manager yielding a
+    `LocalServer` (what the user may look at afterwards is left in `keep_dir`); `unavailable()`
+    says why it cannot start here (None when it can)."""
 
     name: str
     title: str
-    start: Callable[[], AbstractContextManager[LocalServer]]
+    start: Callable[[Path], AbstractContextManager[LocalServer]]
     unavailable: Callable[[], str | None] = lambda: None
 
 

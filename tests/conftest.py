@@ -52,6 +52,12 @@ def require_sshd() -> None:
         pytest.skip(reason)
 
 
+@pytest.fixture
+def needs_sshd() -> None:
+    """`require_sshd()` as a fixture, for tests that start sshd themselves (mlc demo --sftp)."""
+    require_sshd()
+
+
 @pytest.fixture(scope="session")
 def sshd_server() -> Iterator[Any]:
     """A real OpenSSH sshd on a free loopback port serving a mailbox tree over SFTP

@@ -8,6 +8,7 @@ folder paths, so partners, routes and the ledger do not change with the transpor
 
 from __future__ import annotations
 
+import shutil
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -81,11 +82,17 @@ def _secret(secrets: Callable[[str], str], name: str, what: str) -> str:
 
 
 @contextmanager
-def _local_sftp() -> Iterator[LocalServer]:
+def _local_sftp(keep_dir: Path) -> Iterator[LocalServer]:
+    """The demo mailbox on a local sshd; on exit its folders are copied to `keep_dir/mailbox`."""
     from connectors.cleo.sshd import LocalSshd
 
+    kept = keep_dir / "mailbox"
     with LocalSshd.start(seed=True) as sshd:
-        yield LocalServer(connection=sshd.connection(), secrets=sshd.secrets(), where=f"{sshd.mailbox} (sshd on {sshd.host}:{sshd.port}, host key {sshd.fingerprint})")
+        where = f"sftp://{sshd.user}@{sshd.host}:{sshd.port}/ (OpenSSH sshd, host key {sshd.fingerprint}); a copy stays in {kept}"
+        try:
+            yield LocalServer(connection=sshd.connection(), secrets=sshd.secrets(), where=where)
+        finally:
+            shutil.copytree(sshd.mailbox, kept, dirs_exist_ok=True)
 
 
 def _sftp_unavailable() -> str | None:

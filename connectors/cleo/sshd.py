@@ -233,7 +233,7 @@ class LocalSshd:
         if reason:
             raise SshdUnavailable(reason)
         made = base is None
-        root = Path(tempfile.mkdtemp(prefix="mlc-sshd-")) if base is None else base
+        root = Path(tempfile.mkdtemp(prefix="mlc-sshd-", dir=_reachable_temp_dir())) if base is None else base
         try:
             server = cls._launch(root, seed)
             try:
@@ -385,6 +385,18 @@ def _ensure_test_user() -> str:
         if entry.pw_shell != "/bin/sh":
             subprocess.run(["usermod", "--shell", "/bin/sh", TEST_USER], check=True, capture_output=True)
     return TEST_USER
+
+
+def _reachable_temp_dir() -> str | None:
+    """A temporary directory the mailbox account can reach (as root, every parent must be
+    searchable by others: a private TMPDIR is not); None for the default."""
+    if os.geteuid() != 0:
+        return None
+    for candidate in (tempfile.gettempdir(), "/tmp", "/var/tmp"):
+        path = Path(candidate).resolve()
+        if all(part.stat().st_mode & 0o001 for part in (path, *path.parents)):
+            return str(path)
+    return None
 
 
 def _free_port() -> int:
