@@ -20,9 +20,9 @@ import httpx
 from connectors.cleo.client import CleoFileStore
 from connectors.cleo.config import CleoConfig
 from connectors.cleo.emulator import build_app
-from connectors.cleo.hostkeys import HostKeyPins
-from connectors.cleo.sftp import SftpFileStore, load_private_key
+from connectors.cleo.sftp import SftpFileStore
 from connectors.cleo.sftp_config import SftpConfig
+from connectors.cleo.sshkeys import HostKeyPins, load_private_key
 from connectors.common.retry import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec, LocalServer, LocalServerSpec

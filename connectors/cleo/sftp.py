@@ -7,7 +7,7 @@ routes and the ledger are the same for both.
 
 Safety rules (the same as the REST and folder stores):
 
-- **The host key is pinned** (`connectors.cleo.hostkeys`): an unknown or changed key is refused
+- **The host key is pinned** (`connectors.cleo.sshkeys`): an unknown or changed key is refused
   before any credential is sent, with the fingerprint the server presented in the message.
 - **Uploads are atomic and never overwrite.** The content is written as `<temp_prefix><name>`
   (a hidden name that listings, ours included, skip), its size checked, then renamed to the
@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import logging
 import re
 import socket
@@ -45,13 +44,11 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 import paramiko
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from paramiko.ssh_exception import IncompatiblePeer
 
 from connectors.cleo.client import check_file_name, folder_key
-from connectors.cleo.hostkeys import HostKeyPins, fingerprint
 from connectors.cleo.sftp_config import SftpConfig
+from connectors.cleo.sshkeys import HostKeyPins, fingerprint
 from connectors.common.retry import RetryPolicy
 from engine.errors import (
     AuthenticationError,
@@ -61,7 +58,6 @@ from engine.errors import (
     NotFoundError,
     ProtocolError,
     RefusedOperationError,
-    SecretError,
     TransportError,
     UnauthorizedError,
 )
@@ -71,39 +67,13 @@ log = logging.getLogger(__name__)
 
 SYSTEM = "cleo"
 T = TypeVar("T")
+PREFETCH_FROM = 256 * 1024
+"""Files larger than this (bytes) are read with paramiko's prefetch."""
 _ID = re.compile(r";size=(\d+);mtime=(\d+)$")
 
 
 def _sha256(content: bytes) -> str:
     return hashlib.sha256(content).hexdigest()
-
-
-def load_private_key(text: str, passphrase: str | None, *, secret: str) -> paramiko.PKey:
-    """A paramiko key from OpenSSH or PEM private key text (RSA, ECDSA, Ed25519)."""
-    data = text.encode("utf-8")
-    password = passphrase.encode("utf-8") if passphrase else None
-    loaded: object
-    try:
-        try:
-            loaded = serialization.load_ssh_private_key(data, password=password)
-        except ValueError:
-            loaded = serialization.load_pem_private_key(data, password=password)
-    except (ValueError, TypeError) as exc:
-        raise SecretError(
-            f"cleo sftp: the secret {secret!r} is not a usable private key (OpenSSH or PEM; wrong or missing passphrase?): {exc}"
-        ) from None
-    classes: list[tuple[type[object], type[paramiko.PKey]]] = [
-        (rsa.RSAPrivateKey, paramiko.RSAKey),
-        (ed25519.Ed25519PrivateKey, paramiko.Ed25519Key),
-        (ec.EllipticCurvePrivateKey, paramiko.ECDSAKey),
-    ]
-    for kind, key_class in classes:
-        if isinstance(loaded, kind):
-            try:
-                return key_class.from_private_key(io.StringIO(text), password=passphrase or None)
-            except paramiko.SSHException as exc:
-                raise SecretError(f"cleo sftp: the secret {secret!r} could not be loaded as a key: {exc}") from None
-    raise SecretError(f"cleo sftp: the secret {secret!r} holds a {type(loaded).__name__}, not an RSA, ECDSA or Ed25519 key")
 
 
 class SftpFileStore:
@@ -174,9 +144,7 @@ class SftpFileStore:
         path = self._file_path(key, file.name)
 
         def op(client: paramiko.SFTPClient) -> bytes:
-            with client.open(path, "rb") as handle:
-                handle.prefetch(file.size)
-                return handle.read()
+            return self._read(client, path, file.size)
 
         content = self._run("download", path, op)
         if file.size is not None and len(content) != file.size:
@@ -223,7 +191,7 @@ class SftpFileStore:
                     raise
                 self._remove_quietly(client, temp)  # someone else published the name meanwhile
                 return self._same_or_conflict(client, key, name, there, content, "upload")
-            return self._remote(key, name, client.stat(final))
+            return self._remote(key, name, written)  # a rename keeps size and mtime
 
         return self._run("upload", final, op)
 
@@ -274,7 +242,7 @@ class SftpFileStore:
                 if there is None:
                     raise
                 return self._archive_over(client, source_key, key, file.name, source, there)
-            return self._remote(key, file.name, client.stat(target))
+            return self._remote(key, file.name, here)  # a rename keeps size and mtime
 
         return self._run("move", source, op)
 
@@ -435,9 +403,12 @@ class SftpFileStore:
         with contextlib.suppress(FileNotFoundError):
             client.remove(path)
 
-    def _read(self, client: paramiko.SFTPClient, path: str) -> bytes:
+    def _read(self, client: paramiko.SFTPClient, path: str, size: int | None = None) -> bytes:
+        """The bytes of `path`; large files are prefetched (pipelined reads in a thread), small
+        ones read directly (one request per 32 KiB, no thread)."""
         with client.open(path, "rb") as handle:
-            handle.prefetch()
+            if size is None or size > PREFETCH_FROM:
+                handle.prefetch(size)
             return handle.read()
 
     def _changed(self, file: RemoteFile, attrs: paramiko.SFTPAttributes) -> bool:
@@ -458,7 +429,7 @@ class SftpFileStore:
         self, client: paramiko.SFTPClient, key: str, name: str, attrs: paramiko.SFTPAttributes, content: bytes, what: str
     ) -> RemoteFile:
         path = self._file_path(key, name)
-        there = None if attrs.st_size != len(content) else self._read(client, path)
+        there = None if attrs.st_size != len(content) else self._read(client, path, attrs.st_size)
         if there is not None and _sha256(there) == _sha256(content):
             log.info("cleo sftp: %s/%s is already there with the same content", key, name)
             return self._remote(key, name, attrs)

@@ -11,7 +11,7 @@ cleo:
   private_key_secret: cleo-sftp-key   # a stored secret holding the OpenSSH/PEM private key text
   private_key_passphrase_secret: cleo-sftp-key-passphrase   # optional, for an encrypted key
   password_secret: cleo-password      # for auth password and key+password
-  host_key: SHA256:q1bD1g0n5HX0...    # the pinned host key (connectors/cleo/hostkeys.py), and/or
+  host_key: SHA256:q1bD1g0n5HX0...    # the pinned host key (connectors/cleo/sshkeys.py), and/or
   known_hosts: ./known_hosts          #   a known_hosts file (relative to the project)
   root: ""                            # optional: folder paths are under this (default: the login directory)
   temp_prefix: ".mlc-tmp-"            # optional: uploads are written as <prefix><name>, then renamed
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connectors.cleo.hostkeys import parse_host_key
+from connectors.cleo.sshkeys import parse_host_key
 from engine.errors import ConfigError
 
 REQUIRED = ("type", "transport", "host", "username")

@@ -53,7 +53,7 @@ import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from connectors.cleo.hostkeys import fingerprint_of_blob
+from connectors.cleo.sshkeys import fingerprint_of_blob
 
 SSHD = Path("/usr/sbin/sshd")
 SFTP_SERVER = Path("/usr/lib/openssh/sftp-server")

@@ -1,4 +1,5 @@
-"""Pinned SSH host keys: what the SFTP transport accepts as the Cleo server's identity.
+"""SSH keys of the SFTP transport: the pinned host keys it accepts as the Cleo server's identity,
+and the client key it logs in with (`load_private_key`, from a stored secret).
 
 A connection names its server's key in connections.yaml, and nothing else is ever accepted
 (no trust on first use, no prompt, no "add it and go on"):
@@ -23,13 +24,16 @@ import base64
 import binascii
 import hashlib
 import hmac
+import io
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import paramiko
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from engine.errors import AuthenticationError, ConfigError
+from engine.errors import AuthenticationError, ConfigError, SecretError
 
 SYSTEM = "cleo"
 
@@ -170,3 +174,31 @@ def _from_known_hosts(path: Path, host: str, port: int) -> list[PinnedKey]:
     if not found:
         return []
     return [PinnedKey(fingerprint(key), key.get_name(), f"known_hosts {path}") for key in found.values()]
+
+
+def load_private_key(text: str, passphrase: str | None, *, secret: str) -> paramiko.PKey:
+    """A paramiko key from OpenSSH or PEM private key text (RSA, ECDSA, Ed25519)."""
+    data = text.encode("utf-8")
+    password = passphrase.encode("utf-8") if passphrase else None
+    loaded: object
+    try:
+        try:
+            loaded = serialization.load_ssh_private_key(data, password=password)
+        except ValueError:
+            loaded = serialization.load_pem_private_key(data, password=password)
+    except (ValueError, TypeError) as exc:
+        raise SecretError(
+            f"cleo sftp: the secret {secret!r} is not a usable private key (OpenSSH or PEM; wrong or missing passphrase?): {exc}"
+        ) from None
+    classes: list[tuple[type[object], type[paramiko.PKey]]] = [
+        (rsa.RSAPrivateKey, paramiko.RSAKey),
+        (ed25519.Ed25519PrivateKey, paramiko.Ed25519Key),
+        (ec.EllipticCurvePrivateKey, paramiko.ECDSAKey),
+    ]
+    for kind, key_class in classes:
+        if isinstance(loaded, kind):
+            try:
+                return key_class.from_private_key(io.StringIO(text), password=passphrase or None)
+            except paramiko.SSHException as exc:
+                raise SecretError(f"cleo sftp: the secret {secret!r} could not be loaded as a key: {exc}") from None
+    raise SecretError(f"cleo sftp: the secret {secret!r} holds a {type(loaded).__name__}, not an RSA, ECDSA or Ed25519 key")
