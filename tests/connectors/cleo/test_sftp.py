@@ -299,6 +299,24 @@ def test_existing_final_name_with_other_content_is_never_overwritten(sshd: Local
     assert sshd.folder("acme/outbox") == {"810_1.edi": b"the partner already has this one"}
 
 
+def test_a_file_appearing_under_the_final_name_during_the_upload_is_never_replaced(sshd: LocalSshd) -> None:
+    temp = sshd.path("acme/outbox") / ".mlc-tmp-810_race.edi"
+
+    def partner_writes_the_same_name() -> None:
+        while not temp.exists():
+            threading.Event().wait(0.001)
+        sshd.put("acme/outbox", "810_race.edi", b"the partner's own file")
+
+    partner = threading.Thread(target=partner_writes_the_same_name, daemon=True)
+    partner.start()
+    with pytest.raises(ConflictError, match="never overwrites"):
+        sftp_store(sshd).upload("acme/outbox", "810_race.edi", BIG * 8)
+    partner.join(timeout=10)
+
+    # OpenSSH's RENAME does not replace an existing name; our temporary file is cleaned up
+    assert sshd.folder("acme/outbox") == {"810_race.edi": b"the partner's own file"}
+
+
 def test_unknown_folder_names_the_mailbox(sshd: LocalSshd) -> None:
     with pytest.raises(ConfigError, match=r"no folder 'nosuch/outbox' in the SFTP mailbox mlc-sftp@127\.0\.0\.1|no folder 'nosuch/outbox' in the SFTP mailbox"):
         sftp_store(sshd).upload("nosuch/outbox", "810_1.edi", X12)
