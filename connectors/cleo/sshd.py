@@ -210,8 +210,16 @@ class LocalSshd:
         """sftp-server's log: every open, rename and remove of every session."""
         return (self.base / "sftp.log").read_text(encoding="utf-8", errors="replace")
 
+    @property
+    def logs_sftp(self) -> bool:
+        """Whether sftp-server's log is kept (not for an account whose shell is nologin)."""
+        return "internal-sftp" not in (self.base / "etc" / "sshd_config").read_text(encoding="ascii")
+
     def renames_into(self, folder: str) -> dict[str, int]:
-        """How often sftp-server was asked to rename a file *into* `folder`, by final name."""
+        """How often sftp-server was asked to rename a file *into* `folder`, by final name
+        (SshdUnavailable when its log is not kept: see `logs_sftp`)."""
+        if not self.logs_sftp:
+            raise SshdUnavailable(f"sftp-server's log is not kept: the shell of {self.user} runs no commands (nologin)")
         prefix = str(self.path(folder)) + "/"
         relative = folder.strip("/") + "/"
         counts: dict[str, int] = {}
@@ -302,7 +310,7 @@ class LocalSshd:
                     "PermitTTY no",
                     "LogLevel INFO",
                     f"Subsystem sftp {SFTP_SERVER}",
-                    f"ForceCommand exec {SFTP_SERVER} -e -l INFO -u 0022 -d {mailbox} 2>>{sftp_log}",
+                    _force_command(user, mailbox, sftp_log),
                     "",
                 ]
             ),
@@ -385,6 +393,16 @@ def _ensure_test_user() -> str:
         if entry.pw_shell != "/bin/sh":
             subprocess.run(["usermod", "--shell", "/bin/sh", TEST_USER], check=True, capture_output=True)
     return TEST_USER
+
+
+def _force_command(user: str, mailbox: Path, sftp_log: Path) -> str:
+    """SFTP only, starting in the mailbox. sshd runs a ForceCommand through the user's shell: with
+    a real shell, sftp-server runs with its log sent to `sftp_log`; an account whose shell runs
+    no commands (nologin) gets the in-process internal-sftp, which cannot log to a file."""
+    shell = pwd.getpwnam(user).pw_shell
+    if Path(shell).name in ("nologin", "false") or not os.access(shell, os.X_OK):
+        return f"ForceCommand internal-sftp -u 0022 -d {mailbox}"
+    return f"ForceCommand exec {SFTP_SERVER} -e -l INFO -u 0022 -d {mailbox} 2>>{sftp_log}"
 
 
 def _reachable_temp_dir() -> str | None:
