@@ -17,12 +17,13 @@ Who logs in:
   an unprivileged sshd cannot read /etc/shadow: `password_auth` is then False and tests that
   need it skip saying so.
 - Run by root, sshd logs the dedicated account `mlc-sftp` in (created with `useradd` when
-  missing; password set with `chpasswd` to a random value per server), so folder permissions
+  missing; password set with `chpasswd` to a random value, shared by the servers of parallel
+  test processes through a root-only file in /run and locked when the last one stops), so folder permissions
   mean something (root ignores them) and password authentication is real. The mailbox tree is
   owned by that account.
 
-sftp-server's own log (`-l INFO`: every open, rename, remove) goes to `log_path`, which
-`renames_into` reads to count how often a file was published into a folder.
+sftp-server's own log (`-l INFO`: every open, rename, remove) goes to `sftp.log` beside the
+mailbox (`sftp_log()`), which `renames_into` reads to count how often a file was published into a folder.
 
 Written here rather than taken from a library because no maintained package starts a system
 OpenSSH server (test helpers for SSH embed paramiko's own server, which is not what real
@@ -271,8 +272,7 @@ class LocalSshd:
         owner: tuple[int, int] | None = None
         if as_root:
             user = _ensure_test_user()
-            password = "Mlc-" + token.token_urlsafe(12)  # Cleo's rule: upper, lower, digit, special
-            subprocess.run(["chpasswd"], input=f"{user}:{password}\n".encode(), check=True, capture_output=True)
+            password = _account_password(user, join=True)
             entry = pwd.getpwnam(user)
             owner = (entry.pw_uid, entry.pw_gid)
             config_dir.chmod(0o711)  # sshd's unprivileged child reads authorized_keys as the user
@@ -371,7 +371,7 @@ class LocalSshd:
             with contextlib.suppress(OSError):
                 os.kill(pid, 9)
         if self.password is not None:
-            subprocess.run(["usermod", "--lock", self.user], check=False, capture_output=True)
+            _account_password(self.user, join=False)
 
     def _chown(self, path: Path) -> None:
         if self._owner is not None:
@@ -384,15 +384,49 @@ def _ensure_test_user() -> str:
     try:
         entry = pwd.getpwnam(TEST_USER)
     except KeyError:
-        subprocess.run(
+        made = subprocess.run(
             ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", "/bin/sh", TEST_USER],
-            check=True,
+            check=False,
             capture_output=True,
         )
+        if made.returncode != 0:
+            pwd.getpwnam(TEST_USER)  # a parallel test process created it first; else the KeyError says so
     else:
         if entry.pw_shell != "/bin/sh":
             subprocess.run(["usermod", "--shell", "/bin/sh", TEST_USER], check=True, capture_output=True)
     return TEST_USER
+
+
+ACCOUNT_STATE = Path("/run/mlc-sftp.json")
+"""Root-only (0600) record of the mailbox account's current password and the pids of the
+servers using it: servers in parallel processes (pytest-xdist) share one account and password."""
+
+
+def _account_password(user: str, *, join: bool) -> str:
+    """Join (or leave) the servers sharing the mailbox account, under a file lock. The first to
+    join sets a fresh random password; the last to leave locks the account again."""
+    import fcntl
+    import json
+
+    with open(ACCOUNT_STATE.with_suffix(".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            state = json.loads(ACCOUNT_STATE.read_text(encoding="utf-8")) if ACCOUNT_STATE.exists() else {}
+        except ValueError:
+            state = {}
+        live = [pid for pid in state.get("pids", []) if pid != os.getpid() and Path(f"/proc/{pid}").exists()]
+        password = str(state.get("password") or "")
+        if join:
+            if not live or not password:
+                password = "Mlc-" + token.token_urlsafe(12)  # Cleo's rule: upper, lower, digit, special
+                subprocess.run(["chpasswd"], input=f"{user}:{password}\n".encode(), check=True, capture_output=True)
+            live.append(os.getpid())
+        elif not live:
+            subprocess.run(["usermod", "--lock", user], check=False, capture_output=True)
+            password = ""
+        ACCOUNT_STATE.touch(mode=0o600)
+        ACCOUNT_STATE.write_text(json.dumps({"password": password, "pids": live}), encoding="utf-8")
+        return password
 
 
 def _force_command(user: str, mailbox: Path, sftp_log: Path) -> str:
