@@ -168,7 +168,9 @@ class HttpStatusError(ConnectorError):
         self.url = url
         self.excerpt = excerpt
         self.code = code
-        text = f"{method} {url} -> HTTP {status}"
+        # An SFTP refusal carries the HTTP status of its meaning (403, 404, 409) for the runtime;
+        # the message does not pretend it was an HTTP answer.
+        text = f"{method} {url} -> {'refused as' if url.startswith('sftp://') else 'HTTP'} {status}"
         if code:
             text += f" {code}"
         text += f": {message}"

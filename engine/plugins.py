@@ -10,9 +10,11 @@ connecting.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from functools import cache
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Any
 
 from engine.errors import ConfigError
@@ -46,6 +48,29 @@ class EntityShape:
 
 
 @dataclass(frozen=True)
+class LocalServer:
+    """A real server a plugin started on this machine in place of its emulator (`mlc demo --sftp`):
+    the connection entry that reaches it, the credentials under that entry's secret names, and
+    where its files can be looked at."""
+
+    connection: dict[str, Any]
+    secrets: dict[str, str]
+    where: str
+
+
+@dataclass(frozen=True)
+class LocalServerSpec:
+    """A local server a plugin can start: `start(keep_dir)` is a context manager yielding a
+    `LocalServer` (what the user may look at afterwards is left in `keep_dir`); `unavailable()`
+    says why it cannot start here (None when it can)."""
+
+    name: str
+    title: str
+    start: Callable[[Path], AbstractContextManager[LocalServer]]
+    unavailable: Callable[[], str | None] = lambda: None
+
+
+@dataclass(frozen=True)
 class ConnectorPlugin:
     """What a connector package offers the engine."""
 
@@ -57,6 +82,8 @@ class ConnectorPlugin:
     """Check a connection entry; raise ConfigError listing every problem (the result is ignored)."""
     entity_shape: Callable[[str, str | None], EntityShape | None] | None = field(default=None, repr=False)
     """The shape of an entity read with an `expand` (None when the connector does not know it)."""
+    local_servers: tuple[LocalServerSpec, ...] = ()
+    """Real servers the plugin can start locally for the demo (e.g. Cleo's SFTP over sshd)."""
 
 
 @cache

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -38,3 +39,38 @@ def shared_dir(sub: str) -> Path:
 def shared_dir_fixture() -> Callable[[str], Path]:
     """`shared_dir` as a fixture, for test modules that cannot import this conftest."""
     return shared_dir
+
+
+def require_sshd() -> None:
+    """Skip the test when OpenSSH's sshd is not installed (fail it in CI, which installs it)."""
+    from connectors.cleo.sshd import sshd_available
+
+    reason = sshd_available()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI installs openssh-server and needs it")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def needs_sshd() -> None:
+    """`require_sshd()` as a fixture, for tests that start sshd themselves (mlc demo --sftp)."""
+    require_sshd()
+
+
+@pytest.fixture(scope="session")
+def sshd_server() -> Iterator[Any]:
+    """A real OpenSSH sshd on a free loopback port serving a mailbox tree over SFTP
+    (`connectors.cleo.sshd.LocalSshd`), one for the test session; use `sshd` in tests."""
+    require_sshd()
+    from connectors.cleo.sshd import LocalSshd
+
+    with LocalSshd.start() as server:
+        yield server
+
+
+@pytest.fixture
+def sshd(sshd_server: Any) -> Any:
+    """The session's sshd with an empty mailbox (the partners' inbox/outbox/archive folders)."""
+    sshd_server.reset()
+    return sshd_server

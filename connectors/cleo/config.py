@@ -3,6 +3,7 @@
 ```yaml
 cleo:
   type: cleo
+  transport: rest                                   # optional: rest (default) or sftp (see sftp_config.py)
   base_url: https://acme.cleointegration.com      # the emulator: http://127.0.0.1:8765/cleo
   username: mlc-demo
   password_secret: cleo-password                    # a secret *name*; the value is stored encrypted
@@ -23,7 +24,7 @@ from typing import Any
 from engine.errors import ConfigError
 
 REQUIRED = ("base_url", "username", "password_secret")
-OPTIONAL = ("type", "auth", "page_size", "token_skew_seconds", "timeout_seconds")
+OPTIONAL = ("type", "transport", "auth", "page_size", "token_skew_seconds", "timeout_seconds")
 AUTH_KINDS = ("password",)
 MAX_PAGE_SIZE = 1000
 
@@ -59,6 +60,9 @@ class CleoConfig:
         type_ = data.get("type", "cleo")
         if type_ != "cleo":
             problems.append(f"type must be 'cleo', got {type_!r}")
+        transport = data.get("transport", "rest")
+        if transport != "rest":
+            problems.append(f"transport must be rest here, got {transport!r} (sftp has its own keys: connectors/cleo/sftp_config.py)")
         auth = data.get("auth", "password")
         if auth not in AUTH_KINDS:
             problems.append(f"auth must be one of {', '.join(AUTH_KINDS)}, got {auth!r}")

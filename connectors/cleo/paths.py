@@ -6,6 +6,7 @@ Cleo Integration Cloud; the collection paging (`startIndex`, `count`, `totalResu
 publicly documented for either product (shared/reference/api-shapes.md section 2.3, all [U]):
 the paths below are the suggested contract the emulator implements. When the real paths are
 known, change this module only; the client and the emulator both read their routes from here.
+The SFTP transport (`connectors.cleo.sftp`, docs/cleo-sftp.md) relies on none of them.
 
 Templates use `{folder_id}` / `{file_id}`; the `*_path` functions fill them in, percent-encoding
 the id so an opaque id can never add a path segment.

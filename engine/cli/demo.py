@@ -13,6 +13,11 @@
    the files in the Cleo emulator, the records created in BC and GP, `mlc audit` on the kept
    state store.
 
+`mlc demo --sftp` serves the Cleo mailboxes from a locally started OpenSSH sshd over SFTP
+instead (the cleo plugin's local server, `connectors.cleo.sshd`): the same seed files, the
+connection pointed at it with its host key pinned and a generated client key; a copy of the
+mailbox is left in the state directory. Without sshd installed it says so and exits 1.
+
 Exit 0 only if every flow worked. The demo world includes one 850 that must fail (an item
 unknown to the partner's cross-reference): it counts as worked when it fails for that reason
 and creates nothing.
@@ -24,6 +29,7 @@ import io
 import os
 import tempfile
 from collections import defaultdict
+from contextlib import ExitStack
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,9 +39,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
 
+from engine import plugins
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
-from engine.errors import MlcError
+from engine.errors import ConfigError, MlcError, UsageError
 from engine.runtime import JobOutcome, Runtime
 from engine.runtime.runtime import RuntimeSettings
 from engine.runtime.setup import open_runtime
@@ -55,7 +62,12 @@ URL_VARIABLES = {"MLC_ENTRA_URL": "entra", "MLC_BC_URL": "bc", "MLC_CLEO_URL": "
 
 @click.command("demo")
 @click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
-def demo(project: str | None) -> None:
+@click.option(
+    "--sftp",
+    is_flag=True,
+    help="Serve the Cleo mailboxes over SFTP from a locally started OpenSSH sshd (needs /usr/sbin/sshd) instead of the Cleo REST emulator.",
+)
+def demo(project: str | None, sftp: bool) -> None:
     """Run every route end to end against the emulators; print a summary (exit 1 if a flow failed)."""
     from engine.cli.emulate import build_app
 
@@ -63,12 +75,17 @@ def demo(project: str | None) -> None:
     console = Console(stderr=True, highlight=False)
     state_dir = Path(tempfile.mkdtemp(prefix="mlc-demo-"))
     database = f"sqlite:///{state_dir / 'mlc.db'}"
-    with serve_in_thread(build_app()) as served:
+    with ExitStack() as stack:
+        served = stack.enter_context(serve_in_thread(build_app()))
         environ = {**os.environ, **{name: f"{served.url}/{prefix}" for name, prefix in URL_VARIABLES.items()}, "MLC_STATE_DIR": str(state_dir)}
         console.print(f"emulators of Business Central, Entra, Cleo and GP on {served.url}/ ; state store {database}")
         loaded = load_project(root, environ=environ)
+        secrets = dict(DEMO_SECRETS)
+        where = "the Cleo emulator's partner outboxes"
+        if sftp:
+            where = _serve_locally(stack, loaded.connections, secrets, state_dir, console)
         settings = RuntimeSettings(max_attempts=3, backoff_seconds=0.2, backoff_max_seconds=1.0)
-        with open_runtime(root, environ=environ, database=database, secrets=DEMO_SECRETS.__getitem__, settings=settings, project=loaded) as runtime:
+        with open_runtime(root, environ=environ, database=database, secrets=secrets.__getitem__, settings=settings, project=loaded) as runtime:
             outcomes, polls = _run_routes(runtime, sorted(loaded.routes), console, "every route")
             acks = _partners_acknowledge(runtime, outcomes, console)
             if acks:
@@ -77,11 +94,36 @@ def demo(project: str | None) -> None:
                 for name, count in more_polls.items():
                     polls[name] = polls.get(name, 0) + count
             overdue = runtime.store.unacknowledged(datetime.now(UTC))
-            failures = _report(runtime, outcomes, polls, overdue, console)
+            failures = _report(runtime, outcomes, polls, overdue, console, where)
     console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
     if failures:
         raise MlcError(f"demo: {failures} flow(s) failed (see above)")
     console.print("[green]every flow worked[/]")
+
+
+def _serve_locally(stack: ExitStack, connections: dict[str, dict[str, Any]], secrets: dict[str, str], state_dir: Path, console: Console) -> str:
+    """Start the plugins' local SFTP servers for the connections that have one (`--sftp`), point
+    those connections at them, and add their credentials to `secrets`; where the files are."""
+    where: list[str] = []
+    for name, entry in sorted(connections.items()):
+        try:
+            plugin = plugins.get(str(entry.get("type", name)))
+        except ConfigError:
+            continue
+        spec = next((s for s in plugin.local_servers if s.name == "sftp"), None)
+        if spec is None:
+            continue
+        reason = spec.unavailable()
+        if reason:
+            raise MlcError(f"demo --sftp: {reason}")
+        server = stack.enter_context(spec.start(state_dir / name))
+        connections[name] = server.connection
+        secrets.update(server.secrets)
+        console.print(f"connection {name}: {spec.title} at {server.where}")
+        where.append(f"the partner outboxes of {server.where}")
+    if not where:
+        raise UsageError("demo --sftp: no connection of the project has a local SFTP server (only type cleo does)")
+    return "; ".join(where)
 
 
 def _is_ack_route(runtime: Runtime, name: str) -> bool:
@@ -146,7 +188,7 @@ def _expected_failure(outcome: JobOutcome) -> bool:
     return any(key in outcome.job.key and reason in (outcome.detail or "") for key, reason in EXPECTED_FAILURES.items())
 
 
-def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int], overdue: list[Any], console: Console) -> int:
+def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int], overdue: list[Any], console: Console, where: str) -> int:
     """The summary table and where to look; how many outcomes were real failures."""
     by_route: dict[str, list[JobOutcome]] = defaultdict(list)
     for outcome in outcomes:
@@ -175,7 +217,7 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
     if not out.is_terminal:
         out = Console(highlight=False, width=160)
     out.print(table)
-    console.print("files we wrote are in the Cleo emulator's partner outboxes; processed inbound files moved to <partner>/archive")
+    console.print(f"files we wrote are in {where}; processed inbound files moved to <partner>/archive")
     still = [g for g in overdue if g.ack_status is None]
     console.print(f"outbound groups still without a 997: {len(still)} (mlc jobs --unacknowledged)")
     return failures

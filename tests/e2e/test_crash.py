@@ -1,5 +1,7 @@
 """Crash safety: `mlc run --once` killed with SIGKILL at random points, restarted until a run
-completes, delivers every document exactly once.
+completes, delivers every document exactly once: with the Cleo mailboxes on the REST emulator,
+and once more on a real OpenSSH sshd over SFTP (there every file must be published by exactly
+one rename, per sftp-server's log, and no temporary file may be left).
 
 The emulators run in this process (tests/e2e/world.py) with 300 posted BC invoices of the two
 partner customers and 20 purchase orders (850) in acme's inbox besides the seed documents. The
@@ -25,9 +27,11 @@ from pathlib import Path
 
 import pytest
 from delivery import delivery_problems
+from sftp_world import sftp_delivery_problems, sftp_project
 from world import World
 
 from benchmarks.emulated import ROOT, acme_850, mlc, post_invoices, worker_environ
+from connectors.cleo.sshd import LocalSshd
 from engine.store import JobState, Store
 
 INVOICES = 300
@@ -60,17 +64,63 @@ def _wait(condition: Callable[[], bool], process: subprocess.Popen[bytes], deadl
     return process.poll() is None
 
 
-def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once(world: World, tmp_path: Path) -> None:
-    invoices = post_invoices(world.bc, INVOICES)
-    orders = [acme_850(5001 + n) for n in range(ORDERS)]
-    for order in orders:
-        world.cleo.put_file("acme/inbox", order.name, order.content)
+@dataclass
+class Mailboxes:
+    """Where the worker's Cleo files are: the REST emulator, or a real sshd over SFTP."""
+
+    put: Callable[[str, str, bytes], None]
+    files: Callable[[], int]
+    """How many files the mailboxes hold (grows with every upload)."""
+    inbox: Callable[[str], dict[str, bytes]]
+    problems: Callable[[dict[str, set[str]]], list[str]]
+
+
+def _rest_mailboxes(world: World) -> Mailboxes:
     inbox = world.cleo.folder_by_path("acme/inbox").id
     for stored in world.cleo.files_in(inbox):
         if "unknown_item" in stored.name:
             world.cleo.delete(stored.id)  # the seed's unknown-item 850 dead-letters by design
     world.cleo.requests = deque()  # the whole upload log, not the last 10,000 requests
-    environ = worker_environ(world.environ, tmp_path / "state", stale_after=0)
+    return Mailboxes(
+        put=world.cleo.put_file,
+        files=lambda: len(world.cleo.files),
+        inbox=world.inbox,
+        problems=lambda expected: delivery_problems(world, expected),
+    )
+
+
+def _sftp_mailboxes(sshd: LocalSshd) -> Mailboxes:
+    sshd.reset(seed=True)
+    (sshd.path("acme/inbox") / "850_ACME-PO-7002_unknown_item.edi").unlink()
+
+    def files() -> int:
+        return sum(1 for path in sshd.mailbox.rglob("*") if not path.name.startswith(".") and path.is_file())
+
+    return Mailboxes(
+        put=lambda folder, name, content: sshd.put(folder, name, content),
+        files=files,
+        inbox=lambda partner: sshd.folder(f"{partner}/inbox"),
+        problems=lambda expected: sftp_delivery_problems(sshd, expected),
+    )
+
+
+@pytest.mark.parametrize("transport", ["rest", "sftp"])
+def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once(
+    world: World, tmp_path: Path, request: pytest.FixtureRequest, transport: str
+) -> None:
+    invoices = post_invoices(world.bc, INVOICES)
+    orders = [acme_850(5001 + n) for n in range(ORDERS)]
+    if transport == "sftp":
+        sshd: LocalSshd = request.getfixturevalue("sshd")
+        mailboxes = _sftp_mailboxes(sshd)
+        project = sftp_project(tmp_path / "project", sshd)
+        environ = worker_environ(world.environ, tmp_path / "state", stale_after=0, secrets=sshd.secrets())
+        environ["MLC_PROJECT"] = str(project)
+    else:
+        mailboxes = _rest_mailboxes(world)
+        environ = worker_environ(world.environ, tmp_path / "state", stale_after=0)
+    for order in orders:
+        mailboxes.put("acme/inbox", order.name, order.content)
     rng = random.Random(SEED)
 
     kills: list[Kill] = []
@@ -79,7 +129,7 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
         starts += 1
         with (tmp_path / f"worker-{starts}.log").open("wb") as log:
             process = subprocess.Popen(mlc("run", "--once"), env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-        started, files_before = time.monotonic(), len(world.cleo.files)
+        started, files_before = time.monotonic(), mailboxes.files()
         deadline = started + WORKER_DEADLINE
         if len(kills) < KILLS:
             if rng.random() < 0.3:
@@ -87,12 +137,12 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
                 alive = _wait(lambda: time.monotonic() - started >= delay, process, deadline)  # noqa: B023
             else:
                 trigger, count = "uploads", rng.randint(1, 25)
-                alive = _wait(lambda: len(world.cleo.files) - files_before >= count, process, deadline)  # noqa: B023
+                alive = _wait(lambda: mailboxes.files() - files_before >= count, process, deadline)  # noqa: B023
                 time.sleep(rng.uniform(0.0, 0.03))
             if alive and process.poll() is None:
                 process.send_signal(signal.SIGKILL)
                 process.wait()
-                kills.append(Kill(trigger, time.monotonic() - started, len(world.cleo.files) - files_before))
+                kills.append(Kill(trigger, time.monotonic() - started, mailboxes.files() - files_before))
                 continue
         _wait(lambda: False, process, deadline)
         assert process.returncode == 0, (tmp_path / f"worker-{starts}.log").read_text(errors="replace")[-3000:]
@@ -104,11 +154,11 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
         "acme": {i.filename for i in invoices if i.partner == "acme"} | {o.ack_name for o in orders},
         "contoso": {i.filename for i in invoices if i.partner == "contoso"},
     }
-    assert delivery_problems(world, expected) == []
+    assert mailboxes.problems(expected) == []
     created = Counter(order.get("externalDocumentNumber") for order in world.bc_records("salesOrders"))
     assert {order.po_number: created[order.po_number] for order in orders} == {order.po_number: 1 for order in orders}
     assert created["ACME-PO-7001"] == 1
-    assert world.inbox("acme") == {}
+    assert mailboxes.inbox("acme") == {}
     with Store.open(None, state_dir=tmp_path / "state") as store:
         counts = store.job_counts()
     assert {state: n for state, n in counts.items() if n} == {JobState.DONE: counts[JobState.DONE]}
@@ -117,4 +167,4 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
         events = Counter(dict(database.execute("SELECT event, count(*) FROM audit_events GROUP BY event").fetchall()))
     assert events["done"] == counts[JobState.DONE]  # each job done once, with its event
     assert events["released"] >= 1  # a restarted worker took back what a killed one held
-    print(f"{starts} starts, {len(kills)} kills ({len(mid_run)} mid-run): {kills}; {counts[JobState.DONE]} jobs done; events {dict(events)}")
+    print(f"{transport}: {starts} starts, {len(kills)} kills ({len(mid_run)} mid-run): {kills}; {counts[JobState.DONE]} jobs done; events {dict(events)}")

@@ -1,16 +1,19 @@
 """The FileStore contract, run against every file store implementation.
 
 Backends: the Cleo connector against its emulator over real HTTP, the Cleo connector through
-an httpx.MockTransport (in-process emulator), and the local folder connector on tmp_path.
+an httpx.MockTransport (in-process emulator), the Cleo connector over SFTP against a real
+OpenSSH sshd (skipped when sshd is not installed, failed in CI), and the local folder
+connector on tmp_path.
 Each backend also offers `put` and `contents`, the view from the other side (a partner
 dropping a file, an operator looking into the folder).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cleo_support import Emulator, StoreFactory
@@ -60,8 +63,26 @@ def _folder_backend(root: Path) -> Backend:
     return Backend(store=FolderStore(root), put=put, contents=contents, kind="folder")
 
 
-@pytest.fixture(params=["cleo-http", "cleo-mock", "folder"])
-def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
+def _sftp_backend(sshd: Any) -> Backend:
+    from sftp_support import sftp_store
+
+    def put(folder: str, name: str, content: bytes) -> None:
+        sshd.put(folder, name, content)
+
+    return Backend(store=sftp_store(sshd), put=put, contents=sshd.folder, kind="cleo-sftp")
+
+
+@pytest.fixture(params=["cleo-http", "cleo-mock", "cleo-sftp", "folder"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "cleo-sftp":
+        made = _sftp_backend(request.getfixturevalue("sshd"))
+        yield made
+        made.store.close()  # type: ignore[attr-defined]
+        return
+    yield _backend(request, tmp_path)
+
+
+def _backend(request: pytest.FixtureRequest, tmp_path: Path) -> Backend:
     if request.param == "cleo-http":
         emulator = request.getfixturevalue("emulator")
         return _emulator_backend(request.getfixturevalue("http_store"), emulator.state, request.param)

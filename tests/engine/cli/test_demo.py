@@ -53,3 +53,21 @@ def test_demo_runs_every_route_against_the_emulators_and_writes_nothing_into_the
     # the state store went to a new temporary directory; the project is untouched
     assert len(list((tmp_path / "tmp").glob("mlc-demo-*/mlc.db"))) == 1
     assert _snapshot(project) == before
+
+
+def test_demo_sftp_runs_the_cleo_side_over_a_local_sshd(tmp_path: Path, needs_sshd: None) -> None:
+    (tmp_path / "tmp").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "mlc"), "demo", "--sftp", "--project", str(REPO)],
+        env=env, capture_output=True, text=True, timeout=180, check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "connection cleo: Cleo mailboxes over SFTP" in result.stderr
+    for written in ("acme/outbox/810_acme_103001.edi", "globex/outbox/850_globex_PO2101.edi", "acme/outbox/997_acme_000000701.edi"):
+        assert written in result.stdout
+    assert "failed as designed" in result.stdout and "every flow worked" in result.stderr
+    (kept,) = (tmp_path / "tmp").glob("mlc-demo-*/cleo/mailbox")
+    assert (kept / "acme" / "outbox" / "810_acme_103001.edi").is_file()
+    assert (kept / "acme" / "archive" / "850_ACME-PO-7001.edi").is_file()
