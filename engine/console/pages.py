@@ -187,6 +187,7 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
             else:
                 shown.append({"artifact": artifact, "x12": None, "text": _pretty(content), "too_big": False})
     record = (job.payload or {}).get("record") if not any(a.role == "input" for a in listed) else None
+    acks_sent = [_ack_status(item) for item in shown if item["artifact"].role.startswith("ack.") and item["x12"] is not None]
     return {
         "job": job,
         "events": [_event(row) for row in events],
@@ -194,11 +195,22 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
         "shown": shown,
         "groups": groups,
         "ack_jobs": ack_jobs,
+        "acks_sent": acks_sent,
         "received": received,
         "record": json.dumps(record, indent=2, ensure_ascii=False) if record is not None else None,
         "review": _review(job.result, job.payload) if job.state.value == "review" else None,
         "result": json.dumps(job.result, indent=2, ensure_ascii=False) if job.result else None,
     }
+
+
+def _ack_status(item: dict[str, Any]) -> dict[str, Any]:
+    """A 997 we sent for an inbound file: its name and what it said (AK901 per group, AK501 per set)."""
+    said = [
+        f"{segment.id} {segment.elements[0].value}" + (f" ({segment.elements[0].meaning})" if segment.elements[0].meaning else "")
+        for segment in item["x12"].segments
+        if segment.id in ("AK5", "AK9") and segment.elements
+    ]
+    return {"artifact": item["artifact"], "said": said}
 
 
 def _event(row: Any) -> dict[str, Any]:
@@ -280,6 +292,8 @@ def _replay(console: Console, job_id: int, user: User) -> str:
 
     runtime = console.runtime
     job = runtime.store.get(job_id)
+    if job.state is JobState.RUNNING:
+        raise UsageError(f"job {job_id} is running (worker {job.claimed_by}); replay it once it has finished")
     runtime.audit(job, "console-replay", f"replay requested in the console by {user.name}", detail={"user": user.name, "role": user.role})
     outcome = replay(runtime, job_id)
     return f"{outcome.state.value}{': ' + outcome.detail if outcome.detail else ''}"
