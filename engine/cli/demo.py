@@ -11,7 +11,10 @@
    inbox, and the 997 route runs again, matching them to our outbound groups (flow 8).
 5. Prints a summary table (route, documents in, files/records out, failures) and where to look:
    the files in the Cleo emulator, the records created in BC and GP, `mlc audit` on the kept
-   state store.
+   state store, and how to open the operator console on it.
+6. With `--serve`, keeps the emulators up and serves the operator console over the demo's store
+   (`http://127.0.0.1:8080/console/`, an operator `demo` with a password printed once) until
+   Ctrl-C: the demo's dead 850 can be read and replayed from the page.
 
 Exit 0 only if every flow worked. The demo world includes one 850 that must fail (an item
 unknown to the partner's cross-reference): it counts as worked when it fails for that reason
@@ -22,7 +25,9 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import tempfile
+import threading
 from collections import defaultdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -55,7 +60,10 @@ URL_VARIABLES = {"MLC_ENTRA_URL": "entra", "MLC_BC_URL": "bc", "MLC_CLEO_URL": "
 
 @click.command("demo")
 @click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
-def demo(project: str | None) -> None:
+@click.option("--serve", "keep_serving", is_flag=True, help="Afterwards keep the emulators up and serve the operator console on the demo's store until Ctrl-C.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address the console listens on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: the console's port (0: any free port).")
+def demo(project: str | None, keep_serving: bool, host: str, port: int) -> None:
     """Run every route end to end against the emulators; print a summary (exit 1 if a flow failed)."""
     from engine.cli.emulate import build_app
 
@@ -78,10 +86,40 @@ def demo(project: str | None) -> None:
                     polls[name] = polls.get(name, 0) + count
             overdue = runtime.store.unacknowledged(datetime.now(UTC))
             failures = _report(runtime, outcomes, polls, overdue, console)
-    console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
+            console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
+            if keep_serving:
+                _serve_console(runtime, console, host, port)
+            else:
+                console.print(
+                    "the operator console on this store: [bold]mlc demo --serve[/] (emulators and console until Ctrl-C), or "
+                    f"[bold]mlc console user add NAME --role operator --database {database}[/] then [bold]mlc serve --database {database}[/] "
+                    "and open http://127.0.0.1:8080/console/ (replays there need the emulators: mlc emulate)",
+                    soft_wrap=True,
+                )
     if failures:
         raise MlcError(f"demo: {failures} flow(s) failed (see above)")
     console.print("[green]every flow worked[/]")
+
+
+def _serve_console(runtime: Runtime, console: Console, host: str, port: int) -> None:
+    """Serve the console over the demo's runtime (emulators still up) until Ctrl-C."""
+    from engine.console import add_user, build_console
+    from engine.webhooks import WebhookSettings, build_app
+
+    password = secrets.token_urlsafe(12)
+    add_user(runtime.store, "demo", password, role="operator", now=runtime.now(), replace=True)
+    app = build_app(runtime, WebhookSettings(public_url=None), secrets=DEMO_SECRETS.__getitem__, console=build_console(runtime))
+    try:
+        served = serve_in_thread(app, host=host, port=port)
+    except OSError as exc:
+        raise MlcError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another with --port)") from exc
+    with served:
+        console.print(f"\n[bold]operator console: {served.url}/console/[/]  user [bold]demo[/], password [bold]{password}[/] (an operator; this store only)", soft_wrap=True)
+        console.print("the emulators and the console stay up until Ctrl-C")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.print("stopped")
 
 
 def _is_ack_route(runtime: Runtime, name: str) -> bool:

@@ -26,7 +26,6 @@ _INDEXES = (
     ("jobs", ("created_at",)),
     ("interchanges", ("control_number",)),
     ("outbound_groups", ("interchange_control",)),
-    ("outbound_groups", ("ack_status", "sent_at")),
     ("audit_events", ("route", "event", "id")),
     ("audit_events", ("event", "at")),
 )
@@ -70,10 +69,13 @@ def upgrade() -> None:
     op.create_index(op.f("ix_job_references_value"), "job_references", ["value"])
     for table, columns in _INDEXES:
         op.create_index(op.f(_name(table, columns)), table, list(columns))
+    waiting = sa.text("ack_status IS NULL")
+    op.create_index("ix_outbound_groups_waiting", "outbound_groups", ["partner", "sent_at"], sqlite_where=waiting, postgresql_where=waiting)
 
 
 def downgrade() -> None:
     """Drop the console's indexes and tables (its users and search index are lost)."""
+    op.drop_index("ix_outbound_groups_waiting", table_name="outbound_groups")
     for table, columns in reversed(_INDEXES):
         op.drop_index(op.f(_name(table, columns)), table_name=table)
     op.drop_index(op.f("ix_job_references_value"), table_name="job_references")
