@@ -15,6 +15,6 @@ from __future__ import annotations
 
 from engine.console.app import ConsoleSettings, build_console
 from engine.console.references import catch_up
-from engine.console.users import ROLES, User, add_user, authenticate, list_users, remove_user
+from engine.console.users import User, add_user, authenticate, list_users, remove_user
 
-__all__ = ["ROLES", "ConsoleSettings", "User", "add_user", "authenticate", "build_console", "catch_up", "list_users", "remove_user"]
+__all__ = ["ConsoleSettings", "User", "add_user", "authenticate", "build_console", "catch_up", "list_users", "remove_user"]

@@ -9,12 +9,13 @@ cannot use with a `BadInput` naming the parameter (the page answers 400).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Select, and_, func, select, union
+from sqlalchemy import Connection, Select, and_, func, select, union, union_all
 
 from engine.errors import MlcError
 from engine.store.jobs import matching_job_ids
@@ -225,14 +226,26 @@ class RouteStatus:
     states: dict[str, int] = field(default_factory=dict)
 
 
-def _last_event(connection: Connection, route: str, event: str) -> dict[str, Any] | None:
-    row = connection.execute(
-        select(audit_events.c.at, audit_events.c.status, audit_events.c.detail)
-        .where(audit_events.c.route == route, audit_events.c.event == event)
-        .order_by(audit_events.c.id.desc())
-        .limit(1)
-    ).one_or_none()
-    return None if row is None else {"at": row.at, "status": row.status, "detail": row.detail or {}}
+def _last_events(connection: Connection, routes: list[str], events: tuple[str, ...]) -> dict[tuple[str, str], dict[str, Any]]:
+    """The newest event of each kind for each route, in one statement: an index seek per pair
+    on (route, event, id), one round trip to the database."""
+    if not routes:
+        return {}
+    parts = []
+    for route in routes:
+        for event in events:
+            newest = (
+                select(audit_events.c.route, audit_events.c.event, audit_events.c.at, audit_events.c.status, audit_events.c.detail)
+                .where(audit_events.c.route == route, audit_events.c.event == event)
+                .order_by(audit_events.c.id.desc())
+                .limit(1)
+                .subquery()
+            )
+            parts.append(select(newest))
+    found = {}
+    for row in connection.execute(union_all(*parts)):
+        found[(row.route, row.event)] = {"at": _aware(row.at), "status": row.status, "detail": _json(row.detail)}
+    return found
 
 
 def route_statuses(connection: Connection, routes: Iterable[str]) -> list[RouteStatus]:
@@ -240,10 +253,21 @@ def route_statuses(connection: Connection, routes: Iterable[str]) -> list[RouteS
     statuses = {name: RouteStatus(name) for name in sorted(routes)}
     for route, state, count in connection.execute(select(jobs.c.route, jobs.c.state, func.count()).group_by(jobs.c.route, jobs.c.state)):
         statuses.setdefault(route, RouteStatus(route)).states[state] = count
+    last = _last_events(connection, list(statuses), ("poll", "poll-failed"))
     for status in statuses.values():
-        status.last_poll = _last_event(connection, status.name, "poll")
-        status.last_failure = _last_event(connection, status.name, "poll-failed")
+        status.last_poll = last.get((status.name, "poll"))
+        status.last_failure = last.get((status.name, "poll-failed"))
     return list(statuses.values())
+
+
+def _json(value: Any) -> dict[str, Any]:
+    # Through a compound select the JSON type may be lost (SQLite hands back the text).
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return {}
+    return value if isinstance(value, dict) else {}
 
 
 def state_counts(statuses: Iterable[RouteStatus]) -> dict[str, int]:
