@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/render.py
 	$(VENV)/bin/python benchmarks/render_project.py
 	$(VENV)/bin/python benchmarks/end_to_end.py
+	$(VENV)/bin/python benchmarks/console.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -11,7 +11,10 @@
    inbox, and the 997 route runs again, matching them to our outbound groups (flow 8).
 5. Prints a summary table (route, documents in, files/records out, failures) and where to look:
    the files in the Cleo emulator, the records created in BC and GP, `mlc audit` on the kept
-   state store.
+   state store, and how to open the operator console on it.
+6. With `--serve`, keeps the emulators up and serves the operator console over the demo's store
+   (`http://127.0.0.1:8080/console/`, an operator `demo` with a password printed once) until
+   Ctrl-C: the demo's dead 850 can be read and replayed from the page.
 
 `mlc demo --sftp` serves the Cleo mailboxes from a locally started OpenSSH sshd over SFTP
 instead (the cleo plugin's local server, `connectors.cleo.sshd`): the same seed files, the
@@ -27,7 +30,9 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 import tempfile
+import threading
 from collections import defaultdict
 from contextlib import ExitStack
 from datetime import UTC, datetime
@@ -67,7 +72,10 @@ URL_VARIABLES = {"MLC_ENTRA_URL": "entra", "MLC_BC_URL": "bc", "MLC_CLEO_URL": "
     is_flag=True,
     help="Serve the Cleo mailboxes over SFTP from a locally started OpenSSH sshd (needs /usr/sbin/sshd) instead of the Cleo REST emulator.",
 )
-def demo(project: str | None, sftp: bool) -> None:
+@click.option("--serve", "keep_serving", is_flag=True, help="Afterwards keep the emulators up and serve the operator console on the demo's store until Ctrl-C.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="With --serve: the address the console listens on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="With --serve: the console's port (0: any free port).")
+def demo(project: str | None, sftp: bool, keep_serving: bool, host: str, port: int) -> None:
     """Run every route end to end against the emulators; print a summary (exit 1 if a flow failed)."""
     from engine.cli.emulate import build_app
 
@@ -80,12 +88,12 @@ def demo(project: str | None, sftp: bool) -> None:
         environ = {**os.environ, **{name: f"{served.url}/{prefix}" for name, prefix in URL_VARIABLES.items()}, "MLC_STATE_DIR": str(state_dir)}
         console.print(f"emulators of Business Central, Entra, Cleo and GP on {served.url}/ ; state store {database}")
         loaded = load_project(root, environ=environ)
-        secrets = dict(DEMO_SECRETS)
+        demo_secrets = dict(DEMO_SECRETS)
         where = "the Cleo emulator's partner outboxes"
         if sftp:
-            where = _serve_locally(stack, loaded.connections, secrets, state_dir, console)
+            where = _serve_locally(stack, loaded.connections, demo_secrets, state_dir, console)
         settings = RuntimeSettings(max_attempts=3, backoff_seconds=0.2, backoff_max_seconds=1.0)
-        with open_runtime(root, environ=environ, database=database, secrets=secrets.__getitem__, settings=settings, project=loaded) as runtime:
+        with open_runtime(root, environ=environ, database=database, secrets=demo_secrets.__getitem__, settings=settings, project=loaded) as runtime:
             outcomes, polls = _run_routes(runtime, sorted(loaded.routes), console, "every route")
             acks = _partners_acknowledge(runtime, outcomes, console)
             if acks:
@@ -95,7 +103,16 @@ def demo(project: str | None, sftp: bool) -> None:
                     polls[name] = polls.get(name, 0) + count
             overdue = runtime.store.unacknowledged(datetime.now(UTC))
             failures = _report(runtime, outcomes, polls, overdue, console, where)
-    console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
+            console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
+            if keep_serving:
+                _serve_console(runtime, console, host, port, demo_secrets)
+            else:
+                console.print(
+                    "the operator console on this store: [bold]mlc demo --serve[/] (emulators and console until Ctrl-C), or "
+                    f"[bold]mlc console user add NAME --role operator --database {database}[/] then [bold]mlc serve --database {database}[/] "
+                    "and open http://127.0.0.1:8080/console/ (replays there need the emulators: mlc emulate)",
+                    soft_wrap=True,
+                )
     if failures:
         raise MlcError(f"demo: {failures} flow(s) failed (see above)")
     console.print("[green]every flow worked[/]")
@@ -124,6 +141,27 @@ def _serve_locally(stack: ExitStack, connections: dict[str, dict[str, Any]], sec
     if not where:
         raise UsageError("demo --sftp: no connection of the project has a local SFTP server (only type cleo does)")
     return "; ".join(where)
+
+
+def _serve_console(runtime: Runtime, console: Console, host: str, port: int, demo_secrets: dict[str, str]) -> None:
+    """Serve the console over the demo's runtime (emulators still up) until Ctrl-C."""
+    from engine.console import add_user, build_console
+    from engine.webhooks import WebhookSettings, build_app
+
+    password = secrets.token_urlsafe(12)
+    add_user(runtime.store, "demo", password, role="operator", now=runtime.now(), replace=True)
+    app = build_app(runtime, WebhookSettings(public_url=None), secrets=demo_secrets.__getitem__, console=build_console(runtime))
+    try:
+        served = serve_in_thread(app, host=host, port=port)
+    except OSError as exc:
+        raise MlcError(f"cannot listen on {host}:{port}: {exc.strerror or exc} (choose another with --port)") from exc
+    with served:
+        console.print(f"\n[bold]operator console: {served.url}/console/[/]  user [bold]demo[/], password [bold]{password}[/] (an operator; this store only)", soft_wrap=True)
+        console.print("the emulators and the console stay up until Ctrl-C")
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            console.print("stopped")
 
 
 def _is_ack_route(runtime: Runtime, name: str) -> bool:

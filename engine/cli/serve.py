@@ -10,6 +10,8 @@
   the scheduler and the workers run, the subscriptions are made or renewed
   (`SubscriptionKeeper.ensure`), then checked again every hour; the public URL is
   `--public-url`, else connections.yaml `server.public_url`, else `http://HOST:PORT`;
+- the operator console at `/console/` of the same server (`engine.console`), unless
+  connections.yaml says `server: {console: {enabled: false}}`;
 - the scheduler (`engine.scheduling`): each route's cron/interval polls, under the store lease
   `poll:<route>`, plus maintenance: stale jobs released, heartbeats for the jobs this process
   runs, the lookup cache emptied (reference data is re-read every few minutes);
@@ -39,6 +41,7 @@ import click
 
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
+from engine.console import ConsoleSettings, build_console, catch_up
 from engine.errors import MlcError, UsageError
 from engine.metrics import Metrics
 from engine.runtime import Runtime
@@ -58,6 +61,8 @@ DEFAULT_WORKERS = 2
 IDLE_SECONDS = 1.0
 """How long an idle worker waits before looking for due jobs again (retries come due unannounced)."""
 LOOKUP_CACHE_SECONDS = 300.0
+REFERENCES_SECONDS = 30.0
+"""How often the console's search index reads the artifacts stored since (engine.console.references)."""
 
 
 class Doorbell:
@@ -164,8 +169,10 @@ class Service:
         host: str = DEFAULT_HOST,
         port: int = DEFAULT_PORT,
         idle_seconds: float = IDLE_SECONDS,
+        console: ConsoleSettings | None = None,
     ) -> None:
         self.runtime = runtime
+        self.console = console if console is not None and console.enabled else None
         self.secrets = secrets
         self.webhooks = webhooks
         self.host = host
@@ -210,6 +217,7 @@ class Service:
         app = build_app(
             self.runtime, settings, secrets=self.secrets, metrics=self.metrics, on_enqueue=self.doorbell.ring,
             health={"workers": self._workers_problem, "scheduler": self._scheduler_problem},
+            console=build_console(self.runtime, self.console) if self.console is not None else None,
         )
         try:
             self.served = serve_in_thread(app, host=self.host, port=self.port)
@@ -229,6 +237,12 @@ class Service:
         self.scheduler.every("lookup-cache", LOOKUP_CACHE_SECONDS, self.runtime.lookups.clear)
         if self.keeper is not None:
             self.scheduler.every("subscriptions", CHECK_EVERY_SECONDS, self.keeper.ensure)
+        if self.console is not None and self.served is not None:
+            self.scheduler.every("console-references", REFERENCES_SECONDS, self._index_references)
+
+    def _index_references(self) -> int:
+        """Index the business numbers of the artifacts stored since the last tick (console search)."""
+        return catch_up(self.runtime.store, now=self.runtime.now())
 
     def heartbeat(self) -> int:
         """Mark the jobs this process is running as alive (so no one releases them); how many."""
@@ -258,6 +272,8 @@ class Service:
         parts = [f"{len(self.scheduled)} route(s) scheduled", f"{self.workers.count} worker(s)"]
         if self.served is not None and self.webhooks is not None:
             parts.append(f"webhooks on {self.served.url}")
+            if self.console is not None:
+                parts.append(f"console on {self.served.url}/console/")
             if self.webhooks.watches:
                 parts.append(f"BC notifications to {self.webhooks.notification_url(self.webhooks.bc_connections()[0])}")
         parts.append(f"store {self.runtime.store.url}")
@@ -320,7 +336,8 @@ def serve(
         for name in chosen or ():
             runtime.route(name)  # unknown names fail before anything starts
         settings = WebhookSettings.for_project(project, public_url=public_url, routes=chosen) if webhooks else None
-        service = Service(runtime, secrets=secrets, routes=chosen, webhooks=settings, workers=workers, host=host, port=port)
+        console = ConsoleSettings.from_server(project.server)
+        service = Service(runtime, secrets=secrets, routes=chosen, webhooks=settings, workers=workers, host=host, port=port, console=console)
         _until_signalled(service, echo)
 
 

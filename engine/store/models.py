@@ -32,6 +32,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -105,6 +106,13 @@ jobs = Table(
     Index(None, "state", "not_before"),
     Index(None, "key"),
     Index(None, "source_ref"),
+    # The operator console's job list: newest first, filtered by state, route or partner, or
+    # a date range (revision 0003).
+    Index(None, "state", "id"),
+    Index(None, "route", "state"),
+    Index(None, "route", "id"),
+    Index(None, "partner", "id"),
+    Index(None, "created_at"),
 )
 
 cursors = Table(
@@ -144,6 +152,7 @@ interchanges = Table(
     Column("job_id", Id, ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True),
     Column("received_at", UtcDateTime, nullable=False),
     UniqueConstraint("sender_qualifier", "sender_id", "control_number"),
+    Index(None, "control_number"),
 )
 
 control_numbers = Table(
@@ -177,6 +186,10 @@ outbound_groups = Table(
     Index(None, "sent_at"),
     Index(None, "filename"),
     Index(None, "job_id"),
+    Index(None, "interchange_control"),
+    # Groups still waiting for their 997, per partner (the console's overview): a partial
+    # index, small however many groups were acknowledged (revision 0003).
+    Index("ix_outbound_groups_waiting", "partner", "sent_at", sqlite_where=text("ack_status IS NULL"), postgresql_where=text("ack_status IS NULL")),
 )
 
 audit_events = Table(
@@ -194,6 +207,9 @@ audit_events = Table(
     Column("detail", JSON, nullable=True),
     Index(None, "job_id"),
     Index(None, "key"),
+    # The console's overview: each route's last poll, recent poll failures (revision 0003).
+    Index(None, "route", "event", "id"),
+    Index(None, "event", "at"),
 )
 
 artifacts = Table(
@@ -219,4 +235,37 @@ leases = Table(
     Column("holder", String, nullable=False),
     Column("acquired_at", UtcDateTime, nullable=False),
     Column("expires_at", UtcDateTime, nullable=False),
+)
+
+# -- the operator console (revision 0003) -------------------------------------------------------
+
+CONSOLE_ROLES = ("viewer", "operator")
+
+console_users = Table(
+    "console_users",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("password_hash", String, nullable=False),
+    Column("role", String, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    CheckConstraint(_in("role", CONSOLE_ROLES), name="role"),
+)
+
+console_state = Table(
+    "console_state",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("value", String, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+job_references = Table(
+    "job_references",
+    metadata,
+    Column("job_id", Id, ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String, nullable=False),
+    Column("value", String, nullable=False),
+    PrimaryKeyConstraint("job_id", "kind", "value"),
+    Index(None, "value"),
 )

@@ -115,6 +115,11 @@ class Store:
         the block ends, or none does if it raises."""
         return self._begin(write=True)
 
+    def reading(self) -> AbstractContextManager[Transaction]:
+        """A read-only unit of work: its queries see one snapshot, and on SQLite it takes no
+        write lock (the operator console's pages read through it)."""
+        return self._begin(write=False)
+
     @contextmanager
     def _begin(self, *, write: bool) -> Iterator[Transaction]:
         tx: Transaction | None = None

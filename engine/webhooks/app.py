@@ -5,6 +5,7 @@
     POST /webhooks/cleo/<route>        a Cleo HTTP action pushing a file (engine.webhooks.cleo)
     GET  /healthz                      200 when the state store answers, else 503
     GET  /metrics                      Prometheus text format (engine.metrics)
+    /console/...                       the operator console, when given (engine.console)
 
 Handlers do their blocking work (store, connectors, secrets) in Starlette's thread pool. Every
 answer is deliberate: success is 200/202 with a small JSON body; a refusal is its status with
@@ -24,7 +25,8 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp
 
 from engine.errors import ConfigError, MlcError, SecretError, StoreError, TransientError
 from engine.metrics import Metrics
@@ -52,23 +54,26 @@ def build_app(
     metrics: Metrics | None = None,
     on_enqueue: Callable[[], None] | None = None,
     health: Mapping[str, Callable[[], str | None]] | None = None,
+    console: ASGIApp | None = None,
 ) -> Starlette:
     """The webhook app over `runtime` (module docstring).
 
     `secrets` resolves the webhook secrets named by `settings` (read per call, so a rotated
     secret is used at once); `on_enqueue` is called after a call enqueued jobs (to wake idle
-    workers); `health` adds named checks to /healthz, each returning a problem or None.
+    workers); `health` adds named checks to /healthz, each returning a problem or None;
+    `console` is mounted at /console (`engine.console.build_console`).
     """
     handlers = _Handlers(runtime, settings, secrets, metrics, on_enqueue, dict(health or {}))
-    return Starlette(
-        routes=[
-            Route("/webhooks/bc", handlers.bc_default, methods=["POST"]),
-            Route("/webhooks/bc/{connection}", handlers.bc_named, methods=["POST"]),
-            Route("/webhooks/cleo/{route}", handlers.cleo, methods=["POST"]),
-            Route("/healthz", handlers.healthz, methods=["GET"]),
-            Route("/metrics", handlers.metrics_page, methods=["GET"]),
-        ]
-    )
+    routes: list[BaseRoute] = [
+        Route("/webhooks/bc", handlers.bc_default, methods=["POST"]),
+        Route("/webhooks/bc/{connection}", handlers.bc_named, methods=["POST"]),
+        Route("/webhooks/cleo/{route}", handlers.cleo, methods=["POST"]),
+        Route("/healthz", handlers.healthz, methods=["GET"]),
+        Route("/metrics", handlers.metrics_page, methods=["GET"]),
+    ]
+    if console is not None:
+        routes.append(Mount("/console", app=console))
+    return Starlette(routes=routes)
 
 
 class _Handlers:

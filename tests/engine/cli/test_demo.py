@@ -71,3 +71,45 @@ def test_demo_sftp_runs_the_cleo_side_over_a_local_sshd(tmp_path: Path, needs_ss
     (kept,) = (tmp_path / "tmp").glob("mlc-demo-*/cleo/mailbox")
     assert (kept / "acme" / "outbox" / "810_acme_103001.edi").is_file()
     assert (kept / "acme" / "archive" / "850_ACME-PO-7001.edi").is_file()
+
+
+def test_demo_serve_keeps_the_console_up_on_the_demo_store_until_interrupted(tmp_path: Path) -> None:
+    import queue
+    import re
+    import signal
+    import threading
+
+    import httpx
+
+    (tmp_path / "tmp").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MLC_")}
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "mlc"), "demo", "--project", str(REPO), "--serve", "--port", "0"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stderr or []], daemon=True).start()
+    try:
+        seen = []
+        found = None
+        while found is None:
+            line = lines.get(timeout=180)
+            seen.append(line)
+            found = re.search(r"operator console: (http://\S+)/console/\s+user demo, password (\S+)", line)
+        url, password = found.group(1), found.group(2)
+        with httpx.Client(base_url=url, timeout=30) as client:
+            login = client.get("/console/login")
+            token = re.search(r'name="csrf" value="([^"]+)"', login.text)
+            assert token
+            assert client.post("/console/login", data={"csrf": token.group(1), "name": "demo", "password": password}).status_code == 303
+            page = client.get("/console/jobs", params={"q": "ACME-PO-7002"})
+            assert page.status_code == 200 and "AC-LAMP-99" in page.text, "the demo's dead 850 is found by its PO number"
+        process.send_signal(signal.SIGINT)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    rest = "".join(seen) + "".join(lines.queue)
+    assert process.returncode == 0, rest
+    assert "stopped" in rest and "every flow worked" in rest

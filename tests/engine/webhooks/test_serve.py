@@ -14,6 +14,7 @@ import pytest
 from webhook_support import SECRETS
 
 from engine.cli.serve import Doorbell, Service, WorkerPool
+from engine.console import ConsoleSettings
 from engine.errors import SecretError, StoreError, UsageError
 from engine.metrics import Metrics
 from engine.runtime import Runtime
@@ -158,3 +159,18 @@ def test_heartbeat_keeps_this_process_s_running_jobs_alive_and_no_one_else_s(run
     after = {j.id: j.heartbeat_at for j in runtime.store.jobs(state=JobState.RUNNING)}
     assert after[mine.id] > before[mine.id]  # type: ignore[operator]
     assert after[theirs.id] == before[theirs.id]
+
+
+@pytest.mark.parametrize(("console", "served"), [(None, False), (ConsoleSettings(), True), (ConsoleSettings(enabled=False), False)], ids=["not-given", "on", "off"])
+def test_a_service_serves_the_console_only_when_it_is_on(runtime: Runtime, example_project: Any, console: ConsoleSettings | None, served: bool) -> None:
+    settings = WebhookSettings.for_project(example_project)
+    service = Service(runtime, secrets=SECRETS.__getitem__, routes=(), webhooks=settings, port=0, idle_seconds=0.05, console=console)
+    service.start()
+    try:
+        assert service.url is not None
+        login = httpx.get(service.url + "/console/login")
+        assert login.status_code == (200 if served else 404)
+        assert ("maintenance:console-references" in {job.id for job in service.scheduler.jobs()}) is served
+        assert ("console on" in service.summary()) is served
+    finally:
+        service.stop()
