@@ -167,6 +167,14 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
                 written += [str(item) for item in result.get("acks", [])]
             elif outcome.state is JobState.DEAD and _expected_failure(outcome):
                 problems.append(f"[yellow]failed as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail}")
+            elif outcome.state is JobState.REVIEW:
+                # The demo world's 855 changes quantities on a Released order: BC refuses them, so
+                # the dates are applied and the rest waits for a person (docs/855-review.md).
+                written += [str(item) for item in result.get("acks", [])]
+                problems.append(
+                    f"[yellow]held for review as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail} "
+                    f"(mlc jobs --state review; reopen the order in BC, then mlc replay {outcome.job.id})"
+                )
             elif outcome.state is not JobState.SKIPPED:
                 failures += 1
                 problems.append(f"[red]{outcome.state.value}[/]: {outcome.job.key}: {outcome.detail}")
