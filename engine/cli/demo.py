@@ -146,11 +146,12 @@ def _serve_locally(stack: ExitStack, connections: dict[str, dict[str, Any]], sec
 def _serve_console(runtime: Runtime, console: Console, host: str, port: int, demo_secrets: dict[str, str]) -> None:
     """Serve the console over the demo's runtime (emulators still up) until Ctrl-C."""
     from engine.console import add_user, build_console
+    from engine.runtime.replay import replay
     from engine.webhooks import WebhookSettings, build_app
 
     password = secrets.token_urlsafe(12)
     add_user(runtime.store, "demo", password, role="operator", now=runtime.now(), replace=True)
-    app = build_app(runtime, WebhookSettings(public_url=None), secrets=demo_secrets.__getitem__, console=build_console(runtime))
+    app = build_app(runtime, WebhookSettings(public_url=None), secrets=demo_secrets.__getitem__, console=build_console(runtime, reapply=replay))
     try:
         served = serve_in_thread(app, host=host, port=port)
     except OSError as exc:
@@ -247,6 +248,14 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
                 written += [str(item) for item in result.get("acks", [])]
             elif outcome.state is JobState.DEAD and _expected_failure(outcome):
                 problems.append(f"[yellow]failed as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail}")
+            elif outcome.state is JobState.REVIEW:
+                # The demo world's 855 changes quantities on a Released order: BC refuses them, so
+                # the dates are applied and the rest waits for a person (docs/855-review.md).
+                written += [str(item) for item in result.get("acks", [])]
+                problems.append(
+                    f"[yellow]held for review as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail} "
+                    f"(mlc jobs --state review; reopen the order in BC, then mlc replay {outcome.job.id})"
+                )
             elif outcome.state is not JobState.SKIPPED:
                 failures += 1
                 problems.append(f"[red]{outcome.state.value}[/]: {outcome.job.key}: {outcome.detail}")

@@ -1,7 +1,7 @@
 """`mlc run`, `mlc jobs`, `mlc audit`, `mlc replay`: operating the runtime from the shell.
 
     mlc run --once [--route R]...     poll the routes once, work every due job, print a summary
-    mlc jobs [--state S] [--route R] [--unacknowledged]
+    mlc jobs [--state S] [--route R] [--unacknowledged]   (--state review: with the held differences)
     mlc audit KEY                     the whole trail of a document number, file name or job id
     mlc replay JOB [--preview]        the difference to the stored output, then the re-run
 
@@ -25,7 +25,7 @@ from engine.cli.mapping import project_root
 from engine.config.project import load_project
 from engine.errors import ConfigError, MlcError, UsageError
 from engine.runtime.setup import open_runtime, open_store
-from engine.store import JobState
+from engine.store import Acknowledgment, JobState
 
 project_option = click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
 database_option = click.option(
@@ -42,7 +42,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
     polls = summary["polls"]
     outcomes = summary["work"].outcomes
     table = Table(title=title)
-    for column in ("route", "documents in", "skipped", "done", "failed (retry)", "dead"):
+    for column in ("route", "documents in", "skipped", "done", "review", "failed (retry)", "dead"):
         table.add_column(column, justify="right" if column != "route" else "left")
     dead_total = 0
     names = sorted(set(polls) | {o.job.route for o in outcomes})
@@ -56,6 +56,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
             str(poll.enqueued if poll else 0),
             str(poll.skipped if poll else 0),
             str(sum(1 for o in mine if o.state is JobState.DONE)),
+            str(sum(1 for o in mine if o.state is JobState.REVIEW)),
             str(sum(1 for o in mine if o.state is JobState.FAILED)),
             f"[red]{dead}[/]" if dead else "0",
         )
@@ -88,6 +89,8 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
         table, dead = run_table(summary, f"mlc run --once ({runtime.store.url})")
     console.print(table)
     for outcome in summary["work"].outcomes:
+        if outcome.state is JobState.REVIEW:  # not a failure: waits for a person (mlc jobs --state review)
+            click.echo(f"review: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}")
         if outcome.state is JobState.DEAD:
             click.echo(f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}", err=True)
     for name, error in summary.get("poll_errors", {}).items():
@@ -128,9 +131,53 @@ def jobs_command(
             for j in found
         ]
         counts = store.job_counts(route)
+        held = {j.id: store.acknowledgments(j.id, state="review") for j in found if j.state is JobState.REVIEW}
     finally:
         store.close()
+    if output_format == "json":
+        for row in rows:
+            if row["id"] in held:
+                row["differences"] = [_held_json(ack) for ack in held[row["id"]]]
     _emit(rows, output_format, "jobs (" + ", ".join(f"{s.value} {n}" for s, n in counts.items() if n) + ")", ("id", "route", "key", "partner", "state", "attempts", "updated", "error"))
+    if output_format == "table" and any(held.values()):
+        _differences_table([ack for acks in held.values() for ack in acks])
+
+
+def _held_json(ack: Acknowledgment) -> dict[str, Any]:
+    return {
+        "document": ack.document,
+        "acknowledgment": ack.ack_type,
+        "lines": [
+            {
+                "line": line.line_number, "item": line.item, "status": f"{line.status} ({line.status_code})", "held": list(line.held),
+                "ours": {"quantity": line.ours_quantity, "price": line.ours_price, "date": line.ours_date},
+                "theirs": {"quantity": line.theirs_quantity, "price": line.theirs_price, "date": line.theirs_date},
+            }
+            for line in ack.lines
+        ],
+    }
+
+
+def _differences_table(acks: list[Acknowledgment]) -> None:
+    """Every line of the acknowledgments in review: ours next to the partner's, what is held."""
+    table = Table(title="acknowledgments held for review: our order next to the partner's (held: what the ERP refuses until the order is reopened)")
+    for column in ("job", "document", "line", "item", "status", "quantity ours/theirs", "price ours/theirs", "date ours/theirs", "applied", "held"):
+        table.add_column(column, overflow="fold")
+
+    def pair(ours: Any, theirs: Any) -> str:
+        shown = "-" if ours is None else f"{ours:g}" if isinstance(ours, float) else str(ours)
+        if theirs is None or theirs == ours:
+            return shown
+        return f"{shown} -> {theirs:g}" if isinstance(theirs, float) else f"{shown} -> {theirs}"
+
+    for ack in acks:
+        for line in ack.lines:
+            table.add_row(
+                str(ack.job_id or ""), ack.document, line.line_number, line.item, f"{line.status} ({line.status_code})",
+                pair(line.ours_quantity, line.theirs_quantity), pair(line.ours_price, line.theirs_price), pair(line.ours_date, line.theirs_date),
+                ", ".join(line.applied) or "-", ", ".join(line.held) or "-",
+            )
+    _console().print(table)
 
 
 def _emit(rows: list[dict[str, Any]], output_format: str, title: str, columns: tuple[str, ...]) -> None:
@@ -157,6 +204,7 @@ def audit_command(key: str, output_format: str, project: str | None, database: s
     try:
         events = store.audit_trail(key)
         jobs = store.find_jobs(key)
+        held = [ack for j in jobs if j.state is JobState.REVIEW for ack in store.acknowledgments(j.id, state="review")]
     finally:
         store.close()
     if not events and not jobs:
@@ -176,6 +224,8 @@ def audit_command(key: str, output_format: str, project: str | None, database: s
     ]
     title = f"audit trail of {key}: " + "; ".join(f"job {j.id} {j.route} {j.state.value}" for j in jobs)
     _emit(rows, output_format, title, ("at", "job", "route", "key", "event", "status", "ms", "detail"))
+    if output_format == "table" and held:
+        _differences_table(held)
 
 
 def _detail(detail: dict[str, Any] | None) -> str:

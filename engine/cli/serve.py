@@ -45,6 +45,7 @@ from engine.console import ConsoleSettings, build_console, catch_up
 from engine.errors import MlcError, UsageError
 from engine.metrics import Metrics
 from engine.runtime import Runtime
+from engine.runtime.replay import replay
 from engine.runtime.setup import open_runtime, project_secrets
 from engine.scheduling import Scheduler, Tick
 from engine.server import ServedApp, serve_in_thread
@@ -217,7 +218,7 @@ class Service:
         app = build_app(
             self.runtime, settings, secrets=self.secrets, metrics=self.metrics, on_enqueue=self.doorbell.ring,
             health={"workers": self._workers_problem, "scheduler": self._scheduler_problem},
-            console=build_console(self.runtime, self.console) if self.console is not None else None,
+            console=build_console(self.runtime, self.console, reapply=replay) if self.console is not None else None,
         )
         try:
             self.served = serve_in_thread(app, host=self.host, port=self.port)

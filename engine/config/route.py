@@ -60,6 +60,9 @@ class Route:
     partner_key: Value | None = None
     target_filename: Value | None = None
     target_match: Value | None = None
+    target_locked: Value | None = None
+    """target.locked.when: a template over `record` (the ERP record as read) that is true when
+    the record takes only the `locked.allows` fields."""
     lookups: dict[str, Lookup] = field(default_factory=dict)
     require: dict[str, Any] = field(default_factory=dict)
     """target.require: entity set -> compiled JSONPath over the mapped output (the keys that must exist)."""
@@ -179,6 +182,9 @@ def compile_route(source: YamlSource, stem: str) -> tuple[Route | None, list[Fin
     if isinstance(target, dict):
         route.target_filename = compiler.value(target.get("filename"), ("target", "filename"), "target.filename")
         route.target_match = compiler.value(target.get("match"), ("target", "match"), "target.match")
+        locked = target.get("locked")
+        if isinstance(locked, dict):
+            route.target_locked = compiler.value(locked.get("when"), ("target", "locked", "when"), "target.locked.when")
         required = target.get("require")
         if isinstance(required, dict):
             for entity, path_text in required.items():

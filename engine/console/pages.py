@@ -198,7 +198,7 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
         "acks_sent": acks_sent,
         "received": received,
         "record": json.dumps(record, indent=2, ensure_ascii=False) if record is not None else None,
-        "review": _review(job.result, job.payload) if job.state.value == "review" else None,
+        "review": _review({"differences": _held_lines(console, job.id)}, job.result, job.payload) if job.state.value == "review" else None,
         "result": json.dumps(job.result, indent=2, ensure_ascii=False) if job.result else None,
     }
 
@@ -225,6 +225,19 @@ def _event(row: Any) -> dict[str, Any]:
         "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
         "failed": row.event in ("dead", "retry", "poll-failed", "rejected") or (row.status is not None and row.status >= 400),
     }
+
+
+def _held_lines(console: Console, job_id: int) -> list[dict[str, Any]]:
+    """The 855 lines held for review (`Store.acknowledgments`): ours next to the partner's."""
+    rows: list[dict[str, Any]] = []
+    for acknowledgment in console.runtime.store.acknowledgments(job_id, state="review"):
+        for line in acknowledgment.held_lines:
+            row: dict[str, Any] = {"document": acknowledgment.document, "line": line.line_number, "item": line.item, "status": f"{line.status} ({line.status_code})"}
+            for name, (ours, theirs) in line.differences.items():
+                row[name] = f"{ours} -> {theirs}"
+            row["held"] = ", ".join(line.held)
+            rows.append(row)
+    return rows
 
 
 def _review(*sources: dict[str, Any] | None) -> list[dict[str, Any]]:

@@ -18,7 +18,10 @@ The steps of a `file` job (its input is the file's bytes, stored when the poll t
    `unique` fields (a re-delivered 850 does not create a second order, and the audit says so);
    updates are idempotent; 997s are matched to our outbound groups in the store.
 6. Only then is the file moved to the partner's archive folder, and the job, the ledger and the
-   interchanges are marked done in one transaction.
+   interchanges are marked done in one transaction. A write that held changes its target
+   refuses in the record's state (an 855 on a Released order: `target.locked`) puts the job in
+   the review state instead of done, with the file archived all the same: everything else is
+   finished, and `mlc replay` applies the held changes once the record can take them.
 
 A crash between any two steps re-runs the job from its stored input: the 997 bytes are reused
 (the upload of the same bytes is a no-op), creates find what they created, the move finds
@@ -193,11 +196,14 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     for route, checked, output in planned:
         check_required(runtime, route, output, f"{name} ST02 {checked.raw.control_number}")
     results = []
+    review: list[str] = []
     for route, checked, output in planned:
         started = time.perf_counter()
         outcome = write(runtime, route, partner, output, job, source=f"{name} ST02 {checked.raw.control_number}")
         runtime.audit(job, outcome.event, outcome.message, duration_ms=elapsed_ms(started), detail={"route": route.name, **outcome.detail})
         results.append(outcome.message)
+        if outcome.event == "held":
+            review.append(outcome.message)
 
     # 6: archive, then mark everything done together
     archived = _archive(runtime, job, partner, payload, name)
@@ -211,6 +217,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     return {
         "file": name,
         "written": results,
+        "review": review,
         "acks": acks,
         "rejected": rejected,
         "unhandled": unhandled,

@@ -9,7 +9,9 @@ What happens to a job follows from the class of the error it meets (engine/error
 `TransientError` (429, 5xx, timeouts, a busy database) is retried with exponential backoff and
 jitter until `max_attempts`, then dead-lettered; anything else dead-letters it at once with the
 reason. An unexpected exception is a bug, but it too only dead-letters the job (with the
-exception named), so one bad document never stops a worker. Every step is an audit event.
+exception named), so one bad document never stops a worker. A job whose result lists `review`
+items (changes its target held: engine.runtime.targets) ends in the review state, not done.
+Every step is an audit event.
 """
 
 from __future__ import annotations
@@ -239,6 +241,11 @@ class Runtime:
                 done = tx.skip(job.id, str(result["skipped"]))
                 self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
                 return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
+            if result.get("review"):
+                reason = "; ".join(str(item) for item in result["review"])
+                parked = tx.review(job.id, result=result, reason=self.mask(reason), worker_id=self.worker_id)
+                self.audit(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
+                return JobOutcome(parked, JobState.REVIEW, reason)
             done = tx.complete(job.id, result=result, worker_id=self.worker_id)
             self.audit(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))

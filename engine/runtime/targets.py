@@ -21,6 +21,19 @@ and PATCHed on the line entity set of the same name (`purchaseOrderLines`) with 
 own ETag. A line that is not there fails the document naming it, before anything is written.
 Updates with the same values are harmless, so a re-run changes nothing twice.
 
+**locked** (`locked: {when: "{{ record.status != 'Draft' }}", allows: [expectedReceiptDate]}`):
+when `when` is true of the record as read (a Released Business Central order, whose lines
+refuse quantity and cost changes: TestStatusOpen), only the `allows` fields are sent; every
+other change that differs from the record is **held**: nothing of it is written, the outcome is
+`held` and the job ends in the review state (`mlc jobs --state review`), to be replayed once
+the record was reopened. An unlocked record takes the change set whole, as above.
+
+**acknowledgment** (`acknowledgment: {quantity: quantity, price: directUnitCost, date:
+expectedReceiptDate}`): a payload with `_acknowledgment` (the 855 mapping's) is recorded in the
+store line by line (`Store.acknowledgments`): our line's quantity, price and date as read,
+next to the partner's (the change's field of that name, else its `_<name>`), with the fields
+applied and held.
+
 **store** (`store: acknowledgments`): an inbound 997 (the `x12-997-to-ack-status` payload) is
 matched to the outbound group it acknowledges (our GS02/GS03, its AK102).
 """
@@ -33,9 +46,9 @@ from typing import TYPE_CHECKING, Any
 from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import ConfigError, MappingError
-from engine.mapping.templates import base_context
+from engine.mapping.templates import base_context, truthy
 from engine.runtime.lookups import MISSING
-from engine.store import Job
+from engine.store import AcknowledgmentLine, Job
 
 if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
@@ -45,7 +58,7 @@ __all__ = ["WriteOutcome", "check_required", "write"]
 
 @dataclass
 class WriteOutcome:
-    """What a write did: the audit event (`create`, `duplicate`, `update`, `ack`), a one-line
+    """What a write did: the audit event (`create`, `duplicate`, `update`, `held`, `ack`), a one-line
     message and details for the audit row."""
 
     event: str
@@ -65,7 +78,7 @@ def write(runtime: Runtime, route: Route, partner: Partner, output: Any, job: Jo
         _require(runtime, route, str(target["connection"]), output, source)
     if target["operation"] == "create":
         return _create(runtime, target, entity, output, source)
-    return _update(runtime, route, partner, target, entity, output, source)
+    return _update(runtime, route, partner, target, entity, output, source, job)
 
 
 def check_required(runtime: Runtime, route: Route, output: Any, source: str) -> None:
@@ -107,7 +120,9 @@ def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[
     return WriteOutcome("create", f"created {entity} {number}", {"entity": entity, "created": str(number)})
 
 
-def _update(runtime: Runtime, route: Route, partner: Partner, target: dict[str, Any], entity: str, output: dict[str, Any], source: str) -> WriteOutcome:
+def _update(
+    runtime: Runtime, route: Route, partner: Partner, target: dict[str, Any], entity: str, output: dict[str, Any], source: str, job: Job
+) -> WriteOutcome:
     if route.target_match is None:
         raise ConfigError(f"route {route.name}: an update target needs match:")
     key = route.target_match.evaluate(base_context(output=output, partner=partner.data))
@@ -125,8 +140,11 @@ def _update(runtime: Runtime, route: Route, partner: Partner, target: dict[str, 
             header[name] = value
     record = system.get(entity, str(key), expand=",".join(line_sets) if line_sets else "")
     record_id = str(record.get("id") or key)
+    locked = _locked(route, record, output, partner)
+    allows = set((target.get("locked") or {}).get("allows") or ())
     changed: list[str] = []
     patches: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # every line is found before anything is written
+    lines_seen: list[tuple[dict[str, Any], dict[str, Any], list[str], list[str]]] = []
     for line_set, changes in line_sets.items():
         lines = record.get(line_set)
         if not isinstance(lines, list):
@@ -139,15 +157,124 @@ def _update(runtime: Runtime, route: Route, partner: Partner, target: dict[str, 
             if not found:
                 raise MappingError(f"{source}: {entity} {key} has no line with {match} (lines: {', '.join(str(line.get('lineObjectNumber') or line.get('sequence')) for line in lines)})")
             values = {f: v for f, v in change.items() if not f.startswith("_")}
-            if values:
-                patches.append((line_set, found[0], values))
+            send, held = _split(values, found[0], allows) if locked else (values, [])
+            if send:
+                patches.append((line_set, found[0], send))
+            lines_seen.append((change, found[0], sorted(send), held))
         changed.append(f"{len(changes)} line(s)")
-    if header:
-        system.update(entity, record_id, header, etag=record.get("@odata.etag"))
-        changed.insert(0, f"{len(header)} field(s)")
+    header_send, header_held = _split(header, record, allows) if locked else (header, [])
+    if header_send:
+        system.update(entity, record_id, header_send, etag=record.get("@odata.etag"))
+        changed.insert(0, f"{len(header_send)} field(s)")
     for line_set, line, values in patches:
         system.update(line_set, str(line["id"]), values, etag=line.get("@odata.etag"))
-    return WriteOutcome("update", f"updated {entity} {key}: {', '.join(changed) or 'nothing to change'}", {"entity": entity, "updated": str(key)})
+    held_lines = [(change, line, held) for change, line, _send, held in lines_seen if held]
+    detail: dict[str, Any] = {"entity": entity, "updated": str(key)}
+    if isinstance(output.get("_acknowledgment"), dict) and isinstance(target.get("acknowledgment"), dict):
+        detail["acknowledgment"] = _record_acknowledgment(runtime, job, route, partner, target, output, str(key), lines_seen, header_held, source)
+    if not held_lines and not header_held:
+        return WriteOutcome("update", f"updated {entity} {key}: {', '.join(changed) or 'nothing to change'}", detail)
+    reason = str((target.get("locked") or {}).get("reason") or "the record refuses these changes in its current state")
+    shown = [f"line {_line_label(change, line)} {', '.join(held)}" for change, line, held in held_lines]
+    if header_held:
+        shown.insert(0, f"header {', '.join(header_held)}")
+    applied = f"applied {', '.join(sorted({f for _c, _l, send, _h in lines_seen for f in send} | set(header_send))) or 'nothing'}"
+    message = f"{entity} {key}: held for review ({reason}): {'; '.join(shown)}; {applied}"
+    detail["held"] = [
+        {"line": _line_label(change, line), "fields": held, "ours": {f: line.get(f) for f in held}, "theirs": {f: change.get(f) for f in held}}
+        for change, line, held in held_lines
+    ]
+    if header_held:
+        detail["held_header"] = {f: {"ours": record.get(f), "theirs": header[f]} for f in header_held}
+    return WriteOutcome("held", message, detail)
+
+
+def _locked(route: Route, record: dict[str, Any], output: dict[str, Any], partner: Partner) -> bool:
+    """Whether the record as read takes only the `locked.allows` fields (`locked.when`)."""
+    if route.target_locked is None:
+        return False
+    return truthy(route.target_locked.evaluate(base_context(record=record, output=output, partner=partner.data)))
+
+
+def _split(values: dict[str, Any], current: dict[str, Any], allows: set[str]) -> tuple[dict[str, Any], list[str]]:
+    """(what a locked record takes, the fields it would refuse): an allowed field is sent; any
+    other is held when it differs from the record's value, and left out when it is the same."""
+    send = {f: v for f, v in values.items() if f in allows}
+    held = sorted(f for f, v in values.items() if f not in allows and current.get(f) != v)
+    return send, held
+
+
+def _line_label(change: dict[str, Any], line: dict[str, Any]) -> str:
+    number = change.get("_lineNumber") or line.get("sequence") or ""
+    item = line.get("lineObjectNumber") or ""
+    return f"{number} ({item})" if item else str(number)
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or value in (None, ""):
+        return None
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _record_acknowledgment(
+    runtime: Runtime,
+    job: Job,
+    route: Route,
+    partner: Partner,
+    target: dict[str, Any],
+    output: dict[str, Any],
+    key: str,
+    lines_seen: list[tuple[dict[str, Any], dict[str, Any], list[str], list[str]]],
+    header_held: list[str],
+    source: str,
+) -> dict[str, Any]:
+    """The partner's acknowledgment, line by line, next to the record as read (the store's
+    `acknowledgments`); its state is `review` when anything was held."""
+    fields = target["acknowledgment"]
+    ack = output["_acknowledgment"]
+
+    def theirs(change: dict[str, Any], name: str | None) -> Any:
+        if not name:
+            return None
+        return change.get(name, change.get(f"_{name}"))
+
+    lines: list[AcknowledgmentLine] = []
+    for change, line, applied, held in lines_seen:
+        quantity, price, date = (fields.get(name) for name in ("quantity", "price", "date"))
+        lines.append(
+            AcknowledgmentLine(
+                line_number=str(change.get("_lineNumber") or line.get("sequence") or ""),
+                item=str(line.get("lineObjectNumber") or ""),
+                status=str(change.get("_status") or ""),
+                status_code=str(change.get("_statusCode") or ""),
+                ours_quantity=_number(line.get(quantity)) if quantity else None,
+                theirs_quantity=_number(theirs(change, quantity)),
+                ours_price=_number(line.get(price)) if price else None,
+                theirs_price=_number(theirs(change, price)),
+                ours_date=str(line.get(date)) if date and line.get(date) not in (None, "") else None,
+                theirs_date=str(theirs(change, date)) if theirs(change, date) not in (None, "") else None,
+                applied=tuple(applied),
+                held=tuple(held),
+            )
+        )
+    state = "review" if header_held or any(line.held for line in lines) else "applied"
+    control = source.rsplit("ST02 ", 1)[-1] if "ST02 " in source else ""
+    note = f"header fields held: {', '.join(header_held)}" if header_held else None
+    with runtime.store.transaction() as tx:
+        ack_id = tx.record_acknowledgment(
+            job.id,
+            route=route.name, partner=partner.id, document=key, control=control,
+            ack_type=str(ack.get("type") or ""), vendor_order=_text(ack.get("vendorOrderNumber")),
+            acknowledged_on=_text(ack.get("acknowledgedOn")), state=state, note=note, lines=lines,
+        )
+    return {"id": ack_id, "state": state, "lines": len(lines), "held": sum(1 for line in lines if line.held)}
+
+
+def _text(value: Any) -> str | None:
+    return None if value in (None, "") else str(value)
 
 
 def _acknowledge(runtime: Runtime, partner: Partner, output: dict[str, Any], source: str) -> WriteOutcome:

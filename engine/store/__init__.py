@@ -8,13 +8,16 @@ schema migrations with Alembic run when the store is opened. Start at `Store.ope
     records.py      the values handed out (Job, LedgerEntry, AuditEvent, Artifact...)
     models.py       the tables; migrations/ creates them
     database.py     URLs, engines, migrations, error translation
-    jobs.py, cursors.py, controls.py, ledger.py, groups.py, audit.py, artifacts.py, leases.py
+    jobs.py, cursors.py, controls.py, ledger.py, groups.py, audit.py, artifacts.py, leases.py,
+    acknowledgments.py
                     one concept each, functions over a connection
 """
 
 from __future__ import annotations
 
 from engine.store.records import (
+    Acknowledgment,
+    AcknowledgmentLine,
     Artifact,
     AuditEvent,
     EnqueueBatch,
@@ -30,6 +33,8 @@ from engine.store.store import Store
 from engine.store.transaction import Transaction
 
 __all__ = [
+    "Acknowledgment",
+    "AcknowledgmentLine",
     "Artifact",
     "AuditEvent",
     "EnqueueBatch",

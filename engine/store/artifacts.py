@@ -1,6 +1,7 @@
 """Artifacts: the exact bytes a job read and wrote (input document, output file, 997...).
 
-Stored whole in the database with their SHA-256 and size, so a job can be replayed from its
+Stored in the database with their SHA-256 and size (whole, or in chunks for a file streamed
+in: `put_stream`), so a job can be replayed from its
 input and a file compared with what was sent, on any machine that reaches the store. A job
 may hold several artifacts of one role (a replay stores a new output); the newest wins in
 `latest`.
@@ -9,13 +10,14 @@ may hold several artifacts of one role (a replay stores a new output); the newes
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, Row, insert, select, update
 
 from engine.errors import StoreError
-from engine.store.models import artifacts
+from engine.store.models import artifact_chunks, artifacts
 from engine.store.records import Artifact
 
 
@@ -44,10 +46,33 @@ def put(
 _PUT = insert(artifacts).returning(artifacts.c.id)
 
 
+def put_stream(
+    connection: Connection, job_id: int, role: str, name: str, chunks: Iterable[bytes], *, media_type: str, now: datetime
+) -> Artifact:
+    """Store the bytes of `chunks` for the job, one `artifact_chunks` row per chunk, never
+    joined in memory; the artifact row carries the size and SHA-256 of the whole. The returned
+    `Artifact` has an empty `content` (reading it back would join it); `latest` reads it."""
+    values = {"job_id": job_id, "role": role, "name": name, "media_type": media_type, "sha256": "", "size": 0, "content": b"", "created_at": now}
+    artifact_id: int = connection.execute(_PUT, values).scalar_one()
+    digest = hashlib.sha256()
+    size = 0
+    for seq, chunk in enumerate(piece for piece in chunks if piece):
+        if not isinstance(chunk, bytes | bytearray | memoryview):
+            raise StoreError(f"artifact {name!r} of job {job_id}: chunks must be bytes, not {type(chunk).__name__}")
+        data = bytes(chunk)
+        digest.update(data)
+        size += len(data)
+        connection.execute(insert(artifact_chunks), {"artifact_id": artifact_id, "seq": seq, "content": data})
+    sha256 = digest.hexdigest()
+    connection.execute(update(artifacts).where(artifacts.c.id == artifact_id).values(sha256=sha256, size=size))
+    # The content is not read back here (that would hold it whole): `latest` reads it.
+    return Artifact(artifact_id, job_id, role, name, media_type, sha256, size, b"", now)
+
+
 def of_job(connection: Connection, job_id: int) -> list[Artifact]:
     """Every artifact of the job, oldest first."""
     query = select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.id)
-    return [_artifact(row) for row in connection.execute(query)]
+    return [_artifact(connection, row) for row in connection.execute(query).all()]
 
 
 def latest(connection: Connection, job_id: int, role: str) -> Artifact | None:
@@ -59,10 +84,18 @@ def latest(connection: Connection, job_id: int, role: str) -> Artifact | None:
         .limit(1)
     )
     row = connection.execute(query).one_or_none()
-    return None if row is None else _artifact(row)
+    return None if row is None else _artifact(connection, row)
 
 
-def _artifact(row: Row[Any]) -> Artifact:
+def _chunked_content(connection: Connection, artifact_id: int) -> bytes:
+    query = select(artifact_chunks.c.content).where(artifact_chunks.c.artifact_id == artifact_id).order_by(artifact_chunks.c.seq)
+    return b"".join(bytes(piece) for piece in connection.execute(query).scalars())
+
+
+def _artifact(connection: Connection, row: Row[Any]) -> Artifact:
+    content = bytes(row.content)
+    if row.size and not content:  # stored in pieces (put_stream)
+        content = _chunked_content(connection, row.id)
     return Artifact(
         id=row.id,
         job_id=row.job_id,
@@ -71,6 +104,6 @@ def _artifact(row: Row[Any]) -> Artifact:
         media_type=row.media_type,
         sha256=row.sha256,
         size=row.size,
-        content=bytes(row.content),
+        content=content,
         created_at=row.created_at,
     )

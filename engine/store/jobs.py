@@ -142,13 +142,21 @@ def dead_letter(connection: Connection, job_id: int, *, error: str, worker_id: s
     return _transition(connection, job_id, _DEAD_LETTER, {"last_error": error}, worker_id, now)
 
 
+def review(
+    connection: Connection, job_id: int, *, result: dict[str, Any] | None, reason: str, worker_id: str | None, now: datetime
+) -> Job:
+    """Park a running job for a person: it did what it could (its result), the rest waits in
+    the review state with `reason`; never claimed again until `requeue`."""
+    return _transition(connection, job_id, _REVIEW, {"result": result, "last_error": reason}, worker_id, now)
+
+
 def skip(connection: Connection, job_id: int, reason: str, *, now: datetime) -> Job:
     """Mark a job that has nothing to do as skipped; the reason is kept in `last_error`."""
     return _transition(connection, job_id, _SKIP, {"last_error": reason}, None, now)
 
 
 def requeue(connection: Connection, job_id: int, *, now: datetime) -> Job:
-    """Make a finished job (done, dead, skipped or failed) pending again, due now, with its
+    """Make a finished job (done, dead, skipped, failed or in review) pending again, due now, with its
     attempts reset: `mlc replay` re-runs it from its stored input."""
     return _transition(connection, job_id, _REQUEUE, {"not_before": now}, None, now)
 
@@ -232,6 +240,9 @@ _RETRY = _Change(
 _DEAD_LETTER = _Change(
     "dead-letter", (JobState.RUNNING,), {"state": JobState.DEAD.value, "claimed_by": None}, ("last_error",)
 )
+_REVIEW = _Change(
+    "review", (JobState.RUNNING,), {"state": JobState.REVIEW.value, "claimed_by": None}, ("result", "last_error")
+)
 _SKIP = _Change(
     "skip",
     (JobState.PENDING, JobState.FAILED, JobState.RUNNING),
@@ -240,7 +251,7 @@ _SKIP = _Change(
 )
 _REQUEUE = _Change(
     "requeue",
-    (JobState.DONE, JobState.DEAD, JobState.SKIPPED, JobState.FAILED),
+    (JobState.DONE, JobState.DEAD, JobState.SKIPPED, JobState.FAILED, JobState.REVIEW),
     {"state": JobState.PENDING.value, "attempts": 0, "claimed_by": None},
     ("not_before",),
 )

@@ -38,6 +38,8 @@ from sqlalchemy.types import TypeDecorator
 
 from engine.store.records import JobState, LedgerState
 
+ACKNOWLEDGMENT_STATES = ("applied", "review")
+
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -269,3 +271,57 @@ job_references = Table(
     PrimaryKeyConstraint("job_id", "kind", "value"),
     Index(None, "value"),
 )
+
+acknowledgments = Table(
+    "acknowledgments",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("job_id", Id, ForeignKey("jobs.id", ondelete="SET NULL"), nullable=True),
+    Column("route", String, nullable=False),
+    Column("partner", String, nullable=True),
+    Column("document", String, nullable=False),
+    Column("control", String, nullable=False),
+    Column("ack_type", String, nullable=False),
+    Column("vendor_order", String, nullable=True),
+    Column("acknowledged_on", String, nullable=True),
+    Column("state", String, nullable=False),
+    Column("note", Text, nullable=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("job_id", "document", "control"),
+    CheckConstraint(_in("state", ACKNOWLEDGMENT_STATES), name="state"),
+    Index(None, "document"),
+    Index(None, "state"),
+)
+
+acknowledgment_lines = Table(
+    "acknowledgment_lines",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("acknowledgment_id", Id, ForeignKey("acknowledgments.id", ondelete="CASCADE"), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("line_number", String, nullable=False),
+    Column("item", String, nullable=False),
+    Column("status", String, nullable=False),
+    Column("status_code", String, nullable=False),
+    Column("ours_quantity", Float, nullable=True),
+    Column("theirs_quantity", Float, nullable=True),
+    Column("ours_price", Float, nullable=True),
+    Column("theirs_price", Float, nullable=True),
+    Column("ours_date", String, nullable=True),
+    Column("theirs_date", String, nullable=True),
+    Column("applied", JSON, nullable=False),
+    Column("held", JSON, nullable=False),
+    Index(None, "acknowledgment_id"),
+)
+
+artifact_chunks = Table(
+    "artifact_chunks",
+    metadata,
+    Column("artifact_id", Id, ForeignKey("artifacts.id", ondelete="CASCADE"), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    PrimaryKeyConstraint("artifact_id", "seq"),
+)
+"""The content of an artifact stored in pieces (a pushed file streamed in): its `artifacts`
+row then has an empty `content` and the real `size` and SHA-256."""

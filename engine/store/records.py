@@ -19,7 +19,9 @@ class JobState(StrEnum):
     """Where a job is in its life.
 
     pending -> running -> done | failed (retry scheduled, claimable again after `not_before`)
-    | dead (dead-lettered, only `requeue` revives it) | skipped (nothing to do, with a reason).
+    | dead (dead-lettered, only `requeue` revives it) | skipped (nothing to do, with a reason)
+    | review (it did what the ERP allows and holds the rest for a person: an 855 whose changes a
+    Released order refuses; never claimed again, `requeue` (`mlc replay`) re-runs it).
     """
 
     PENDING = "pending"
@@ -28,6 +30,7 @@ class JobState(StrEnum):
     FAILED = "failed"
     DEAD = "dead"
     SKIPPED = "skipped"
+    REVIEW = "review"
 
 
 class LedgerState(StrEnum):
@@ -171,3 +174,69 @@ class Artifact:
     size: int
     content: bytes
     created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class AcknowledgmentLine:
+    """One line of a partner's order acknowledgment (855) next to our order line.
+
+    `ours_*` is the ERP line as it was read before the acknowledgment was applied, `theirs_*`
+    what the partner acknowledged (None where the 855 says nothing). `applied` names the fields
+    written to the ERP, `held` those the ERP would refuse now (a Released order): a non-empty
+    `held` is a difference waiting for review.
+    """
+
+    line_number: str
+    item: str
+    status: str
+    status_code: str
+    ours_quantity: float | None
+    theirs_quantity: float | None
+    ours_price: float | None
+    theirs_price: float | None
+    ours_date: str | None
+    theirs_date: str | None
+    applied: tuple[str, ...]
+    held: tuple[str, ...]
+
+    @property
+    def differences(self) -> dict[str, tuple[Any, Any]]:
+        """Field -> (ours, theirs) for every value the partner acknowledged differently."""
+        found: dict[str, tuple[Any, Any]] = {}
+        for name, ours, theirs in (
+            ("quantity", self.ours_quantity, self.theirs_quantity),
+            ("price", self.ours_price, self.theirs_price),
+            ("date", self.ours_date, self.theirs_date),
+        ):
+            if theirs is not None and ours != theirs:
+                found[name] = (ours, theirs)
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Acknowledgment:
+    """A partner's acknowledgment of one of our orders, as received and as applied.
+
+    `state` is `applied` (everything the partner said is in the ERP, or nothing needed
+    writing) or `review` (some lines' changes are held: the job is in the review state).
+    """
+
+    id: int
+    job_id: int | None
+    route: str
+    partner: str | None
+    document: str
+    control: str
+    ack_type: str
+    vendor_order: str | None
+    acknowledged_on: str | None
+    state: str
+    note: str | None
+    lines: tuple[AcknowledgmentLine, ...]
+    received_at: datetime
+    updated_at: datetime
+
+    @property
+    def held_lines(self) -> tuple[AcknowledgmentLine, ...]:
+        """The lines with changes the ERP would not take (what a reviewer looks at)."""
+        return tuple(line for line in self.lines if line.held)

@@ -143,6 +143,7 @@ class Store:
     complete = _in_transaction(Transaction.complete)
     retry = _in_transaction(Transaction.retry)
     dead_letter = _in_transaction(Transaction.dead_letter)
+    review = _in_transaction(Transaction.review)
     skip = _in_transaction(Transaction.skip)
     requeue = _in_transaction(Transaction.requeue)
     get = _in_transaction(Transaction.get, write=False)
@@ -174,6 +175,10 @@ class Store:
     put_artifact = _in_transaction(Transaction.put_artifact)
     artifacts = _in_transaction(Transaction.artifacts, write=False)
     artifact = _in_transaction(Transaction.artifact, write=False)
+    put_artifact_stream = _in_transaction(Transaction.put_artifact_stream)
+
+    record_acknowledgment = _in_transaction(Transaction.record_acknowledgment)
+    acknowledgments = _in_transaction(Transaction.acknowledgments, write=False)
 
     try_lease = _in_transaction(Transaction.try_lease)
     release_lease = _in_transaction(Transaction.release_lease)

@@ -24,11 +24,14 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import StoreError
+from engine.store import acknowledgments as acknowledgments_
 from engine.store import artifacts as artifacts_
 from engine.store import audit as audit_
 from engine.store import controls, cursors, groups, jobs, leases, ledger
 from engine.store.database import Database
 from engine.store.records import (
+    Acknowledgment,
+    AcknowledgmentLine,
     Artifact,
     AuditEvent,
     EnqueueBatch,
@@ -186,6 +189,14 @@ class Transaction:
         """Mark a running job failed, to be claimed again from `not_before`."""
         return jobs.retry(
             self.connection, job_id, error=error, not_before=utc(not_before), worker_id=worker_id, now=self.now()
+        )
+
+    @translated
+    def review(self, job_id: int, *, result: Mapping[str, Any] | None = None, reason: str, worker_id: str | None = None) -> Job:
+        """Put a running job in the review state with its result and the reason (what waits
+        for a person); `requeue` (mlc replay) runs it again."""
+        return jobs.review(
+            self.connection, job_id, result=json_object(result, f"result of job {job_id}"), reason=reason, worker_id=worker_id, now=self.now()
         )
 
     @translated
@@ -428,6 +439,54 @@ class Transaction:
     def artifact(self, job_id: int, role: str) -> Artifact | None:
         """The newest artifact of the job in `role`, or None."""
         return artifacts_.latest(self.connection, job_id, role)
+
+    @translated
+    def put_artifact_stream(self, job_id: int, role: str, name: str, chunks: Iterable[bytes], media_type: str) -> Artifact:
+        """Store an artifact from `chunks` without joining them in memory (a pushed file
+        spooled to disk): each chunk is a row of its own, the SHA-256 and size are computed on
+        the way. Read back, it is one `Artifact` like any other."""
+        return artifacts_.put_stream(self.connection, job_id, role, name, chunks, media_type=media_type, now=self.now())
+
+    # Order acknowledgments (855)
+
+    @translated
+    def record_acknowledgment(
+        self,
+        job_id: int | None,
+        *,
+        route: str,
+        partner: str | None,
+        document: str,
+        control: str,
+        ack_type: str,
+        vendor_order: str | None = None,
+        acknowledged_on: str | None = None,
+        state: str,
+        note: str | None = None,
+        lines: Sequence[AcknowledgmentLine] = (),
+    ) -> int:
+        """Record a partner's acknowledgment of order `document` (transaction `control`) with its
+        lines, replacing what this job recorded for it before; the acknowledgment's id."""
+        return acknowledgments_.record(
+            self.connection, job_id=job_id, route=route, partner=partner, document=document, control=control,
+            ack_type=ack_type, vendor_order=vendor_order, acknowledged_on=acknowledged_on, state=state, note=note,
+            lines=lines, now=self.now(),
+        )
+
+    @translated
+    def acknowledgments(
+        self, job_id: int | None = None, *, state: str | None = None, document: str | None = None, limit: int = 100
+    ) -> list[Acknowledgment]:
+        """Order acknowledgments (855s) as recorded, newest first, each with its lines: ours
+        (quantity, price, date as the ERP had them) next to the partner's, the fields applied
+        and the fields held for review.
+
+        The query behind `mlc jobs --state review` and the console's review page:
+        `acknowledgments(state="review")` is every acknowledgment waiting for a person,
+        `acknowledgments(job_id)` those of one job; `Acknowledgment.held_lines` and
+        `AcknowledgmentLine.differences` give the per-line differences to show.
+        """
+        return acknowledgments_.find(self.connection, job_id=job_id, state=state, document=document, limit=limit)
 
     # Leases
 

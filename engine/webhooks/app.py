@@ -1,8 +1,11 @@
 """The webhook server's ASGI app (Starlette; uvicorn serves it).
 
-    POST /webhooks/bc[/<connection>]   BC: ?validationToken=X is echoed (200, text/plain);
-                                       a notification POST becomes fetch jobs (engine.webhooks.bc)
-    POST /webhooks/cleo/<route>        a Cleo HTTP action pushing a file (engine.webhooks.cleo)
+    POST /webhooks/bc[/<connection>]   BC: ?validationToken=X is echoed (200, text/plain), by POST
+    GET  /webhooks/bc[/<connection>]   (what BC is reported to send) and by GET (accepted too);
+                                       a notification POST (at most 1 MiB) becomes fetch jobs
+                                       (engine.webhooks.bc); a body nested too deep is a 400
+    POST /webhooks/cleo/<route>        a Cleo HTTP action pushing a file, spooled as it arrives and
+                                       streamed to the store (server.max_push_bytes; engine.webhooks.cleo)
     GET  /healthz                      200 when the state store answers, else 503
     GET  /metrics                      Prometheus text format (engine.metrics)
     /console/...                       the operator console, when given (engine.console)
@@ -31,7 +34,7 @@ from starlette.types import ASGIApp
 from engine.errors import ConfigError, MlcError, SecretError, StoreError, TransientError
 from engine.metrics import Metrics
 from engine.webhooks.bc import NotificationOutcome, accept_notifications
-from engine.webhooks.cleo import MAX_PUSH_BYTES, PushOutcome, accept_push
+from engine.webhooks.cleo import PushedFile, PushOutcome, accept_push
 from engine.webhooks.refusal import Refusal
 from engine.webhooks.settings import SECRET_HEADER, WebhookSettings
 
@@ -42,7 +45,9 @@ __all__ = ["MAX_NOTIFICATION_BYTES", "MAX_VALIDATION_TOKEN_CHARS", "build_app"]
 
 log = logging.getLogger(__name__)
 
-MAX_NOTIFICATION_BYTES = 10 * 1024 * 1024
+MAX_NOTIFICATION_BYTES = 1024 * 1024
+"""BC notifications carry no record data, and BC sends one `collection` notification instead of
+more than 1,000 entries of ~400 bytes: 1 MiB is several times the largest real one."""
 MAX_VALIDATION_TOKEN_CHARS = 1024
 
 
@@ -65,8 +70,8 @@ def build_app(
     """
     handlers = _Handlers(runtime, settings, secrets, metrics, on_enqueue, dict(health or {}))
     routes: list[BaseRoute] = [
-        Route("/webhooks/bc", handlers.bc_default, methods=["POST"]),
-        Route("/webhooks/bc/{connection}", handlers.bc_named, methods=["POST"]),
+        Route("/webhooks/bc", handlers.bc_default, methods=["GET", "POST"]),
+        Route("/webhooks/bc/{connection}", handlers.bc_named, methods=["GET", "POST"]),
         Route("/webhooks/cleo/{route}", handlers.cleo, methods=["POST"]),
         Route("/healthz", handlers.healthz, methods=["GET"]),
         Route("/metrics", handlers.metrics_page, methods=["GET"]),
@@ -110,6 +115,8 @@ class _Handlers:
 
     async def _bc(self, request: Request, connection: str) -> Response:
         token = request.query_params.get("validationToken")
+        if request.method == "GET" and token is None:
+            return self._answer("bc", Refusal(405, "GET serves only the validation handshake (?validationToken=...); notifications are POSTed"))
         if token is not None:
             if not token or len(token) > MAX_VALIDATION_TOKEN_CHARS:
                 return self._answer("bc-validation", Refusal(400, f"the validationToken must have 1 to {MAX_VALIDATION_TOKEN_CHARS} characters"))
@@ -137,11 +144,14 @@ class _Handlers:
             connection = self.settings.pushes.get(route)
             if connection is None:
                 raise Refusal(404, f"route {route!r} takes no pushes (it needs a webhook trigger without resource)")
-            body = await _read_body(request, MAX_PUSH_BYTES)
+            pushed = await _spool_body(request, self.settings.max_push_bytes)
             params = request.query_params
-            outcome = await run_in_threadpool(
-                self._push, route, connection, request.headers.get(SECRET_HEADER), params.get("partner"), params.get("name"), body
-            )
+            try:
+                outcome = await run_in_threadpool(
+                    self._push, route, connection, request.headers.get(SECRET_HEADER), params.get("partner"), params.get("name"), pushed
+                )
+            finally:
+                pushed.close()
         except Exception as exc:
             return self._answer("cleo", exc)
         if outcome.created and self.on_enqueue is not None:
@@ -150,7 +160,7 @@ class _Handlers:
         self._count("cleo", status)
         return JSONResponse(outcome.as_json(), status_code=status)
 
-    def _push(self, route: str, connection: str, given: str | None, partner: str | None, name: str | None, body: bytes) -> PushOutcome:
+    def _push(self, route: str, connection: str, given: str | None, partner: str | None, name: str | None, body: PushedFile) -> PushOutcome:
         secret = self.settings.secret(connection, self.secrets)
         return accept_push(self.runtime, self.settings, route, secret=secret, given_secret=given, partner=partner, name=name, content=body)
 
@@ -231,3 +241,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
             raise Refusal(413, f"the body passes {limit} bytes, the most accepted")
         chunks.append(chunk)
     return b"".join(chunks)
+
+
+async def _spool_body(request: Request, limit: int) -> PushedFile:
+    """The request body spooled as it arrives (`PushedFile`), refused with 413 as soon as it
+    passes `limit` bytes (or declares more); never held whole in memory."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refusal(413, f"the body has {declared} bytes; at most {limit} are accepted (server.max_push_bytes)")
+    pushed = PushedFile()
+    try:
+        async for chunk in request.stream():
+            if pushed.size + len(chunk) > limit:
+                raise Refusal(413, f"the body passes {limit} bytes, the most accepted (server.max_push_bytes)")
+            pushed.write(chunk)
+    except BaseException:
+        pushed.close()
+        raise
+    return pushed

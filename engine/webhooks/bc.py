@@ -94,6 +94,8 @@ def _entries(body: bytes) -> list[dict[str, Any]]:
         data = json.loads(body.removeprefix(b"\xef\xbb\xbf"))  # BC before v19 sent a UTF-8 BOM
     except (ValueError, UnicodeDecodeError):
         raise Refusal(400, f"the notification body is not JSON: {body[:60]!r}") from None
+    except RecursionError:  # [[[[... : the parser gives up, and so do we (BC nests 3 levels)
+        raise Refusal(400, "the notification body is nested too deeply to be a BC notification") from None
     items = data.get("value") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise Refusal(400, 'the notification body has no "value" list (expected {"value": [...]})')

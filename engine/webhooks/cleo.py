@@ -9,9 +9,14 @@
   file carries; when both are there they must agree, and the partner must take part in the route.
 - The file name is the `name` query parameter (a plain name: no folders, no `..`), else
   `push-<sha256 prefix>.edi`.
-- The file goes through `engine.runtime.poll.enqueue_file`: ledger entry (push id + SHA-256),
-  job and stored bytes in one transaction. The same file pushed again is answered 200 with
-  `created: false` and changes nothing; a new one is 202 with its job id.
+- The body is read as it arrives into a spool (memory up to 1 MiB, then a temporary file), its
+  size checked against `server.max_push_bytes` (default 20 MiB: 413 as soon as it is passed,
+  the rest never read) and its SHA-256 computed on the way; the file is then streamed into the
+  store in 1 MiB pieces, never held whole.
+- It goes into the same inbound ledger as polled inbox files (id `push:<name>` + SHA-256), with
+  its job and stored bytes, in one transaction (as `engine.runtime.poll.enqueue_file`). The same
+  file pushed again is answered 200 with `created: false` and changes nothing; a new one is 202
+  with its job id.
 """
 
 from __future__ import annotations
@@ -19,8 +24,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, X12Error
 from engine.webhooks.refusal import Refusal
@@ -29,11 +36,14 @@ from engine.x12 import delimiters
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
+    from engine.store import Job
 
-__all__ = ["MAX_PUSH_BYTES", "PushOutcome", "accept_push", "isa_sender"]
+__all__ = ["PushOutcome", "PushedFile", "accept_push", "isa_sender"]
 
-MAX_PUSH_BYTES = 100 * 1024 * 1024
-"""The largest file accepted in one push."""
+SPOOL_BYTES = 1024 * 1024
+"""A push is kept in memory up to this size while it arrives, then in a temporary file."""
+CHUNK_BYTES = 1024 * 1024
+"""The size of the pieces a push is written to the store in."""
 
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+@=-]{0,199}$")
 _ISA_PEEK = 512
@@ -73,18 +83,18 @@ def accept_push(
     given_secret: str | None,
     partner: str | None,
     name: str | None,
-    content: bytes,
+    content: bytes | PushedFile,
 ) -> PushOutcome:
-    """Check one pushed file and enqueue it (module docstring); `secret` is the expected value."""
-    from engine.runtime.poll import enqueue_file
-
+    """Check one pushed file and enqueue it (module docstring); `secret` is the expected value.
+    `content` is the file (bytes, or a `PushedFile` the server spooled while it arrived)."""
+    pushed = content if isinstance(content, PushedFile) else PushedFile.of(content)
     if route_name not in settings.pushes:
         raise Refusal(404, f"route {route_name!r} takes no pushes (it needs a webhook trigger without resource)")
     if not given_secret or not hmac.compare_digest(given_secret.encode(), secret.encode()):
         raise Refusal(401, f"the {SECRET_HEADER} header is missing or wrong")
-    if not content:
+    if not pushed.size:
         raise Refusal(400, "the pushed file is empty")
-    qualifier, sender = isa_sender(content)
+    qualifier, sender = isa_sender(pushed.head())
     project = runtime.project
     try:
         by_sender = project.match_partner("x12.sender", f"{qualifier}/{sender}")
@@ -103,9 +113,68 @@ def accept_push(
     route = runtime.route(route_name)
     if not project.takes_part(chosen, route):
         raise Refusal(422, f"partner {chosen.id} does not take part in route {route_name}")
-    digest = hashlib.sha256(content).hexdigest()
-    filename = name or f"push-{digest[:16]}.edi"
+    filename = name or f"push-{pushed.sha256[:16]}.edi"
     if not _NAME.match(filename) or ".." in filename:
         raise Refusal(400, f"the file name {filename[:80]!r} is not a plain name (letters, digits, _ . + @ = -; no folders)")
-    job = enqueue_file(runtime, route, chosen.id, filename, content)
+    job = _enqueue(runtime, route.name, chosen.id, filename, pushed)
     return PushOutcome(job is not None, job.id if job is not None else None, chosen.id, filename)
+
+
+class PushedFile:
+    """A pushed file as it arrived: spooled (in memory up to `SPOOL_BYTES`, then on disk), with
+    its size and SHA-256 computed on the way, so the server never holds a large push whole."""
+
+    def __init__(self) -> None:
+        self.file: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 (closed by close())
+        self._digest = hashlib.sha256()
+        self.size = 0
+
+    @classmethod
+    def of(cls, content: bytes) -> PushedFile:
+        pushed = cls()
+        pushed.write(content)
+        return pushed
+
+    def write(self, chunk: bytes) -> None:
+        self.file.write(chunk)
+        self._digest.update(chunk)
+        self.size += len(chunk)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def head(self, size: int = _ISA_PEEK) -> bytes:
+        """The first bytes (enough to read the ISA segment)."""
+        self.file.seek(0)
+        return self.file.read(size)
+
+    def chunks(self, size: int = CHUNK_BYTES) -> Iterator[bytes]:
+        """The content again, from the start, in pieces of `size` bytes."""
+        self.file.seek(0)
+        while piece := self.file.read(size):
+            yield piece
+
+    def close(self) -> None:
+        self.file.close()
+
+
+def _enqueue(runtime: Runtime, route: str, partner: str, name: str, pushed: PushedFile) -> Job | None:
+    """`engine.runtime.poll.enqueue_file` for a pushed file, its bytes streamed into the store:
+    the same ledger (id `push:<name>` + SHA-256, the ledger polled inbox files go through), the
+    same job key, the input artifact written chunk by chunk. None when the ledger has the file."""
+    ledger_id = f"push:{name}"
+    digest = pushed.sha256
+    with runtime.store.transaction() as tx:
+        _, created = tx.ledger_record(ledger_id, digest, partner=partner, route=route)
+        if not created:
+            return None
+        payload = {"connection": None, "folder": None, "file_id": None, "ledger_id": ledger_id, "name": name, "sha256": digest}
+        key = f"push/{name}@{digest[:12]}"
+        job, fresh = tx.enqueue(route, key, kind="file", partner=partner, payload=payload, source_ref=ledger_id)
+        if not fresh:
+            job, _ = tx.enqueue(route, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
+        tx.put_artifact_stream(job.id, "input", name, pushed.chunks(), media_type="application/edi-x12")
+        tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
+        tx.audit(job.id, "received", route=route, key=job.key, partner=partner, detail={"file": f"push/{name}", "bytes": pushed.size, "sha256": digest})
+    return job

@@ -3,6 +3,7 @@ connections.yaml `server:` (see docs/project-format.md).
 
     server:
       public_url: https://edi.example.com      # BC posts to <public_url>/webhooks/bc
+      max_push_bytes: 20971520                 # the largest Cleo push (default 20 MiB; 413 above)
       webhooks:
         bc: {secret: bc-webhook-secret}        # the subscriptions' clientState (a stored secret's name)
         cleo: {secret: cleo-webhook-secret}    # the X-MLC-Secret header of Cleo HTTP-action pushes
@@ -29,6 +30,7 @@ from engine.config.project import Project
 from engine.errors import ConfigError, SecretError
 
 __all__ = [
+    "DEFAULT_MAX_PUSH_BYTES",
     "MAX_SECRET_CHARS",
     "MIN_SECRET_CHARS",
     "SECRET_HEADER",
@@ -36,6 +38,9 @@ __all__ = [
     "WebhookSettings",
     "default_secret_name",
 ]
+
+DEFAULT_MAX_PUSH_BYTES = 20 * 1024 * 1024
+"""The largest file a Cleo HTTP action may push, unless `server.max_push_bytes` says otherwise."""
 
 SECRET_HEADER = "X-MLC-Secret"
 """The header a Cleo HTTP action sends the shared secret in."""
@@ -69,6 +74,8 @@ class WebhookSettings:
     """Route name -> the connection whose secret its pushes carry."""
     secret_names: Mapping[str, str] = field(default_factory=dict)
     """Connection -> secret name, as configured (others use `default_secret_name`)."""
+    max_push_bytes: int = DEFAULT_MAX_PUSH_BYTES
+    """The largest Cleo push accepted (`server.max_push_bytes`)."""
 
     @classmethod
     def for_project(cls, project: Project, *, public_url: str | None = None, routes: Iterable[str] | None = None) -> WebhookSettings:
@@ -103,11 +110,14 @@ class WebhookSettings:
         if given and not given.startswith(("http://", "https://")):
             raise ConfigError(f"the public URL must be an http(s) URL such as https://edi.example.com, got {given!r}")
         watches = tuple(Watch(connection, entity, tuple(names)) for (connection, entity), names in sorted(watched.items()))
-        return cls(given.rstrip("/") or None, watches, pushes, secret_names)
+        limit = server.get("max_push_bytes", DEFAULT_MAX_PUSH_BYTES)
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            raise ConfigError(f"server.max_push_bytes must be a positive number of bytes, got {limit!r}")
+        return cls(given.rstrip("/") or None, watches, pushes, secret_names, limit)
 
     def with_public_url(self, public_url: str) -> WebhookSettings:
         """These settings with the public URL set (when the configuration gave none)."""
-        return WebhookSettings(public_url.rstrip("/"), self.watches, self.pushes, self.secret_names)
+        return WebhookSettings(public_url.rstrip("/"), self.watches, self.pushes, self.secret_names, self.max_push_bytes)
 
     # -- connections and routes --------------------------------------------------------------
 

@@ -161,7 +161,11 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
     assert mailboxes.inbox("acme") == {}
     with Store.open(None, state_dir=tmp_path / "state") as store:
         counts = store.job_counts()
-    assert {state: n for state, n in counts.items() if n} == {JobState.DONE: counts[JobState.DONE]}
+        in_review = [job.key for job in store.jobs(state="review")]
+    # everything is done but the demo world's 855, whose quantity changes the Released order
+    # 106001 refuses: held for review once, however often its worker was killed
+    assert {state: n for state, n in counts.items() if n} == {JobState.DONE: counts[JobState.DONE], JobState.REVIEW: 1}
+    assert len(in_review) == 1 and "855_106001" in in_review[0]
     assert counts[JobState.DONE] >= INVOICES + ORDERS
     with sqlite3.connect(tmp_path / "state" / "mlc.db") as database:
         events = Counter(dict(database.execute("SELECT event, count(*) FROM audit_events GROUP BY event").fetchall()))

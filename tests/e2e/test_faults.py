@@ -64,7 +64,9 @@ def assert_routes_done(world: World, routes: list[str] | None = None) -> None:
     if ACKNOWLEDGMENTS in done:
         expected["globex"].add("997_globex_000000311.edi")
         po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
-        assert {line["lineObjectNumber"]: line["quantity"] for line in po["purchaseOrderLines"]} == {"1896-S": 10, "1900-S": 15, "1908-S": 0}
+        # 106001 is Released: the 855's dates are applied, its quantity changes held for review
+        assert {line["lineObjectNumber"]: line["quantity"] for line in po["purchaseOrderLines"]} == {"1896-S": 10, "1900-S": 20, "1908-S": 5}
+        assert [line["expectedReceiptDate"] for line in po["purchaseOrderLines"]][:2] == ["2024-05-15", "2024-05-20"]
         assert "855_106001.edi" in world.archive("globex")
     if RECEIPTS in done:
         expected["globex"].add("997_globex_000000312.edi")
@@ -262,6 +264,7 @@ def test_an_expired_cleo_token_mid_run_is_renewed_and_every_file_goes_through(
 
 
 def test_a_line_changed_between_our_read_and_our_patch_is_read_again_and_the_855_applied(world: World, tmp_path: Path) -> None:
+    world.bc.reopen("purchaseOrders", "106001")  # an Open order takes the whole 855 (and the colleague's edit)
     patch_line = world.bc.patch_line
     raced: list[str] = []
 
@@ -290,6 +293,7 @@ def test_a_line_changed_between_our_read_and_our_patch_is_read_again_and_the_855
 
 
 def test_a_line_changed_again_during_the_re_apply_dead_letters_the_855_with_the_conflict(world: World, tmp_path: Path) -> None:
+    world.bc.reopen("purchaseOrders", "106001")  # an Open order takes the whole 855 (and the colleague's edit)
     patch_line = world.bc.patch_line
 
     def colleague_every_time(line_set: str, line_id: str, changes: dict[str, Any], if_match: str | None) -> dict[str, Any]:

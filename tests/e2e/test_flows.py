@@ -35,11 +35,13 @@ def test_run_once_carries_every_flow_and_second_run_sends_nothing_again(world: W
     assert not [o for o in world.bc_records("salesOrders") if o.get("externalDocumentNumber") == "ACME-PO-7002"]
     dead = [key for (route, key), state in states.items() if state is JobState.DEAD]
     assert len(dead) == 1 and "7002" in dead[0]
-    # flow 5: the 855 changed the BC purchase order lines
+    # flow 5: the 855 on the Released order 106001 set the dates BC allows and holds the rest
     po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
     lines = {line["lineObjectNumber"]: line for line in po["purchaseOrderLines"]}
-    assert lines["1900-S"]["quantity"] == 15 and lines["1908-S"]["quantity"] == 0
-    assert lines["1896-S"]["expectedReceiptDate"] == "2024-05-15"
+    assert lines["1900-S"]["quantity"] == 20 and lines["1908-S"]["quantity"] == 5
+    assert lines["1896-S"]["expectedReceiptDate"] == "2024-05-15" and lines["1900-S"]["expectedReceiptDate"] == "2024-05-20"
+    review = [key for (route, key), state in states.items() if state is JobState.REVIEW]
+    assert len(review) == 1 and "855_106001" in review[0]
     # flow 7: the 856 became a GP receipt in Work
     receipts = world.gp_records("purchaseReceipts")
     assert [r["VendorDocumentNumber"] for r in receipts] == ["GLX-SHP-2101"]
@@ -53,3 +55,30 @@ def test_run_once_carries_every_flow_and_second_run_sends_nothing_again(world: W
     # the second run found nothing new and did nothing
     assert second["work"].outcomes == []
     assert all(p.enqueued == 0 for p in second["polls"].values())
+
+
+def test_an_855_held_on_a_released_order_is_applied_by_a_replay_once_the_order_is_reopened(world: World, tmp_path: Path) -> None:
+    from engine.runtime.replay import replay
+
+    with world.runtime(tmp_path) as runtime:
+        runtime.run_once(["cleo-855-to-bc-purchase-orders"])
+        (job,) = runtime.store.jobs(state="review")
+        (held,) = runtime.store.acknowledgments(state="review")
+        assert [(line.line_number, line.held) for line in held.held_lines] == [("2", ("quantity",)), ("3", ("quantity",))]
+        assert held.held_lines[0].differences["quantity"] == (20.0, 15.0)
+        assert "855_106001.edi" in world.archive("globex")  # the file itself is done with
+        # a replay while the order is still Released holds the same lines again
+        assert replay(runtime, job.id).state is JobState.REVIEW
+
+        world.bc.reopen("purchaseOrders", "106001")  # what a buyer does in BC after agreeing
+        outcome = replay(runtime, job.id)
+
+        assert outcome.state is JobState.DONE, outcome.detail
+        assert runtime.store.acknowledgments(job.id)[0].state == "applied"
+        assert runtime.store.acknowledgments(state="review") == []
+        events = [event.event for event in runtime.store.job_events(job.id)]
+        assert events.count("held") == 2 and events.count("review") == 2 and events[-1] == "done"
+    po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
+    lines = {line["lineObjectNumber"]: line for line in po["purchaseOrderLines"]}
+    assert lines["1900-S"]["quantity"] == 15 and lines["1908-S"]["quantity"] == 0
+    assert sum(1 for name in world.outbox("globex") if name.startswith("997_")) == 1  # the 997 was not sent again

@@ -25,7 +25,7 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from connectors.bc.emulator import BcEmulatorState
+from connectors.bc.emulator import BcEmulatorState, EmulatorConfig
 from connectors.bc.emulator import build_app as build_bc_app
 from connectors.cleo.emulator import CleoEmulatorState
 from connectors.cleo.emulator import build_app as build_cleo_app
@@ -65,7 +65,7 @@ class World:
     @classmethod
     @contextmanager
     def start(cls) -> Iterator[World]:
-        bc = BcEmulatorState(auto_deliver=True)
+        bc = BcEmulatorState(EmulatorConfig(allow_loopback_http=True), auto_deliver=True)
         cleo = CleoEmulatorState.seeded()
         cleo_faults = FaultPlan()
         gp = GpEmulator(idle_seconds=5.0)

@@ -32,7 +32,8 @@ def shared_state() -> BcEmulatorState:
     global _shared
     with _shared_lock:
         if _shared is None:
-            _shared = BcEmulatorState(auto_deliver=True)
+            # The demo's and `mlc emulate`'s world: its webhook server is plain http on loopback.
+            _shared = BcEmulatorState(EmulatorConfig(allow_loopback_http=True), auto_deliver=True)
         return _shared
 
 

@@ -5,7 +5,8 @@
       companies({cid})/{set}                                        GET (OData query), POST (deep insert)
       companies({cid})/{set}({id})                                  GET, PATCH (If-Match), DELETE
       companies({cid})/{set}({id})/{lines}[({lineId})]              GET, POST / GET, PATCH, DELETE
-      companies({cid})/{lines}[({lineId})]                          GET / GET, PATCH, DELETE
+      companies({cid})/{lines}[({lineId})]                          GET ($filter=documentId eq ... required) /
+                                                                    GET, PATCH, DELETE
       companies({cid})/salesInvoices({id})/Microsoft.NAV.post       POST -> 204
       subscriptions, subscriptions('{id}')                          GET, POST / GET, PATCH, DELETE
 
@@ -210,7 +211,13 @@ class _Api:
         if key is None:
             if method != "GET":
                 raise _not_allowed(method, es.lines)
-            lines = [line for d in self.state.sets[es.name].values() for line in d[es.lines]]
+            # BC's line pages refuse to list every line of every document (OnFindRecord:
+            # "You must specify a document id to get the lines."); a documentId filter is needed.
+            conditions = odata.parse_filter(request.query_params.get("$filter", ""), es.line_fields or {}, es.lines)
+            wanted = {c.value for c in conditions if c.field == "documentId" and c.op == "eq"}
+            if not wanted:
+                raise bad_request("You must specify a document id to get the lines.", "Application_DialogException")
+            lines = [line for d in self.state.sets[es.name].values() if d["id"] in wanted for line in d[es.lines]]
             return self._collection(request, lines, es, context, lines=True)
         if method == "GET":
             _es, _doc, line = self.state.find_line(es.lines, key)

@@ -365,6 +365,51 @@ def recalculate(es: EntitySet, doc: dict[str, Any], catalog: Catalog) -> None:
         doc["remainingAmount"] = 0.0 if paid else money(total_net + total_tax)
 
 
+TEST_FIELD_CODE = "Internal_TestFieldCode"
+"""The OData error code of a failed TestField. [U]: the message text below is confirmed (seen in
+a real BC answer), the code is not; kept here alone so the real one can be dropped in."""
+
+HEADER_TABLES = {
+    "purchaseOrders": ("Purchase Header", "Order"),
+    "salesOrders": ("Sales Header", "Order"),
+    "salesInvoices": ("Sales Header", "Invoice"),
+}
+"""Document set -> (BC table, Document Type), as TestField names them in its message."""
+
+ALLOWED_WHEN_RELEASED = {
+    "purchaseOrders": frozenset({"expectedReceiptDate", "receiveQuantity", "invoiceQuantity"}),
+    "salesOrders": frozenset({"shipQuantity", "invoiceQuantity"}),
+    "salesInvoices": frozenset(),
+}
+"""Line fields a PATCH may change on a document that is not Open: BC's Purchase Line validates
+Quantity, Direct Unit Cost, No., Type, discounts, ... with TestStatusOpen(); Expected Receipt
+Date and the quantities to receive/ship/invoice (what posting takes) have no such check. Every
+other line field is refused (the emulator errs on the strict side where the AL is not known)."""
+
+
+def check_status_open(es: EntitySet, doc: dict[str, Any], fields: set[str] | None = None) -> None:
+    """BC's TestStatusOpen on a document line: 400 when the document's Status is not Open
+    (Released, Pending Approval, Pending Prepayment) and the change touches a field it guards.
+
+    `fields` None means the change is the line itself (a line added or deleted): always guarded.
+    The internal `_release` holds BC's header Status; the API's `status` shows Released as
+    "Open" and Open as "Draft" (codeunit 5477 and its sisters), which is why a client cannot
+    tell from the API's word "Open" that the order is editable.
+    """
+    status = str(doc.get("_release", "Open"))
+    if status == "Open" or es.name not in HEADER_TABLES:
+        return
+    if fields is not None and not (fields - ALLOWED_WHEN_RELEASED[es.name]):
+        return
+    table, kind = HEADER_TABLES[es.name]
+    raise ODataError(
+        400,
+        TEST_FIELD_CODE,
+        f"Status must be equal to 'Open'  in {table}: Document Type={kind}, No.={doc.get('number', '')}. "
+        f"Current value is '{status}'.",
+    )
+
+
 def check_modifiable(es: EntitySet, doc: dict[str, Any]) -> None:
     """400 when the document is posted (BC's CannotModifyPostedInvioceErr)."""
     if doc.get("_posted"):

@@ -2,6 +2,9 @@
 
 Behaviour follows the reference (section 1.4):
 
+- the notificationUrl must be https (http on loopback only with the emulator setting
+  `allow_loopback_http`, which the tests and the demo turn on); clientState has at most 250
+  characters (the subscription page's MaxLength);
 - creating or renewing a subscription first POSTs `notificationUrl?validationToken=X`; only a
   200 answer whose body is X keeps it (otherwise 400 and nothing stored);
 - subscriptions expire `subscription_lifetime` (3 days) after creation or renewal;
@@ -29,7 +32,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 import httpx
 
@@ -42,6 +45,8 @@ if TYPE_CHECKING:
 RETRY_STATUSES = frozenset({408, 429}) | frozenset(range(500, 600))
 _RESOURCE = re.compile(r"api/v2\.0/companies\((?P<company>[^)/]+)\)/(?P<entity>\w+)$")
 SYSTEM_USER = "00000000-0000-0000-0000-000000000001"
+MAX_CLIENT_STATE = 250
+"""clientState's MaxLength in the subscription page's metadata (reference 1.4 and section 6)."""
 
 
 @dataclass
@@ -136,10 +141,13 @@ class Notifier:
         url = body.get("notificationUrl", existing.notification_url if existing else None)
         resource = body.get("resource", existing.resource if existing else None)
         client_state = body.get("clientState", existing.client_state if existing else "")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise bad_request(f"notificationUrl must be an absolute http(s) URL, got {url!r}.")
-        if not isinstance(client_state, str) or len(client_state) > 2048:
-            raise bad_request("clientState must be a string of at most 2048 characters.")
+        url = self._check_url(url)
+        if not isinstance(client_state, str) or len(client_state) > MAX_CLIENT_STATE:
+            raise bad_request(
+                f"The length of the string, {len(client_state) if isinstance(client_state, str) else '?'}, exceeds the "
+                f"maximum allowed length of {MAX_CLIENT_STATE} for clientState.",
+                "Application_StringExceededLength",
+            )
         if not isinstance(resource, str):
             raise bad_request("resource is required, e.g. /api/v2.0/companies({id})/salesInvoices.")
         match = _RESOURCE.search(resource.split("?")[0])
@@ -154,6 +162,21 @@ class Notifier:
         if existing and existing.resource != resource:
             raise bad_request("The resource of a subscription cannot be changed.")
         return url, resource, es.name, client_state
+
+    def _check_url(self, url: Any) -> str:
+        """400 unless `url` is an absolute https URL (or, with the emulator setting
+        `allow_loopback_http`, an http URL on a loopback host: the tests' and the demo's)."""
+        parts = urlsplit(url) if isinstance(url, str) else None
+        if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+            raise bad_request(f"notificationUrl must be an absolute https URL, got {url!r}.")
+        if parts.scheme == "http":
+            loopback = parts.hostname in ("localhost", "127.0.0.1", "::1") or parts.hostname.startswith("127.")
+            if not (loopback and self.state.config.allow_loopback_http):
+                raise bad_request(
+                    f"The notificationUrl {url!r} must use https; http is not accepted "
+                    "(the emulator takes http on a loopback host only with allow_loopback_http)."
+                )
+        return str(url)
 
     def handshake(self, url: str) -> str | None:
         """POST `url?validationToken=X`; None when the subscriber echoed X with 200, else why not."""

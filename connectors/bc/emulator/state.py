@@ -60,6 +60,9 @@ class EmulatorConfig:
     notification_retry_for: timedelta = timedelta(hours=36)
     http_timeout: float = 5.0
     seed_dir: Path | None = None
+    allow_loopback_http: bool = False
+    """Accept http notification URLs on a loopback host (BC wants https): for tests and the
+    demo, whose webhook server listens on plain http on 127.0.0.1."""
 
 
 class Clock:
@@ -356,6 +359,7 @@ class BcEmulatorState:
         with self.lock:
             doc = self.require(es, key)
             documents.check_modifiable(es, doc)
+            documents.check_status_open(es, doc)
             line = documents.add_line(es, doc, payload, self)
             line["_version"] = self._bump()
             documents.recalculate(es, doc, self)
@@ -368,6 +372,8 @@ class BcEmulatorState:
             es, doc, line = self.find_line(line_set, line_id)
             self.check_etag(line, if_match)
             documents.check_modifiable(es, doc)
+            if isinstance(changes, dict):
+                documents.check_status_open(es, doc, {k for k in changes if not k.startswith("@odata.")})
             documents.update_line(es, doc, line, changes, self)
             line["_version"] = self._bump()
             documents.recalculate(es, doc, self)
@@ -382,6 +388,7 @@ class BcEmulatorState:
             if if_match:
                 self.check_etag(line, if_match)
             documents.check_modifiable(es, doc)
+            documents.check_status_open(es, doc)
             doc[es.lines].remove(line)
             documents.recalculate(es, doc, self)
             self._touch(es, doc, "updated")
@@ -445,6 +452,35 @@ class BcEmulatorState:
                 documents.recalculate(es, record, self)
             self._touch(es, record, "updated")
             return self.view(entity, record["id"])
+
+    def set_document_status(self, entity: str, key: str, status: str) -> dict[str, Any]:
+        """Reopen or release a document as a BC user does in the client (Reopen / Release
+        actions of the order page); return its JSON view.
+
+        `status` is BC's header Status: "Open" (editable; the API shows "Draft"), "Released"
+        (the API shows "Open"), "Pending Approval" ("In Review") or "Pending Prepayment". API
+        v2.0 has no bound action for this on purchaseOrders (only Microsoft.NAV.receiveAndInvoice)
+        nor on salesOrders (only Microsoft.NAV.shipAndInvoice), so it is not served over HTTP.
+        """
+        if status not in ("Open", "Released", "Pending Approval", "Pending Prepayment"):
+            raise ValueError(f"unknown document status {status!r}")
+        es = self.entity_set(entity)
+        if es.name not in documents.HEADER_TABLES:
+            raise ValueError(f"{entity} has no release status")
+        with self.lock:
+            record = self.require(es, key)
+            documents.check_modifiable(es, record)
+            record["_release"] = status
+            self._touch(es, record, "updated")
+            return self.view(entity, record["id"])
+
+    def reopen(self, entity: str, key: str) -> dict[str, Any]:
+        """The Reopen action: the document's Status becomes Open (`set_document_status`)."""
+        return self.set_document_status(entity, key, "Open")
+
+    def release(self, entity: str, key: str) -> dict[str, Any]:
+        """The Release action: the document's Status becomes Released (`set_document_status`)."""
+        return self.set_document_status(entity, key, "Released")
 
     def post_invoice(self, key: str) -> dict[str, Any]:
         """Post a draft sales invoice (as the Post action does); return its JSON view."""

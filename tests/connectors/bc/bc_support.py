@@ -26,7 +26,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from connectors.bc import BcConnector, connect
-from connectors.bc.emulator import DEMO_CLIENT_SECRET, BcEmulatorState, build_app
+from connectors.bc.emulator import DEMO_CLIENT_SECRET, BcEmulatorState, EmulatorConfig, build_app
 from connectors.common import RetryPolicy
 
 COMPANY = "f64eba74-dacd-4854-a584-1834f68cfc3a"
@@ -238,7 +238,7 @@ class Backend:
 
 def make_backend(kind: str, url: str, app: SwitchableApp, state: BcEmulatorState | None = None) -> Backend:
     """A fresh seeded emulator behind `app`, reached the `kind` way."""
-    state = state or BcEmulatorState()
+    state = state or BcEmulatorState(EmulatorConfig(allow_loopback_http=True))
     app.target = build_app(state)
     transport: Recording | Mocking = Recording() if kind == "emulator" else Mocking()
     return Backend(kind, state, url, transport)

@@ -219,6 +219,7 @@ def test_update_sends_if_match_with_the_record_etag(backend: Backend) -> None:
 
 def test_update_of_a_line_by_number_reads_its_etag_first(backend: Backend) -> None:
     bc = backend.connector()
+    backend.state.reopen("purchaseOrders", "106001")  # a quantity changes only on an Open order
     po = bc.get("purchaseOrders", "106001")
     line = po["purchaseOrderLines"][1]
     changed = bc.update("purchaseOrderLines", line["id"], {"quantity": 15, "expectedReceiptDate": "2024-05-28"})

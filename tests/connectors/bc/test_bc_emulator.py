@@ -330,6 +330,7 @@ def test_invoice_status_is_derived_as_business_central_does(
 
 
 def test_line_changes_recompute_the_document_and_bump_both_etags(raw: Raw) -> None:
+    raw.backend.state.reopen("purchaseOrders", "106001")
     order = raw.call("GET", "purchaseOrders?$filter=number eq '106001'&$expand=purchaseOrderLines").json()["value"][0]
     line = order["purchaseOrderLines"][2]
     changed = raw.call(
@@ -396,7 +397,7 @@ def test_notifications_wait_for_the_batching_window(raw: Raw, receiver: Receiver
     state.set_clock(datetime(2024, 6, 1, tzinfo=UTC))
     raw = Raw(raw.backend)
     assert _subscribe(raw, receiver, "salesOrders").status_code == 201
-    order = state.view("salesOrders", "S-ORD-101001")
+    order = state.view("salesOrders", "S-ORD-101002")  # Open: its quantities may change
     line = order["salesOrderLines"][0]
     response = raw.call(
         "PATCH", f"salesOrderLines({line['id']})", json={"quantity": 6}, headers={"If-Match": line["@odata.etag"]}
@@ -449,3 +450,109 @@ def test_public_names_are_sorted() -> None:
     for module in (connectors.bc, connectors.bc.emulator):
         assert list(module.__all__) == sorted(module.__all__, key=isort_style)
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+# -- status rules (TestStatusOpen) and the leniencies removed ---------------------------------------
+
+
+def _po_line(raw: Raw, number: str, index: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    order = raw.call("GET", f"purchaseOrders?$filter=number eq '{number}'&$expand=purchaseOrderLines").json()["value"][0]
+    return order, order["purchaseOrderLines"][index]
+
+
+RELEASED_106001 = "Status must be equal to 'Open'  in Purchase Header: Document Type=Order, No.=106001. Current value is 'Released'."
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param({"quantity": 15}, id="quantity"),
+        pytest.param({"directUnitCost": 99.5}, id="unit-cost"),
+        pytest.param({"quantity": 20, "expectedReceiptDate": "2024-05-28"}, id="quantity-with-an-allowed-date"),
+        pytest.param({"lineObjectNumber": "1908-S"}, id="item"),
+    ],
+)
+def test_a_released_purchase_order_refuses_line_changes_as_test_status_open_does(raw: Raw, change: dict[str, Any]) -> None:
+    order, line = _po_line(raw, "106001", 1)
+    assert order["status"] == "Open"  # the API's word for BC's Released
+
+    response = raw.call("PATCH", f"purchaseOrderLines({line['id']})", json=change, headers={"If-Match": line["@odata.etag"]})
+
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "Internal_TestFieldCode"
+    assert error["message"].startswith(RELEASED_106001 + "  CorrelationId:  ")
+    assert _po_line(raw, "106001", 1)[1] == line  # nothing changed, not even the ETag
+
+
+def test_a_released_purchase_order_takes_a_new_expected_receipt_date(raw: Raw) -> None:
+    _, line = _po_line(raw, "106001", 1)
+    response = raw.call(
+        "PATCH", f"purchaseOrderLines({line['id']})", json={"expectedReceiptDate": "2024-05-28"}, headers={"If-Match": line["@odata.etag"]}
+    )
+    assert response.status_code == 200 and response.json()["expectedReceiptDate"] == "2024-05-28"
+
+
+def test_lines_of_a_released_document_cannot_be_added_or_deleted(raw: Raw) -> None:
+    order, line = _po_line(raw, "106001", 2)
+    deleted = raw.call("DELETE", f"purchaseOrderLines({line['id']})", headers={"If-Match": line["@odata.etag"]})
+    added = raw.call("POST", f"purchaseOrders({order['id']})/purchaseOrderLines", json={"lineObjectNumber": "1896-S", "quantity": 1})
+    for response in (deleted, added):
+        assert response.status_code == 400 and response.json()["error"]["message"].startswith(RELEASED_106001)
+    assert len(_po_line(raw, "106001", 0)[0]["purchaseOrderLines"]) == 3
+
+
+def test_a_released_sales_order_names_the_sales_header(raw: Raw) -> None:
+    order = raw.call("GET", "salesOrders?$filter=number eq 'S-ORD-101001'&$expand=salesOrderLines").json()["value"][0]
+    line = order["salesOrderLines"][0]
+    response = raw.call("PATCH", f"salesOrderLines({line['id']})", json={"unitPrice": 1.0}, headers={"If-Match": line["@odata.etag"]})
+    assert response.status_code == 400
+    assert response.json()["error"]["message"].startswith(
+        "Status must be equal to 'Open'  in Sales Header: Document Type=Order, No.=S-ORD-101001. Current value is 'Released'."
+    )
+
+
+def test_a_reopened_order_takes_quantity_changes_and_shows_draft(raw: Raw) -> None:
+    state = raw.backend.state
+    assert state.reopen("purchaseOrders", "106001")["status"] == "Draft"
+    _, line = _po_line(raw, "106001", 1)
+    response = raw.call("PATCH", f"purchaseOrderLines({line['id']})", json={"quantity": 15}, headers={"If-Match": line["@odata.etag"]})
+    assert response.status_code == 200 and response.json()["quantity"] == 15
+    assert state.release("purchaseOrders", "106001")["status"] == "Open"
+
+
+def test_purchase_orders_have_no_reopen_action_in_api_v2(raw: Raw) -> None:
+    order, _ = _po_line(raw, "106001", 0)
+    response = raw.call("POST", f"purchaseOrders({order['id']})/Microsoft.NAV.reopen")
+    assert response.status_code == 400 and "not supported" in response.json()["error"]["message"]
+
+
+def test_document_lines_are_not_listed_without_a_document_filter(raw: Raw) -> None:
+    refused = raw.call("GET", "purchaseOrderLines")
+    assert refused.status_code == 400
+    assert refused.json()["error"]["code"] == "Application_DialogException"
+    assert refused.json()["error"]["message"].startswith("You must specify a document id to get the lines.")
+    order, _ = _po_line(raw, "106002", 0)
+    listed = raw.call("GET", f"purchaseOrderLines?$filter=documentId eq {order['id']}")
+    assert listed.status_code == 200
+    assert [line["lineObjectNumber"] for line in listed.json()["value"]] == ["70000"]
+
+
+def test_a_client_state_over_250_characters_is_refused(raw: Raw, receiver: Receiver) -> None:
+    body = {"notificationUrl": receiver.url, "resource": f"/api/v2.0/companies({COMPANY})/customers", "clientState": "x" * 251}
+    response = raw.call("POST", f"{raw.root}/subscriptions", json=body)
+    assert response.status_code == 400 and "250" in response.json()["error"]["message"]
+    assert receiver.validations == []
+    body["clientState"] = "x" * 250
+    assert raw.call("POST", f"{raw.root}/subscriptions", json=body).status_code == 201
+
+
+def test_an_http_notification_url_needs_the_explicit_loopback_setting(raw: Raw, receiver: Receiver) -> None:
+    raw.backend.state.config.allow_loopback_http = False  # BC's own rule: https only
+    refused = _subscribe(raw, receiver, "customers")
+    assert refused.status_code == 400 and "https" in refused.json()["error"]["message"]
+    assert receiver.validations == []
+    raw.backend.state.config.allow_loopback_http = True
+    assert _subscribe(raw, receiver, "customers").status_code == 201
+    remote = {"notificationUrl": "http://hooks.example.com/bc", "resource": f"/api/v2.0/companies({COMPANY})/customers", "clientState": "cs"}
+    assert raw.call("POST", f"{raw.root}/subscriptions", json=remote).status_code == 400  # loopback only

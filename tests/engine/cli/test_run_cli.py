@@ -136,7 +136,7 @@ def test_jobs_lists_every_job_and_filters_by_state_as_json(mlc: Mlc) -> None:
     dead = mlc("jobs", "--state", "dead", "--format", "json")
     done = mlc("jobs", "--state", "done", "--route", "cleo-850-to-bc-sales-orders", "--format", "json")
 
-    assert table.exit_code == 0 and "dead 1" in table.stdout and "done 12" in table.stdout
+    assert table.exit_code == 0 and "dead 1" in table.stdout and "done 11" in table.stdout and "review 1" in table.stdout
     assert "103001" in table.stdout and "S-ORD-101001" in table.stdout
     assert dead.exit_code == 0
     rows = json.loads(dead.stdout)
@@ -289,3 +289,42 @@ def test_the_mlc_command_runs_once_and_reports_through_exit_codes(mlc: Mlc, envi
     assert run.returncode == 1 and "AC-LAMP-99" in run.stderr
     assert audit.returncode == 0 and [row["event"] for row in json.loads(audit.stdout)][-1] == "done"
     assert "810_contoso_103002.edi" in world.outbox("contoso")
+
+
+# -- the 855 review state ----------------------------------------------------------------------------
+
+
+def test_an_855_held_for_review_is_listed_with_its_differences_audited_and_replayed_once_reopened(mlc: Mlc, world: World) -> None:
+    run = mlc("run", "--once", "--route", "cleo-855-to-bc-purchase-orders")
+    assert run.exit_code == 0, run.output
+    assert "review: job " in run.stdout and "held for review" in run.stdout
+
+    listed = mlc("jobs", "--state", "review")
+    rows = json.loads(mlc("jobs", "--state", "review", "--format", "json").stdout)
+
+    assert listed.exit_code == 0
+    assert "acknowledgments held for review" in listed.stdout
+    assert "20 -> 15" in listed.stdout and "5 -> 0" in listed.stdout  # line 2 changed, line 3 rejected
+    (row,) = rows
+    assert row["state"] == "review" and "855_106001" in row["key"] and "reopen it" in row["error"]
+    (held,) = row["differences"]
+    assert held["document"] == "106001" and held["acknowledgment"] == "AC"
+    assert [(line["line"], line["status"], line["held"]) for line in held["lines"]] == [
+        ("1", "accepted (IA)", []), ("2", "changed (IQ)", ["quantity"]), ("3", "rejected (IR)", ["quantity"])
+    ]
+    assert held["lines"][1]["ours"]["quantity"] == 20 and held["lines"][1]["theirs"] == {"quantity": 15, "price": None, "date": "2024-05-20"}
+
+    audit = mlc("audit", "855_106001.edi")
+    events = [r["event"] for r in json.loads(mlc("audit", "855_106001.edi", "--format", "json").stdout)]
+    assert "acknowledgments held for review" in audit.stdout and events[-3:] == ["held", "archive", "review"]
+
+    still = mlc("replay", str(row["id"]), "--yes")
+    assert still.exit_code == 1 and "review" in still.stdout  # the order is still Released
+
+    world.bc.reopen("purchaseOrders", "106001")
+    replayed = mlc("replay", str(row["id"]), "--yes")
+
+    assert replayed.exit_code == 0, replayed.output
+    assert json.loads(mlc("jobs", "--state", "review", "--format", "json").stdout) == []
+    lines = {line["lineObjectNumber"]: line["quantity"] for line in world.bc.view("purchaseOrders", "106001")["purchaseOrderLines"]}
+    assert lines == {"1896-S": 10, "1900-S": 15, "1908-S": 0}

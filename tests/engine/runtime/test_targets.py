@@ -24,6 +24,7 @@ PURCHASE_ORDER = {
     "id": "po-106001",
     "number": "106001",
     "@odata.etag": 'W/"po-1"',
+    "status": "Draft",  # BC's Open (editable) order; a Released one is "Open" in the API
     "requestedReceiptDate": "2024-05-15",
     "purchaseOrderLines": [
         {"id": "line-1", "sequence": 10000, "lineObjectNumber": "1896-S", "quantity": 10, "@odata.etag": 'W/"l-1"'},
@@ -33,10 +34,10 @@ PURCHASE_ORDER = {
 }
 
 
-def _bc() -> FakeRecords:
+def _bc(status: str = "Draft") -> FakeRecords:
     return FakeRecords(
         {
-            "purchaseOrders": [copy.deepcopy(PURCHASE_ORDER)],
+            "purchaseOrders": [{**copy.deepcopy(PURCHASE_ORDER), "status": status}],
             "customers": [{"number": "C10000"}, {"number": "C20000"}],
             "items": [{"number": "1896-S"}, {"number": "1900-S"}],
             "salesOrders": [{"number": "S-ORD-101003", "customerNumber": "C10000", "externalDocumentNumber": "ACME-PO-7001"}],
@@ -146,6 +147,72 @@ def test_an_update_that_cannot_be_applied_whole_fails_naming_why_and_writes_noth
 
     assert says in str(raised.value) and str(raised.value).startswith("file.edi ST02 0001: ")
     assert bc.writes() == []
+
+
+# -- a locked (Released) record: dates applied, the rest held for review ------------------------------
+
+
+def _po_ack(*lines: dict[str, Any]) -> dict[str, Any]:
+    return {"_purchaseOrderNumber": "106001", "_acknowledgment": {"type": "AC", "vendorOrderNumber": "GSO-88001"}, "purchaseOrderLines": list(lines)}
+
+
+ACCEPTED = {"_match": {"lineObjectNumber": "1896-S"}, "_lineNumber": "1", "_status": "accepted", "_statusCode": "IA", "quantity": 10, "expectedReceiptDate": "2024-05-15"}
+CHANGED = {"_match": {"sequence": 20000}, "_lineNumber": "2", "_status": "changed", "_statusCode": "IQ", "quantity": 15, "expectedReceiptDate": "2024-05-20", "_directUnitCost": 149.0}
+REJECTED = {"_match": {"sequence": 30000}, "_lineNumber": "3", "_status": "rejected", "_statusCode": "IR", "quantity": 0}
+
+
+def test_a_released_order_takes_the_dates_and_holds_the_quantities_for_review(make_runtime: MakeRuntime) -> None:
+    bc = _bc(status="Open")  # the API's word for Released
+    runtime = make_runtime(bc=bc)
+    job = _job(runtime, ACKS, "globex")
+
+    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
+
+    assert bc.writes() == [
+        ("update", "purchaseOrderLines", "line-1", {"expectedReceiptDate": "2024-05-15"}, 'W/"l-1"'),
+        ("update", "purchaseOrderLines", "line-2", {"expectedReceiptDate": "2024-05-20"}, 'W/"l-2"'),
+    ]
+    assert outcome.event == "held"
+    assert "line 2 (1900-S) quantity; line 3 (1900-S) quantity" in outcome.message and "applied expectedReceiptDate" in outcome.message
+    assert outcome.detail["held"][0] == {"line": "2 (1900-S)", "fields": ["quantity"], "ours": {"quantity": 20}, "theirs": {"quantity": 15}}
+    (ack,) = runtime.store.acknowledgments(job.id)
+    assert (ack.state, ack.document, ack.control, ack.ack_type, ack.vendor_order) == ("review", "106001", "0001", "AC", "GSO-88001")
+    assert [(line.line_number, line.status, line.applied, line.held) for line in ack.lines] == [
+        ("1", "accepted", ("expectedReceiptDate",), ()),
+        ("2", "changed", ("expectedReceiptDate",), ("quantity",)),
+        ("3", "rejected", (), ("quantity",)),
+    ]
+    assert ack.lines[1].differences == {"quantity": (20.0, 15.0), "price": (None, 149.0), "date": (None, "2024-05-20")}
+    assert ack.lines[2].theirs_quantity == 0.0 and ack.lines[2].ours_quantity == 5.0
+
+
+def test_an_open_order_takes_the_whole_acknowledgment_and_records_it_applied(make_runtime: MakeRuntime) -> None:
+    bc = _bc(status="Draft")
+    runtime = make_runtime(bc=bc)
+    job = _job(runtime, ACKS, "globex")
+
+    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
+
+    assert outcome.event == "update"
+    assert [call[2:4] for call in bc.writes()] == [
+        ("line-1", {"quantity": 10, "expectedReceiptDate": "2024-05-15"}),
+        ("line-2", {"quantity": 15, "expectedReceiptDate": "2024-05-20"}),
+        ("line-3", {"quantity": 0}),
+    ]
+    (ack,) = runtime.store.acknowledgments(job.id)
+    assert ack.state == "applied" and ack.held_lines == ()
+
+
+def test_a_released_order_with_only_accepted_lines_is_simply_updated(make_runtime: MakeRuntime) -> None:
+    bc = _bc(status="Open")
+    runtime = make_runtime(bc=bc)
+    job = _job(runtime, ACKS, "globex")
+
+    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED), job, source="file.edi ST02 0001")
+
+    assert outcome.event == "update"  # the same quantity is not a change: nothing is held
+    assert bc.writes() == [("update", "purchaseOrderLines", "line-1", {"expectedReceiptDate": "2024-05-15"}, 'W/"l-1"')]
+    assert runtime.store.acknowledgments(job.id)[0].state == "applied"
 
 
 def test_a_payload_that_is_not_an_object_is_refused(make_runtime: MakeRuntime) -> None:

@@ -136,7 +136,7 @@ def test_requeue_makes_a_dead_job_pending_with_attempts_reset(store: Store, cloc
         ),
         pytest.param(
             lambda s, i: s.requeue(i),
-            "cannot requeue job 1: it is pending, not done or dead or skipped or failed",
+            "cannot requeue job 1: it is pending, not done or dead or skipped or failed or review",
             id="requeue",
         ),
     ],

@@ -18,7 +18,10 @@ from engine.store.database import MIGRATIONS, Database, alembic_config, resolve_
 from engine.store.models import metadata
 
 TABLES = {
+    "acknowledgment_lines",
+    "acknowledgments",
     "alembic_version",
+    "artifact_chunks",
     "artifacts",
     "audit_events",
     "control_numbers",
@@ -86,7 +89,7 @@ def test_the_migration_scripts_live_inside_the_package() -> None:
     assert MIGRATIONS.parent == Path(__file__).resolve().parents[3] / "engine" / "store"
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
-    assert {"v0001_initial.py", "v0003_console.py"} <= {p.name for p in (MIGRATIONS / "versions").glob("v*.py")}
+    assert [p.name for p in sorted((MIGRATIONS / "versions").glob("v*.py"))] == ["v0001_initial.py", "v0002_acknowledgments.py", "v0003_console.py"]
 
 
 def test_a_schema_from_a_newer_version_is_a_store_error(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ collections read page by page, deletions audited, malformed bodies refused, our 
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import httpx
@@ -14,6 +15,7 @@ from engine.errors import StoreError
 from engine.runtime import Runtime
 from engine.store import JobState
 from engine.webhooks import fetch_key
+from engine.webhooks.app import MAX_NOTIFICATION_BYTES
 
 INVOICES = "bc-invoices-to-810"
 ORDERS = "bc-sales-orders-to-850"
@@ -51,8 +53,27 @@ def test_the_connection_may_be_named_in_the_path_and_an_unknown_one_is_404(clien
     assert "/webhooks/bc/gp" in answer.text
 
 
-def test_only_post_is_allowed(client: httpx.Client) -> None:
-    assert client.get("/webhooks/bc", params={"validationToken": "t"}).status_code == 405
+def test_the_handshake_is_answered_by_get_too_and_a_get_without_token_is_405(client: httpx.Client) -> None:
+    answer = client.get("/webhooks/bc", params={"validationToken": "t0ken"})
+    assert answer.status_code == 200 and answer.text == "t0ken"
+    assert client.post("/webhooks/bc", params={"validationToken": "t0ken"}).text == "t0ken"
+    refused = client.get("/webhooks/bc")
+    assert refused.status_code == 405 and "validation handshake" in refused.text
+    assert client.put("/webhooks/bc", params={"validationToken": "t"}).status_code == 405
+
+
+def test_a_json_body_nested_100000_levels_is_a_400_with_one_log_line(client: httpx.Client, runtime: Runtime, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    answer = client.post("/webhooks/bc", content=b"[" * 100_000 + b"]" * 100_000)
+    nested_object = client.post("/webhooks/bc", content=b'{"value": ' + b'{"a": ' * 100_000 + b"1" + b"}" * 100_001)
+
+    for response in (answer, nested_object):
+        assert response.status_code == 400 and "nested too deeply" in response.text
+        assert response.text.count("\n") == 1
+    logged = [r for r in caplog.records if r.name.startswith("engine.webhooks")]
+    assert len(logged) == 2 and all(r.exc_info is None and "\n" not in r.getMessage() for r in logged)
+    assert not any("RecursionError" in r.getMessage() or r.exc_info for r in caplog.records)
+    assert _jobs(runtime) == []
 
 
 # -- clientState -------------------------------------------------------------------------------
@@ -228,10 +249,13 @@ def test_a_malformed_notification_is_a_clear_400_and_enqueues_nothing(client: ht
 
 
 def test_a_body_over_the_limit_is_413(client: httpx.Client, runtime: Runtime) -> None:
-    answer = client.post("/webhooks/bc", content=b" " * (10 * 1024 * 1024 + 1))
+    declared = client.post("/webhooks/bc", content=b" " * (MAX_NOTIFICATION_BYTES + 1))
+    streamed = client.post("/webhooks/bc", content=iter([b" " * 65536] * (MAX_NOTIFICATION_BYTES // 65536 + 1)))  # chunked, no length
 
-    assert answer.status_code == 413
+    assert MAX_NOTIFICATION_BYTES == 1024 * 1024
+    assert declared.status_code == 413 and streamed.status_code == 413
     assert _jobs(runtime) == []
+    assert client.post("/webhooks/bc", content=json.dumps({"value": [note()]})).status_code == 200  # still serving
 
 
 def test_a_valid_batch_after_many_refusals_still_works(client: httpx.Client, runtime: Runtime) -> None:

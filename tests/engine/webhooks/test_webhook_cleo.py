@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
-from webhook_support import PUSH_SECRET, edi_856
+from sqlalchemy import func, select
+from webhook_support import PUSH_SECRET, SECRETS, edi_856
 
 from engine.runtime import Runtime
+from engine.store.models import artifact_chunks
+from engine.webhooks import WebhookSettings, build_app
+from engine.webhooks.settings import DEFAULT_MAX_PUSH_BYTES
 
 ROUTE = "cleo-856-to-gp"
 PUSH = f"/webhooks/cleo/{ROUTE}"
@@ -86,3 +93,54 @@ def test_a_route_without_a_push_trigger_is_404(client: httpx.Client, route: str)
 
     assert answer.status_code == 404
     assert "takes no pushes" in answer.text
+
+
+# -- size limits and streaming ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_limit(server: tuple[str, Any], runtime: Runtime, settings: WebhookSettings) -> Iterator[httpx.Client]:
+    """The app over settings with server.max_push_bytes = 64 KiB, served on loopback."""
+    url, mount = server
+    mount.app = build_app(runtime, dataclasses.replace(settings, max_push_bytes=64 * 1024), secrets=SECRETS.__getitem__)
+    with httpx.Client(base_url=url, timeout=30) as http:
+        yield http
+    mount.app = None
+
+
+def _padded(size: int) -> bytes:
+    content = edi_856()
+    return content + b"\n" * (size - len(content))
+
+
+def test_a_push_over_the_configured_cap_is_413_declared_or_streamed_and_nothing_is_taken(small_limit: httpx.Client, runtime: Runtime) -> None:
+    too_big = _padded(64 * 1024 + 1)
+    declared = small_limit.post(PUSH, content=too_big, headers=AUTH, params={"name": "big.edi"})
+    chunked = small_limit.post(PUSH, content=iter([too_big[:40000], too_big[40000:]]), headers=AUTH, params={"name": "big.edi"})
+
+    assert declared.status_code == 413 and "server.max_push_bytes" in declared.text
+    assert chunked.status_code == 413
+    assert runtime.store.jobs() == [] and runtime.store.ledger_for_file("push:big.edi") == []
+    fits = small_limit.post(PUSH, content=_padded(64 * 1024), headers=AUTH, params={"name": "fits.edi"})
+    assert fits.status_code == 202
+
+
+def test_the_cap_comes_from_connections_yaml_server(example_project: Any) -> None:
+    assert WebhookSettings.for_project(example_project).max_push_bytes == DEFAULT_MAX_PUSH_BYTES == 20 * 1024 * 1024
+    project = dataclasses.replace(example_project, server={**(example_project.server or {}), "max_push_bytes": 4096})
+    assert WebhookSettings.for_project(project).max_push_bytes == 4096
+
+
+def test_a_large_push_is_streamed_into_the_store_in_chunks_and_into_the_same_ledger(client: httpx.Client, runtime: Runtime) -> None:
+    content = _padded(3 * 1024 * 1024 + 17)  # past the 1 MiB spool: on disk, then four pieces
+    answer = client.post(PUSH, content=iter([content[i : i + 65536] for i in range(0, len(content), 65536)]), headers=AUTH, params={"name": "856_big.edi"})
+
+    assert answer.status_code == 202, answer.text
+    job_id = answer.json()["job"]
+    with runtime.store.transaction() as tx:
+        pieces = tx.connection.execute(select(artifact_chunks.c.seq, func.length(artifact_chunks.c.content)).order_by(artifact_chunks.c.seq)).all()
+    assert [size for _seq, size in pieces] == [1024 * 1024] * 3 + [17]
+    stored = runtime.store.artifact(job_id, "input")
+    assert stored is not None and stored.content == content and stored.sha256 == hashlib.sha256(content).hexdigest()
+    [entry] = runtime.store.ledger_for_file("push:856_big.edi")
+    assert entry.sha256 == stored.sha256 and entry.job_id == job_id and entry.state.value == "received"
