@@ -21,6 +21,11 @@ fast walker in `engine.x12.structure` uses; pyx12 stays a second opinion in the 
 
 A group's GS08 may carry an implementation suffix (`004010VICS`, `004010X348`): such a group
 is read against the base version, the first six characters.
+
+Lookups never build a path from file content: ST01 must be three digits and GS08 an X12
+version code (six digits, then at most six letters or digits) before anything is looked up
+(`lookup_problem` says why a value is refused), and only the (version, set) pairs found in
+this package's own listing (`available`) are ever opened.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ from engine.errors import X12DefinitionError
 
 UNBOUNDED = 0
 """`max_use` / `repeat` value meaning ">1" (no upper bound)."""
+
+SET_ID_RE = re.compile(r"[0-9]{3}")
+"""ST01: a transaction set identifier code is three digits."""
+VERSION_RE = re.compile(r"[0-9]{6}[A-Za-z0-9]{0,6}")
+"""GS08: version, release and industry identifier (`004010`, `004010VICS`, `005010X222A1`)."""
 
 ELEMENT_TYPES = frozenset({"AN", "ID", "DT", "TM", "R", "B", "N", *(f"N{d}" for d in range(10))})
 _SYNTAX_RE = re.compile(r"^([PRCEL])((?:\d\d){2,})$")
@@ -159,6 +169,33 @@ def base_version(gs08: str) -> str:
     return gs08[:6]
 
 
+def lookup_problem(version: str, set_id: str) -> str | None:
+    """Why (`version`, `set_id`) read from a file cannot be looked up, or None when both are
+    well formed (which does not mean a definition exists)."""
+    if not SET_ID_RE.fullmatch(set_id):
+        return f"ST01 {set_id[:40]!r} is not a transaction set identifier (three digits, e.g. 850)"
+    if not VERSION_RE.fullmatch(version):
+        return f"GS08 {version[:40]!r} is not an X12 version code (six digits and an optional suffix, e.g. 004010 or 005010X222A1)"
+    return None
+
+
+@cache
+def _shipped() -> dict[str, frozenset[str]]:
+    """The shipped definitions: version directory -> its transaction set ids, from the
+    package's own listing (the only names ever opened)."""
+    found: dict[str, set[str]] = {}
+    base = resources.files("engine.x12.definitions")
+    for version_dir in base.iterdir():
+        if not version_dir.is_dir() or not VERSION_RE.fullmatch(version_dir.name):
+            continue
+        sets = found.setdefault(version_dir.name, set())
+        for entry in version_dir.iterdir():
+            stem = entry.name.removesuffix(".yaml")
+            if entry.name.endswith(".yaml") and SET_ID_RE.fullmatch(stem):
+                sets.add(stem)
+    return {version: frozenset(sets) for version, sets in found.items()}
+
+
 def _bound(value: Any, where: str) -> int:
     if value == ">1":
         return UNBOUNDED
@@ -178,8 +215,16 @@ class _Dictionary:
         self.segments = {seg_id: self._segment(seg_id, raw) for seg_id, raw in raw_segments.items()}
 
     def _element(self, spec: dict[str, Any], where: str) -> ElementDef:
+        if "de" not in spec:
+            # An element whose data-element number no public source we could read confirms:
+            # its type and lengths are given in place (segments.yaml says where they are from).
+            if not {"type", "min", "max"} <= spec.keys():
+                raise X12DefinitionError(f"{self.version} {where}: an element needs 'de' or its own type, min and max")
+            spec = {**spec, "de": ""}
+            entry: dict[str, Any] | None = {"type": spec["type"], "min": spec["min"], "max": spec["max"], "name": spec.get("name", where)}
+        else:
+            entry = self.elements.get(str(spec["de"]))
         ref = str(spec["de"])
-        entry = self.elements.get(ref)
         if entry is None:
             raise X12DefinitionError(f"{self.version} {where}: data element {ref} is not in elements.yaml")
         el_type = entry["type"]
@@ -224,6 +269,8 @@ class _Dictionary:
 
 
 def _load_yaml(version: str, name: str, optional: bool = False) -> dict[str, Any]:
+    if version not in _shipped():
+        raise X12DefinitionError(f"no definitions are shipped for version {version[:40]!r}")
     path = resources.files("engine.x12.definitions").joinpath(version, name)
     if not path.is_file():
         if optional:
@@ -269,15 +316,19 @@ def _nodes(raw_nodes: list[dict[str, Any]], dictionary: _Dictionary, where: str)
 
 
 def load(version: str, set_id: str) -> TransactionSetDef | None:
-    """The definition of `set_id` in `version` (a GS08 value is accepted), or None."""
-    return _load(base_version(version), set_id)
+    """The definition of `set_id` in `version` (a GS08 value is accepted), or None: also for
+    values that are not a set id and a version code (`lookup_problem` says why)."""
+    if lookup_problem(version, set_id) is not None:
+        return None
+    base = base_version(version)
+    if set_id not in _shipped().get(base, ()):
+        return None
+    return _load(base, set_id)
 
 
 @cache
 def _load(version: str, set_id: str) -> TransactionSetDef | None:
     root = resources.files("engine.x12.definitions").joinpath(version, f"{set_id}.yaml")
-    if not root.is_file():
-        return None
     raw = yaml.safe_load(root.read_text(encoding="utf-8"))
     dictionary = _dictionary(version)
     where = f"{version}/{set_id}.yaml"
@@ -296,20 +347,21 @@ def _load(version: str, set_id: str) -> TransactionSetDef | None:
 def segment_dictionary(version: str) -> dict[str, SegmentDef]:
     """Every segment defined for `version` (empty when the version has no dictionary)."""
     version = base_version(version)
-    if not resources.files("engine.x12.definitions").joinpath(version, "segments.yaml").is_file():
+    if not VERSION_RE.fullmatch(version) or version not in _shipped():
         return {}
     return _dictionary(version).segments
 
 
+@cache
+def functional_group_of(set_id: str) -> str | None:
+    """The functional group (GS01) a transaction set belongs in, with or without a definition
+    (definitions/functional-groups.yaml), or None when the set is not listed."""
+    path = resources.files("engine.x12.definitions").joinpath("functional-groups.yaml")
+    table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    value = table.get(set_id)
+    return str(value) if value else None
+
+
 def available() -> list[tuple[str, str]]:
     """Every (version, set id) pair that has a definition."""
-    pairs = []
-    base = resources.files("engine.x12.definitions")
-    for version_dir in base.iterdir():
-        if not version_dir.is_dir() or not version_dir.name.isdigit():
-            continue
-        for entry in version_dir.iterdir():
-            stem = entry.name.removesuffix(".yaml")
-            if entry.name.endswith(".yaml") and stem.isdigit():
-                pairs.append((version_dir.name, stem))
-    return sorted(pairs)
+    return sorted((version, set_id) for version, sets in _shipped().items() for set_id in sets)
