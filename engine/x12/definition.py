@@ -352,6 +352,74 @@ def segment_dictionary(version: str) -> dict[str, SegmentDef]:
     return _dictionary(version).segments
 
 
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Where one transaction set differs between two versions, at one segment place."""
+
+    segment: str
+    path: str
+    """The place as the parse tree names it: loop keys, then the segment id (`N9_loop/MSG`)."""
+    kind: str
+    """`place` (the place is gone), `element` (an element gone, or its number or type changed),
+    `mandatory` (newly required) or `length` (only the lengths changed)."""
+    message: str
+
+
+def _places(body: LoopDef, prefix: str = "", required: bool = True) -> dict[str, tuple[SegmentUse, bool]]:
+    """Each segment place by its tree path, with whether it is required (it and every loop
+    around it mandatory)."""
+    places: dict[str, tuple[SegmentUse, bool]] = {}
+    for node in body.body:
+        if isinstance(node, SegmentUse):
+            places.setdefault(prefix + node.id, (node, required and node.usage == "M"))
+        else:
+            places.update(_places(node, f"{prefix}{node.key}/", required and node.usage == "M"))
+    return places
+
+
+def _shape(element: ElementDef | CompositeDef) -> tuple[str, str]:
+    if isinstance(element, CompositeDef):
+        return f"composite {element.ref}", f"composite {element.ref}"
+    return f"{element.ref or '?'} {element.type}", f"{element.ref or '?'} {element.type} {element.min_len}/{element.max_len}"
+
+
+def differences(set_id: str, from_version: str, to_version: str) -> list[Difference] | None:
+    """What a mapping written for `set_id` in `from_version` meets in `to_version`: segment
+    places that are gone, elements gone or of another number or type, newly required segments
+    and elements, changed lengths. None when either version has no definition of the set."""
+    old, new = load(from_version, set_id), load(to_version, set_id)
+    if old is None or new is None:
+        return None
+    found: list[Difference] = []
+    old_places, new_places = _places(old.body), _places(new.body)
+    for path, (use, was_required) in old_places.items():
+        if path not in new_places:
+            elsewhere = [p for p in new_places if p.rsplit("/", 1)[-1] == use.id]
+            where = f"; {use.id} is at {', '.join(elsewhere)} there" if elsewhere else ""
+            found.append(Difference(use.id, path, "place", f"{path} is not in {new.label}{where}"))
+            continue
+        there, required = new_places[path]
+        old_elements, new_elements = use.segment.elements, there.segment.elements
+        for position, element in enumerate(old_elements, start=1):
+            key = f"{use.id}{position:02d}"
+            if position > len(new_elements):
+                found.append(Difference(use.id, path, "element", f"{key} is not in {new.label}"))
+                continue
+            (before, before_full), (after, after_full) = _shape(element), _shape(new_elements[position - 1])
+            if before_full != after_full:
+                kind = "element" if before != after else "length"
+                found.append(Difference(use.id, path, kind, f"{key} is {before_full} in {old.label}, {after_full} in {new.label}"))
+        for position in range(len(old_elements) + 1, len(new_elements) + 1):
+            if new_elements[position - 1].usage == "M":
+                found.append(Difference(use.id, path, "mandatory", f"{use.id}{position:02d} is new and mandatory in {new.label}"))
+        if required and not was_required:
+            found.append(Difference(use.id, path, "mandatory", f"{path} is mandatory in {new.label}"))
+    for path, (use, required) in new_places.items():
+        if path not in old_places and required:
+            found.append(Difference(use.id, path, "mandatory", f"{path} is new and mandatory in {new.label}"))
+    return found
+
+
 @cache
 def functional_group_of(set_id: str) -> str | None:
     """The functional group (GS01) a transaction set belongs in, with or without a definition
