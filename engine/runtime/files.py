@@ -234,7 +234,9 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fre
         stored = runtime.store.artifact(job.id, role)
         if stored is None:
             with runtime.store.transaction() as tx:
-                text = ack.build_997(interchange, groups, _StoreControls(tx, partner.id), runtime.now())
+                text = ack.build_997(
+                    interchange, groups, _StoreControls(tx, partner.id), runtime.now(), newline=bool(partner.data["x12"].get("newline", True))
+                )
                 if text is None:
                     continue  # a file of 997s: nothing to acknowledge
                 ack_name = f"997_{partner.id}_{interchange.control_number}.edi"
