@@ -6,7 +6,8 @@ so mappings and the runtime read one complete shape:
 - `id`: the file stem; `settings`: `overrides.settings` (default `{}`), so templates say
   `partner.settings.dept`; `erp`, `xref`, `overrides`, `transactions`: present, maybe empty;
 - `x12.application_id` defaults to `x12.id`; `version` "004010"; `usage` production;
-  `ack_requested` false; `delimiters` `*` `>` `~` `^` (each one filled in on its own);
+  `ack_requested` false; `delimiters` `*` `>` `~`, and `^` as the repetition separator from
+  005010 on only (ISA11; a 004010 partner has none: its ISA11 is `U`), each filled in on its own;
   `newline` true; `delimiter_in_data` replace; `overlong` truncate; `acknowledge` true;
 - `x12.identity`, our identity towards the partner, defaults to `identity` of
   connections.yaml, with its own `application_id` defaulting to its `id`.
@@ -38,6 +39,13 @@ BY_KINDS = ("bc.customer", "bc.vendor", "gp.vendor", "x12.sender")
 """The ways a route can find its partner."""
 
 DEFAULT_DELIMITERS = {"element": "*", "component": ">", "segment": "~", "repetition": "^"}
+REPETITION_FROM = "005"
+"""The first X12 version (GS08 prefix) whose ISA11 is a repetition separator that we write (ISA12 00501)."""
+
+
+def uses_repetition(version: Any) -> bool:
+    """Whether a partner on `version` (GS08, e.g. 004010) gets an ISA11 repetition separator."""
+    return str(version) >= REPETITION_FROM
 X12_DEFAULTS: dict[str, Any] = {
     "version": "004010",
     "usage": "production",
@@ -50,7 +58,16 @@ X12_DEFAULTS: dict[str, Any] = {
 _ERP_PATHS = {"bc.customer": ("bc", "customer"), "bc.vendor": ("bc", "vendor"), "gp.vendor": ("gp", "vendor")}
 _SHOWN_KEYS = 20
 
-__all__ = ["BY_KINDS", "Partner", "PartnerIndex", "check_claims", "check_partner", "erp_keys", "with_defaults"]
+__all__ = [
+    "BY_KINDS",
+    "Partner",
+    "PartnerIndex",
+    "check_claims",
+    "check_partner",
+    "erp_keys",
+    "uses_repetition",
+    "with_defaults",
+]
 
 
 @dataclass
@@ -123,6 +140,8 @@ def with_defaults(data: Mapping[str, Any], partner_id: str, identity: Mapping[st
     if "id" in x12:
         x12.setdefault("application_id", x12["id"])
     x12["delimiters"] = {**DEFAULT_DELIMITERS, **(x12.get("delimiters") or {})}
+    if not uses_repetition(x12["version"]):
+        x12["delimiters"].pop("repetition")  # ISA11 is U: no repetition separator is written
     ours = dict(x12.get("identity") or identity or {})
     if "id" in ours:
         ours.setdefault("application_id", ours["id"])
@@ -145,6 +164,20 @@ def check_partner(data: Mapping[str, Any], source: YamlSource, stem: str) -> lis
     chosen = x12.get("delimiters")
     written: dict[str, Any] = chosen if isinstance(chosen, dict) else {}
     delimiters = {**DEFAULT_DELIMITERS, **written}
+    version = x12.get("version", X12_DEFAULTS["version"])
+    if not uses_repetition(version):
+        # Before 00501 ISA11 is U: no repetition separator is written, so none is checked.
+        delimiters.pop("repetition")
+        if "repetition" in written:
+            findings.append(
+                Finding(
+                    source.where(("x12", "delimiters", "repetition")),
+                    "partner-delimiter",
+                    f"x12 version {version} writes no repetition separator (ISA11 is U before 00501): "
+                    "the repetition delimiter is ignored; remove it",
+                    "warning",
+                )
+            )
     seen: dict[str, str] = {}
     for role, char in delimiters.items():
         if not isinstance(char, str) or len(char) != 1:
@@ -164,7 +197,6 @@ def check_partner(data: Mapping[str, Any], source: YamlSource, stem: str) -> lis
                 )
             )
         seen.setdefault(char, role)
-    version = x12.get("version", X12_DEFAULTS["version"])
     transactions = data.get("transactions")
     if isinstance(version, str) and isinstance(transactions, list):
         available = _available()

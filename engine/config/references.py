@@ -12,7 +12,11 @@
   webhook names the entity the route reads (`route-webhook`);
 - a partner taking part in a route with an X12 mapping lists that set and direction in
   `transactions` (`partner-transactions`) and uses the X12 version the mapping is written
-  for (`x12-version`);
+  for (`x12-version`), except that an inbound mapping reads a file of another version that
+  has a definition of its set (the tree comes from the file's own definition): then each
+  place the mapping reads that differs between the two versions is a warning
+  (`x12-version-difference`: a segment place gone, an element gone or of another type, a
+  newly required segment or element; lengths alone are not reported);
 - golden cases name known partners (`unknown-partner`).
 
 Checks read the interpolated data defensively: a file with schema errors is still checked for
@@ -21,19 +25,23 @@ the references it does have, so one run reports everything.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from engine.config.files import ProjectFile
 from engine.config.lint import Finding
 from engine.config.partner import Partner
 from engine.config.source import Pointer, YamlSource
+from engine.x12 import definition as definitions
 from engine.x12.definition import base_version
 
 __all__ = ["Catalog", "MappingInfo", "check_references", "known"]
 
 _SHOWN = 20
+_TREE_NAME = re.compile(r"\b([A-Z][A-Z0-9]{1,2})(?:_loop|[0-9]{2})?\b")
+"""Segment ids, element ids (`BEG03`) and loop keys (`N9_loop`) in a mapping's text."""
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,9 @@ class MappingInfo:
     direction: str | None
     transaction_set: str | None
     version: str
+    reads: frozenset[str] = field(default=frozenset(), compare=False)
+    """The segment ids the mapping's text names (element ids and loop keys count for their
+    segment): what an inbound mapping reads of the tree."""
 
     @classmethod
     def of(cls, data: Any) -> MappingInfo:
@@ -55,7 +66,20 @@ class MappingInfo:
             direction if isinstance(direction, str) else None,
             set_id if isinstance(set_id, str) and direction != "json" else None,
             str(data.get("version") or "004010"),
+            frozenset(_TREE_NAME.findall(" ".join(_texts(data)))),
         )
+
+
+def _texts(data: Any) -> Iterable[str]:
+    if isinstance(data, str):
+        yield data
+    elif isinstance(data, dict):
+        for key, value in data.items():
+            yield str(key)
+            yield from _texts(value)
+    elif isinstance(data, list):
+        for item in data:
+            yield from _texts(item)
 
 
 @dataclass
@@ -253,9 +277,40 @@ def _check_participation(checker: _Checker, catalog: Catalog, partner: Partner, 
                     f"but transactions has no {{set: \"{info.transaction_set}\", direction: {direction}}}",
                 )
         if base_version(version) != base_version(info.version):
-            checker.find(
-                source,
-                pointer,
-                "x12-version",
-                f"partner {partner.id} uses X12 {version}, but route {name}'s mapping is written for {info.version}",
+            _check_version(checker, source, pointer, partner, name, info, version)
+
+
+def _check_version(
+    checker: _Checker, source: YamlSource, pointer: Pointer, partner: Partner, route: str, info: MappingInfo, version: str
+) -> None:
+    """A partner on another X12 version than a route's mapping (module docstring)."""
+    assert info.transaction_set is not None
+    found = definitions.differences(info.transaction_set, info.version, version) if info.direction == "inbound" else None
+    if found is None:
+        checker.find(
+            source,
+            pointer,
+            "x12-version",
+            f"partner {partner.id} uses X12 {version}, but route {route}'s mapping is written for {info.version}"
+            + (" (an outbound mapping renders its own version)" if info.direction == "outbound" else ""),
+        )
+        return
+    by_segment: dict[str, list[str]] = {}
+    for difference in found:
+        loops = [part.removesuffix("_loop") for part in difference.path.split("/")[:-1]]
+        if difference.kind == "length" or not {difference.segment, *loops} <= info.reads:
+            continue  # lengths do not change what is read; a place in a loop the mapping never names is not read
+        messages = by_segment.setdefault(difference.segment, [])
+        if difference.message not in messages:
+            messages.append(difference.message)
+    for segment, messages in by_segment.items():
+        more = f" (and {len(messages) - 5} more)" if len(messages) > 5 else ""
+        checker.findings.append(
+            Finding(
+                source.where(pointer),
+                "x12-version-difference",
+                f"partner {partner.id} uses X12 {version}; route {route}'s mapping is written for {info.version} "
+                f"and reads {segment}: {'; '.join(messages[:5])}{more}",
+                level="warning",
             )
+        )

@@ -147,6 +147,9 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
             runtime.audit(job, "duplicate", f"interchange {interchange.control_number} from {interchange.sender_id.strip()} was processed before: a resend, not processed again", detail={"isa13": interchange.control_number})
         else:
             fresh.append(interchange)
+    for interchange in fresh:
+        for _, ta1 in interchange.ta1:
+            _match_ta1(runtime, job, partner, name, ta1)
     fresh_ids = {id(interchange) for interchange in fresh}
     transactions = [t for t in read.transactions if id(t.raw.group.interchange) in fresh_ids]
 
@@ -231,6 +234,24 @@ def _ident(interchange: Interchange) -> tuple[str, str, str]:
     return (interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
 
 
+def _match_ta1(runtime: Runtime, job: Job, partner: Partner, name: str, ta1: list[str]) -> None:
+    """A TA1 from the partner, matched to the interchange we sent (TA101 = our ISA13), like a
+    997 to a group; a TA1 with errors of its own was reported by the reader and is skipped."""
+    control, status = (ta1[1] if len(ta1) > 1 else ""), (ta1[4] if len(ta1) > 4 else "")
+    if not (control.isascii() and control.isdigit() and len(control) == 9) or status not in ("A", "E", "R"):
+        return
+    note = ta1[5] if len(ta1) > 5 else ""
+    groups = runtime.store.acknowledge_interchange(partner.id, int(control), status, ack_file=name)
+    verdict = {"A": "accepted", "E": "accepted with errors", "R": "rejected"}[status]
+    matched = f"{groups} group(s) of it" if groups else "no interchange we sent (ignored)"
+    runtime.audit(
+        job,
+        "ta1",
+        f"TA1 for our interchange {control}: {verdict} (note {note or '-'}); matches {matched}",
+        detail={"isa13": control, "status": status, "note": note, "groups": groups},
+    )
+
+
 def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fresh: set[tuple[str, str, str]]) -> list[str]:
     """Render (once, stored) and upload the 997s for the fresh interchanges; their file names."""
     outbox = str(partner.data["cleo"]["outbox"])
@@ -243,7 +264,9 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fre
         stored = runtime.store.artifact(job.id, role)
         if stored is None:
             with runtime.store.transaction() as tx:
-                text = ack.build_997(interchange, groups, _StoreControls(tx, partner.id), runtime.now())
+                text = ack.build_997(
+                    interchange, groups, _StoreControls(tx, partner.id), runtime.now(), newline=bool(partner.data["x12"].get("newline", True))
+                )
                 if text is None:
                     continue  # a file of 997s: nothing to acknowledge
                 ack_name = f"997_{partner.id}_{interchange.control_number}.edi"

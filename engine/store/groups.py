@@ -92,6 +92,33 @@ def acknowledge(
     return connection.execute(_ACKNOWLEDGE, params).first() is not None
 
 
+def acknowledge_interchange(
+    connection: Connection,
+    *,
+    partner: str,
+    interchange_control: int,
+    status: str,
+    ack_file: str | None,
+    now: datetime,
+) -> int:
+    """Match a TA1 (interchange acknowledgment) to the groups we sent in interchange
+    `interchange_control` to `partner`; how many groups it names. A TA1 `R` rejected the whole
+    interchange: its groups are marked `R`, as a rejecting 997 would. `A` and `E` accept the
+    envelope only, so the groups still wait for their 997."""
+    if status not in ("A", "E", "R"):
+        raise StoreError(f"TA1 status {status!r} is not one of A, E, R (TA104)")
+    where = (outbound_groups.c.partner == partner, outbound_groups.c.interchange_control == interchange_control)
+    if status != "R":
+        return len(connection.execute(select(outbound_groups.c.id).where(*where)).all())
+    statement = (
+        update(outbound_groups)
+        .where(*where)
+        .values(ack_status="R", ack_file=ack_file, acknowledged_at=now)
+        .returning(outbound_groups.c.id)
+    )
+    return len(connection.execute(statement).all())
+
+
 def unacknowledged(connection: Connection, *, older_than: datetime) -> list[OutboundGroup]:
     """Groups sent before `older_than` that no 997 has acknowledged, oldest first."""
     query = (

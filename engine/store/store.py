@@ -166,6 +166,7 @@ class Store:
 
     record_outbound_group = _in_transaction(Transaction.record_outbound_group)
     acknowledge_group = _in_transaction(Transaction.acknowledge_group)
+    acknowledge_interchange = _in_transaction(Transaction.acknowledge_interchange)
     unacknowledged = _in_transaction(Transaction.unacknowledged, write=False)
 
     audit = _in_transaction(Transaction.audit)

@@ -354,6 +354,20 @@ class Transaction:
         )
 
     @translated
+    def acknowledge_interchange(
+        self, partner: str, interchange_control: int, status: str, ack_file: str | None = None, *, now: datetime | None = None
+    ) -> int:
+        """Match a TA1 to the groups of our interchange `interchange_control` to `partner`
+        (`R` rejects them); how many groups it names."""
+        return groups.acknowledge_interchange(
+            self.connection,
+            partner=partner,
+            interchange_control=interchange_control,
+            status=status,
+            ack_file=ack_file,
+            now=self.now(now),
+        )
+
     def acknowledge_group(
         self,
         sender_id: str,

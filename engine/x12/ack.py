@@ -45,13 +45,15 @@ class ControlNumbers(Protocol):
 
 @dataclass
 class SequentialControls:
-    """Control numbers counting up from `start` for each kind (for `mlc x12 ack --control N`)."""
+    """Control numbers counting up from `start` for each kind (for `mlc x12 ack --control N`),
+    or from each kind's own start in `starts` (`isa`, `gs`, `st`: numbers peeked from the store)."""
 
     start: int
+    starts: dict[str, int] = field(default_factory=dict)
     _counters: dict[str, int] = field(default_factory=dict)
 
     def _next(self, kind: str) -> int:
-        value = self._counters.get(kind, self.start)
+        value = self._counters.get(kind, self.starts.get(kind, self.start))
         self._counters[kind] = value + 1
         return value
 
@@ -169,8 +171,11 @@ def build_997(
     groups: list[GroupAck],
     controls: ControlNumbers,
     now: datetime,
+    *,
+    newline: bool = True,
 ) -> str | None:
-    """The 997 interchange acknowledging `groups` of `interchange`, or None if nothing to ack."""
+    """The 997 interchange acknowledging `groups` of `interchange`, or None if nothing to ack;
+    `newline` follows the partner's `x12.newline` setting."""
     if not groups:
         return None
     delimiters: Delimiters = interchange.delimiters
@@ -193,12 +198,14 @@ def build_997(
         version=version,
         usage=usage,
     )
-    return build(spec, delimiters, now)
+    return build(spec, delimiters, now, newline=newline)
 
 
-def acknowledge(stream: BinaryIO, source: str, controls: ControlNumbers, now: datetime) -> Iterator[str]:
+def acknowledge(
+    stream: BinaryIO, source: str, controls: ControlNumbers, now: datetime, *, newline: bool = True
+) -> Iterator[str]:
     """Every 997 interchange for an inbound file, in order."""
     for interchange, groups in collect(stream, source):
-        text = build_997(interchange, groups, controls, now)
+        text = build_997(interchange, groups, controls, now, newline=newline)
         if text is not None:
             yield text

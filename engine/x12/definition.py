@@ -21,6 +21,11 @@ fast walker in `engine.x12.structure` uses; pyx12 stays a second opinion in the 
 
 A group's GS08 may carry an implementation suffix (`004010VICS`, `004010X348`): such a group
 is read against the base version, the first six characters.
+
+Lookups never build a path from file content: ST01 must be three digits and GS08 an X12
+version code (six digits, then at most six letters or digits) before anything is looked up
+(`lookup_problem` says why a value is refused), and only the (version, set) pairs found in
+this package's own listing (`available`) are ever opened.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ from engine.errors import X12DefinitionError
 
 UNBOUNDED = 0
 """`max_use` / `repeat` value meaning ">1" (no upper bound)."""
+
+SET_ID_RE = re.compile(r"[0-9]{3}")
+"""ST01: a transaction set identifier code is three digits."""
+VERSION_RE = re.compile(r"[0-9]{6}[A-Za-z0-9]{0,6}")
+"""GS08: version, release and industry identifier (`004010`, `004010VICS`, `005010X222A1`)."""
 
 ELEMENT_TYPES = frozenset({"AN", "ID", "DT", "TM", "R", "B", "N", *(f"N{d}" for d in range(10))})
 _SYNTAX_RE = re.compile(r"^([PRCEL])((?:\d\d){2,})$")
@@ -159,6 +169,33 @@ def base_version(gs08: str) -> str:
     return gs08[:6]
 
 
+def lookup_problem(version: str, set_id: str) -> str | None:
+    """Why (`version`, `set_id`) read from a file cannot be looked up, or None when both are
+    well formed (which does not mean a definition exists)."""
+    if not SET_ID_RE.fullmatch(set_id):
+        return f"ST01 {set_id[:40]!r} is not a transaction set identifier (three digits, e.g. 850)"
+    if not VERSION_RE.fullmatch(version):
+        return f"GS08 {version[:40]!r} is not an X12 version code (six digits and an optional suffix, e.g. 004010 or 005010X222A1)"
+    return None
+
+
+@cache
+def _shipped() -> dict[str, frozenset[str]]:
+    """The shipped definitions: version directory -> its transaction set ids, from the
+    package's own listing (the only names ever opened)."""
+    found: dict[str, set[str]] = {}
+    base = resources.files("engine.x12.definitions")
+    for version_dir in base.iterdir():
+        if not version_dir.is_dir() or not VERSION_RE.fullmatch(version_dir.name):
+            continue
+        sets = found.setdefault(version_dir.name, set())
+        for entry in version_dir.iterdir():
+            stem = entry.name.removesuffix(".yaml")
+            if entry.name.endswith(".yaml") and SET_ID_RE.fullmatch(stem):
+                sets.add(stem)
+    return {version: frozenset(sets) for version, sets in found.items()}
+
+
 def _bound(value: Any, where: str) -> int:
     if value == ">1":
         return UNBOUNDED
@@ -178,8 +215,16 @@ class _Dictionary:
         self.segments = {seg_id: self._segment(seg_id, raw) for seg_id, raw in raw_segments.items()}
 
     def _element(self, spec: dict[str, Any], where: str) -> ElementDef:
+        if "de" not in spec:
+            # An element whose data-element number no public source we could read confirms:
+            # its type and lengths are given in place (segments.yaml says where they are from).
+            if not {"type", "min", "max"} <= spec.keys():
+                raise X12DefinitionError(f"{self.version} {where}: an element needs 'de' or its own type, min and max")
+            spec = {**spec, "de": ""}
+            entry: dict[str, Any] | None = {"type": spec["type"], "min": spec["min"], "max": spec["max"], "name": spec.get("name", where)}
+        else:
+            entry = self.elements.get(str(spec["de"]))
         ref = str(spec["de"])
-        entry = self.elements.get(ref)
         if entry is None:
             raise X12DefinitionError(f"{self.version} {where}: data element {ref} is not in elements.yaml")
         el_type = entry["type"]
@@ -224,6 +269,8 @@ class _Dictionary:
 
 
 def _load_yaml(version: str, name: str, optional: bool = False) -> dict[str, Any]:
+    if version not in _shipped():
+        raise X12DefinitionError(f"no definitions are shipped for version {version[:40]!r}")
     path = resources.files("engine.x12.definitions").joinpath(version, name)
     if not path.is_file():
         if optional:
@@ -269,15 +316,19 @@ def _nodes(raw_nodes: list[dict[str, Any]], dictionary: _Dictionary, where: str)
 
 
 def load(version: str, set_id: str) -> TransactionSetDef | None:
-    """The definition of `set_id` in `version` (a GS08 value is accepted), or None."""
-    return _load(base_version(version), set_id)
+    """The definition of `set_id` in `version` (a GS08 value is accepted), or None: also for
+    values that are not a set id and a version code (`lookup_problem` says why)."""
+    if lookup_problem(version, set_id) is not None:
+        return None
+    base = base_version(version)
+    if set_id not in _shipped().get(base, ()):
+        return None
+    return _load(base, set_id)
 
 
 @cache
 def _load(version: str, set_id: str) -> TransactionSetDef | None:
     root = resources.files("engine.x12.definitions").joinpath(version, f"{set_id}.yaml")
-    if not root.is_file():
-        return None
     raw = yaml.safe_load(root.read_text(encoding="utf-8"))
     dictionary = _dictionary(version)
     where = f"{version}/{set_id}.yaml"
@@ -296,20 +347,89 @@ def _load(version: str, set_id: str) -> TransactionSetDef | None:
 def segment_dictionary(version: str) -> dict[str, SegmentDef]:
     """Every segment defined for `version` (empty when the version has no dictionary)."""
     version = base_version(version)
-    if not resources.files("engine.x12.definitions").joinpath(version, "segments.yaml").is_file():
+    if not VERSION_RE.fullmatch(version) or version not in _shipped():
         return {}
     return _dictionary(version).segments
 
 
+@dataclass(frozen=True, slots=True)
+class Difference:
+    """Where one transaction set differs between two versions, at one segment place."""
+
+    segment: str
+    path: str
+    """The place as the parse tree names it: loop keys, then the segment id (`N9_loop/MSG`)."""
+    kind: str
+    """`place` (the place is gone), `element` (an element gone, or its number or type changed),
+    `mandatory` (newly required) or `length` (only the lengths changed)."""
+    message: str
+
+
+def _places(body: LoopDef, prefix: str = "", required: bool = True) -> dict[str, tuple[SegmentUse, bool]]:
+    """Each segment place by its tree path, with whether it is required (it and every loop
+    around it mandatory)."""
+    places: dict[str, tuple[SegmentUse, bool]] = {}
+    for node in body.body:
+        if isinstance(node, SegmentUse):
+            places.setdefault(prefix + node.id, (node, required and node.usage == "M"))
+        else:
+            places.update(_places(node, f"{prefix}{node.key}/", required and node.usage == "M"))
+    return places
+
+
+def _shape(element: ElementDef | CompositeDef) -> tuple[str, str]:
+    if isinstance(element, CompositeDef):
+        return f"composite {element.ref}", f"composite {element.ref}"
+    return f"{element.ref or '?'} {element.type}", f"{element.ref or '?'} {element.type} {element.min_len}/{element.max_len}"
+
+
+def differences(set_id: str, from_version: str, to_version: str) -> list[Difference] | None:
+    """What a mapping written for `set_id` in `from_version` meets in `to_version`: segment
+    places that are gone, elements gone or of another number or type, newly required segments
+    and elements, changed lengths. None when either version has no definition of the set."""
+    old, new = load(from_version, set_id), load(to_version, set_id)
+    if old is None or new is None:
+        return None
+    found: list[Difference] = []
+    old_places, new_places = _places(old.body), _places(new.body)
+    for path, (use, was_required) in old_places.items():
+        if path not in new_places:
+            elsewhere = [p for p in new_places if p.rsplit("/", 1)[-1] == use.id]
+            where = f"; {use.id} is at {', '.join(elsewhere)} there" if elsewhere else ""
+            found.append(Difference(use.id, path, "place", f"{path} is not in {new.label}{where}"))
+            continue
+        there, required = new_places[path]
+        old_elements, new_elements = use.segment.elements, there.segment.elements
+        for position, element in enumerate(old_elements, start=1):
+            key = f"{use.id}{position:02d}"
+            if position > len(new_elements):
+                found.append(Difference(use.id, path, "element", f"{key} is not in {new.label}"))
+                continue
+            (before, before_full), (after, after_full) = _shape(element), _shape(new_elements[position - 1])
+            if before_full != after_full:
+                kind = "element" if before != after else "length"
+                found.append(Difference(use.id, path, kind, f"{key} is {before_full} in {old.label}, {after_full} in {new.label}"))
+        for position in range(len(old_elements) + 1, len(new_elements) + 1):
+            if new_elements[position - 1].usage == "M":
+                found.append(Difference(use.id, path, "mandatory", f"{use.id}{position:02d} is new and mandatory in {new.label}"))
+        if required and not was_required:
+            found.append(Difference(use.id, path, "mandatory", f"{path} is mandatory in {new.label}"))
+    for path, (use, required) in new_places.items():
+        if path not in old_places and required:
+            found.append(Difference(use.id, path, "mandatory", f"{path} is new and mandatory in {new.label}"))
+    return found
+
+
+@cache
+def functional_group_of(set_id: str) -> str | None:
+    """The functional group (GS01) a transaction set belongs in, with or without a definition
+    (definitions/functional-groups.yaml), or None when the set is not listed."""
+    path = resources.files("engine.x12.definitions").joinpath("functional-groups.yaml")
+    table = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    value = table.get(set_id)
+    return str(value) if value else None
+
+
 def available() -> list[tuple[str, str]]:
     """Every (version, set id) pair that has a definition."""
-    pairs = []
-    base = resources.files("engine.x12.definitions")
-    for version_dir in base.iterdir():
-        if not version_dir.is_dir() or not version_dir.name.isdigit():
-            continue
-        for entry in version_dir.iterdir():
-            stem = entry.name.removesuffix(".yaml")
-            if entry.name.endswith(".yaml") and stem.isdigit():
-                pairs.append((version_dir.name, stem))
-    return sorted(pairs)
+    return sorted((version, set_id) for version, sets in _shipped().items() for set_id in sets)

@@ -35,11 +35,22 @@ class CheckedTransaction:
         return [*self.raw.problems, *self.parsed.problems, *self.notes]
 
 
-def _notes(txn: Transaction, definition: definitions.TransactionSetDef | None) -> list[Problem]:
+def _notes(txn: Transaction, definition: definitions.TransactionSetDef | None, refused: str | None) -> list[Problem]:
     group = txn.group
-    if definition is None:
+    notes: list[Problem] = []
+    if refused is not None:
+        notes.append(
+            Problem(
+                f"{refused}: no definition looked up, checked the envelope only",
+                "transaction",
+                P.TS_NOT_SUPPORTED,
+                position=txn.position,
+                segment_id="ST",
+            )
+        )
+    elif definition is None:
         version = group.version or "(no GS08)"
-        return [
+        notes.append(
             Problem(
                 f"no definition for transaction set {txn.set_id} in version {version}: checked the envelope only; "
                 f"definitions exist for {', '.join(f'{v} {s}' for v, s in definitions.available())}",
@@ -49,20 +60,20 @@ def _notes(txn: Transaction, definition: definitions.TransactionSetDef | None) -
                 segment_id="ST",
                 level="warning",
             )
-        ]
-    if group.functional_id and group.functional_id != definition.functional_group:
-        return [
+        )
+    expected = definition.functional_group if definition is not None else definitions.functional_group_of(txn.set_id)
+    if expected and group.functional_id and group.functional_id != expected:
+        notes.append(
             Problem(
-                f"GS01 is {group.functional_id!r} but transaction set {txn.set_id} belongs in a "
-                f"{definition.functional_group!r} group",
+                f"GS01 is {group.functional_id!r} but transaction set {txn.set_id} belongs in a {expected!r} group",
                 "transaction",
                 "",
                 position=group.position,
                 segment_id="GS",
                 level="warning",
             )
-        ]
-    return []
+        )
+    return notes
 
 
 def walk(stream: BinaryIO, source: str) -> Iterator[CheckedTransaction | Group | Interchange]:
@@ -70,15 +81,16 @@ def walk(stream: BinaryIO, source: str) -> Iterator[CheckedTransaction | Group |
     for event in read_events(stream, source):
         if isinstance(event, Transaction):
             group = event.group
-            definition = definitions.load(group.version, event.set_id) if group.version else None
+            refused = definitions.lookup_problem(group.version, event.set_id) if group.version else None
+            definition = definitions.load(group.version, event.set_id) if group.version and not refused else None
             parsed = parse_transaction(
                 event.segments,
                 definition,
                 group.interchange.delimiters.component,
                 event.position,
-                group.version,
+                group.version if not refused else "",
             )
-            yield CheckedTransaction(event, parsed, _notes(event, definition))
+            yield CheckedTransaction(event, parsed, _notes(event, definition, refused))
         else:
             yield event
 
@@ -95,7 +107,20 @@ def interchange_facts(interchange: Interchange) -> Json:
         "usage": interchange.usage,
         "ack_requested": interchange.ack_requested,
         "delimiters": interchange.delimiters.as_dict(),
+        "ta1": [ta1_facts(segment) for _, segment in interchange.ta1],
         "groups": [],
+    }
+
+
+def ta1_facts(segment: list[str]) -> Json:
+    """A TA1 interchange acknowledgment as in the parse tree."""
+    values = [segment[i] if i < len(segment) else "" for i in range(6)]
+    return {
+        "control_number": values[1],
+        "date": values[2],
+        "time": values[3],
+        "status": values[4],
+        "note_code": values[5],
     }
 
 

@@ -84,13 +84,16 @@ def build(
     delimiters: Delimiters,
     now: datetime,
     policy: DelimiterPolicy | None = None,
+    *,
+    newline: bool = True,
 ) -> str:
-    """The interchange as X12 text."""
+    """The interchange as X12 text; `newline` writes a line break after each segment
+    terminator (a partner's `x12.newline`)."""
     if not 0 < spec.control_number < 10**9:
         raise X12WriteError(f"ISA13 control number {spec.control_number} is outside 1..999999999")
     if spec.usage not in ("P", "T", "I"):
         raise X12WriteError(f"usage indicator {spec.usage!r} is not valid; use P (production) or T (test)")
-    writer = SegmentWriter(delimiters, policy)
+    writer = SegmentWriter(delimiters, policy, newline=newline)
     isa11 = delimiters.repetition if spec.version >= "00402" and delimiters.repetition else "U"
     if now.year >= 1000:  # strftime is slow, and its %Y pads years below 1000 differently by platform
         date8, hhmm = f"{now.year}{now.month:02d}{now.day:02d}", f"{now.hour:02d}{now.minute:02d}"

@@ -7,6 +7,20 @@ current transaction's segments are held, so memory stays flat however large the 
 Envelope problems (widths and values of the ISA, GS fields, control numbers that do not match,
 counts, missing trailers, segments outside an envelope) are recorded as `Problem`s on the
 object they belong to; only input that is not X12 at all raises (`X12SyntaxError`).
+
+What is checked at the envelope (X12.5 / X12.6), beyond control numbers and counts:
+- ISA: sixteen fields of their fixed widths; ISA09 YYMMDD, ISA10 HHMM; ISA11 `U` before 00402
+  and the repetition separator from 00501 (00402, the release that introduced it, takes
+  either); ISA12 a known interchange control version (`KNOWN_ISA12`); ISA13 digits; ISA14 0/1;
+  ISA15 P/T/I.
+- TA1 interchange acknowledgments, legal between the ISA and its first GS: TA101 nine
+  digits, TA102 YYMMDD, TA103 HHMM, TA104 A/E/R, TA105 a note code (000-031); kept on the
+  interchange (`Interchange.ta1`), shown in the parse tree and matched to our interchange.
+- GS: GS01 two characters and a known functional identifier code (X12 479), GS04 CCYYMMDD
+  from 004010 on (YYMMDD before), GS05 HHMM[SS[d..]], GS06 1-9 digits, GS07 T or X, GS08 an
+  X12 version code.
+- ST02 4-9 characters, unique in its group.
+- Two interchanges of one file with the same sender and ISA13: a warning on the second.
 """
 
 from __future__ import annotations
@@ -17,6 +31,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO
 
@@ -47,6 +62,22 @@ ISA_FIELDS: tuple[tuple[str, int], ...] = (
 )
 _DIGITS = re.compile(r"^[0-9]+$")
 
+KNOWN_ISA12 = frozenset(
+    {"00200", "00201", "00204", *(f"0030{n}" for n in range(8)), *(f"0040{n}" for n in range(7))}
+    | {*(f"0050{n}" for n in range(6)), *(f"0060{n}" for n in range(6)), *(f"0070{n}" for n in range(6))}
+    | {"00800", "00801"}
+)
+"""Interchange control version numbers (ISA12, X12 code list I11) through 00801."""
+
+TA1_NOTE_CODES = frozenset(f"{n:03d}" for n in range(32))
+"""TA105 interchange note codes (X12 I18): 000 no error through 031."""
+TA1_STATUSES = {"A": "accepted", "E": "accepted with errors", "R": "rejected"}
+"""TA104 interchange acknowledgment codes (X12 I17)."""
+GS_AGENCIES = ("T", "X")
+"""GS07 responsible agency codes: T (TDCC), X (Accredited Standards Committee X12)."""
+_GS_VERSION = re.compile(r"^[0-9]{6}[A-Za-z0-9]{0,6}$")
+_GS_TIME = re.compile(r"^[0-9]{4}(?:[0-9]{2}[0-9]{0,2})?$")
+
 
 def _number(value: str) -> int | None:
     """A count or control number as an int; None unless ASCII digits (int() would also take
@@ -65,6 +96,8 @@ class Interchange:
     end_position: int | None = None
     group_count: int = 0
     problems: list[Problem] = field(default_factory=list)
+    ta1: list[tuple[int, list[str]]] = field(default_factory=list)
+    """TA1 interchange acknowledgments read between the ISA and its first GS: (position, segment)."""
 
     def _isa(self, index: int) -> str:
         return self.isa[index] if index < len(self.isa) else ""
@@ -213,6 +246,17 @@ def check_isa(isa: list[str], position: int) -> list[Problem]:
         bad(f"ISA10 (Interchange Time) {isa[10]!r} is not a valid HHMM time")
     if judged(12) and not _DIGITS.match(isa[12]):
         bad(f"ISA12 (Interchange Control Version Number) {isa[12]!r} is not a 5-digit version such as 00401")
+    elif judged(12) and isa[12] not in KNOWN_ISA12:
+        bad(f"ISA12 (Interchange Control Version Number) {isa[12]!r} is not a known version (e.g. 00401, 00501)")
+    if judged(11) and judged(12) and _DIGITS.match(isa[12]):
+        isa11, version = isa[11], isa[12]
+        if version < "00402" and isa11 != "U":
+            bad(f"ISA11 (Interchange Control Standards Identifier) is {isa11!r}; version {version} requires U")
+        elif version >= "00501" and (isa11.isalnum() or isa11 == " "):
+            bad(
+                f"ISA11 (Repetition Separator) is {isa11!r}; from version 00501 it must be the repetition "
+                "separator, a character that is not a letter, digit or space (e.g. ^)"
+            )
     if judged(13) and not _DIGITS.match(isa[13]):
         bad(f"ISA13 (Interchange Control Number) {isa[13]!r} is not numeric")
     if judged(14) and isa[14] not in ("0", "1"):
@@ -236,15 +280,91 @@ def _valid_hhmm(value: str) -> bool:
     return len(value) == 4 and int(value[:2]) < 24 and int(value[2:]) < 60
 
 
+def _valid_time(value: str) -> bool:
+    """HHMM, HHMMSS or HHMMSSd..dd (X12 TM 4/8)."""
+    if not _GS_TIME.match(value):
+        return False
+    return int(value[:2]) < 24 and int(value[2:4]) < 60 and (len(value) < 6 or int(value[4:6]) < 60)
+
+
+def _valid_date(value: str, digits: int) -> bool:
+    if len(value) != digits or not _DIGITS.match(value):
+        return False
+    if digits == 6:
+        return _valid_yymmdd(value)
+    try:
+        date(int(value[:4]), int(value[4:6]), int(value[6:8]))
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def functional_ids() -> frozenset[str]:
+    """Functional identifier codes (X12 479, GS01), from the shipped 004010 dictionary's AK101."""
+    from engine.x12.definition import segment_dictionary  # the reader itself needs no definitions
+
+    element = segment_dictionary("004010")["AK1"].elements[0]
+    codes = getattr(element, "codes", None)
+    return frozenset(codes or ())
+
+
 def _check_gs(gs: list[str], position: int) -> list[Problem]:
     found: list[Problem] = []
+
+    def bad(message: str, code: str = "") -> None:
+        found.append(_error("group", code, message, position, "GS"))
+
     if len(gs) < 9:
-        found.append(_error("group", "", f"GS has {len(gs) - 1} elements, expected 8", position, "GS"))
+        bad(f"GS has {len(gs) - 1} elements, expected 8")
         return found
+    gs01, gs04, gs05, gs07, gs08 = gs[1], gs[4], gs[5], gs[7], gs[8]
+    if len(gs01) != 2:
+        bad(f"GS01 (Functional Identifier Code) {gs01[:20]!r} is {len(gs01)} characters, expected 2 (e.g. PO, IN)", P.FG_NOT_SUPPORTED)
+    elif gs01 not in functional_ids():
+        bad(f"GS01 (Functional Identifier Code) {gs01!r} is not a known functional identifier code (e.g. PO, IN, SH, PR, FA)", P.FG_NOT_SUPPORTED)
+    if not gs08:
+        bad("GS08 (Version) is empty", P.FG_VERSION_NOT_SUPPORTED)
+    elif not _GS_VERSION.match(gs08):
+        bad(
+            f"GS08 (Version / Release / Industry Identifier Code) {gs08[:40]!r} is not an X12 version code "
+            "(six digits and an optional suffix, e.g. 004010 or 004010VICS)",
+            P.FG_VERSION_NOT_SUPPORTED,
+        )
+    # CCYYMMDD from 004010 on; YYMMDD before. An unreadable GS08 is judged as a current version.
+    digits = 6 if _GS_VERSION.match(gs08) and gs08[:6] < "004010" else 8
+    if not _valid_date(gs04, digits):
+        shape = "YYMMDD" if digits == 6 else "CCYYMMDD"
+        bad(f"GS04 (Date) {gs04[:20]!r} is not a valid {shape} date" + (" (required from 004010 on)" if digits == 8 else ""))
+    if not _valid_time(gs05):
+        bad(f"GS05 (Time) {gs05[:20]!r} is not a valid HHMM, HHMMSS or HHMMSSd..d time")
     if not _DIGITS.match(gs[6]) or len(gs[6]) > 9:
-        found.append(_error("group", "", f"GS06 (Group Control Number) {gs[6]!r} is not 1-9 digits", position, "GS"))
-    if not gs[8]:
-        found.append(_error("group", P.FG_VERSION_NOT_SUPPORTED, "GS08 (Version) is empty", position, "GS"))
+        bad(f"GS06 (Group Control Number) {gs[6]!r} is not 1-9 digits")
+    if gs07 not in GS_AGENCIES:
+        bad(f"GS07 (Responsible Agency Code) is {gs07[:20]!r}, expected X (ASC X12) or T (TDCC)")
+    return found
+
+
+def check_ta1(ta1: list[str], position: int) -> list[Problem]:
+    """Field values of a TA1 interchange acknowledgment."""
+    found: list[Problem] = []
+
+    def bad(message: str) -> None:
+        found.append(_error("interchange", "", message, position, "TA1"))
+
+    values = [ta1[i] if i < len(ta1) else "" for i in range(6)]
+    if len(ta1) > 6:
+        bad(f"TA1 has {len(ta1) - 1} elements, expected 5")
+    if not (len(values[1]) == 9 and _DIGITS.match(values[1])):
+        bad(f"TA101 (Interchange Control Number) {values[1][:20]!r} is not nine digits")
+    if not _valid_date(values[2], 6):
+        bad(f"TA102 (Interchange Date) {values[2][:20]!r} is not a valid YYMMDD date")
+    if not (len(values[3]) == 4 and _valid_time(values[3])):
+        bad(f"TA103 (Interchange Time) {values[3][:20]!r} is not a valid HHMM time")
+    if values[4] not in TA1_STATUSES:
+        bad(f"TA104 (Interchange Acknowledgment Code) is {values[4][:20]!r}, expected A, E or R")
+    if values[5] not in TA1_NOTE_CODES:
+        bad(f"TA105 (Interchange Note Code) is {values[5][:20]!r}, expected a code 000 to 031")
     return found
 
 
@@ -261,6 +381,7 @@ class _Reader:
         txn: Transaction | None = None
         group_controls: set[str] = set()
         txn_controls: set[str] = set()
+        seen_interchanges: dict[tuple[str, str, str], int] = {}
         last_position = 0
         anomalies = self.tokens.anomalies
         for position, seg in self.tokens:
@@ -307,6 +428,17 @@ class _Reader:
                 txn = Transaction(group, position, [seg])
                 group.transaction_count += 1
                 control = seg[2] if len(seg) > 2 else ""
+                if not 4 <= len(control) <= 9:
+                    txn.problems.append(
+                        _error(
+                            "transaction",
+                            "",
+                            f"ST02 (Transaction Set Control Number) {control[:40]!r} is {len(control)} characters, "
+                            "expected 4 to 9",
+                            position,
+                            "ST",
+                        )
+                    )
                 if control in txn_controls:
                     txn.problems.append(
                         _error(
@@ -405,6 +537,25 @@ class _Reader:
                     yield interchange
                 interchange = Interchange(seg, position, self.tokens.delimiters, problems=check_isa(seg, position))
                 group_controls = set()
+                key = (interchange.sender_qualifier, interchange.sender_id, interchange.control_number)
+                first = seen_interchanges.setdefault(key, position)
+                if first != position:
+                    interchange.problems.append(
+                        Problem(
+                            f"interchange {interchange.control_number} from {key[0]}/{key[1]} appears twice in this file "
+                            f"(first ISA at segment {first}): the same sender and ISA13",
+                            "interchange",
+                            position=position,
+                            segment_id="ISA",
+                            level="warning",
+                        )
+                    )
+            elif tag == "TA1" and interchange is not None and group is None:
+                if interchange.group_count:
+                    self._stray(interchange, group, position, tag, "TA1 after a functional group: a TA1 must come before the first GS")
+                    continue
+                interchange.ta1.append((position, seg))
+                interchange.problems.extend(check_ta1(seg, position))
             else:
                 self._stray(interchange, group, position, tag, f"segment {tag} outside a transaction set (no ST)")
         end = f"the file ends at segment {last_position}"

@@ -274,7 +274,7 @@ def test_partner_data_has_every_default_applied(tmp_path: Path) -> None:
         "version": "004010",
         "usage": "production",
         "ack_requested": False,
-        "delimiters": {"element": "*", "component": ">", "segment": "~", "repetition": "^"},
+        "delimiters": {"element": "*", "component": ">", "segment": "~"},
         "newline": True,
         "delimiter_in_data": "replace",
         "overlong": "truncate",
@@ -291,5 +291,5 @@ def test_partner_own_identity_and_settings_win(tmp_path: Path) -> None:
     project = load_project(write_project(tmp_path, {"partners/acme.yaml": acme}), environ=ENVIRON)
     x12 = project.partners["acme"].data["x12"]
     assert x12["identity"] == {"qualifier": "01", "id": "987654321", "application_id": "987654321"}
-    assert x12["delimiters"] == {"element": "*", "component": ">", "segment": "!", "repetition": "^"}
+    assert x12["delimiters"] == {"element": "*", "component": ">", "segment": "!"}
     assert project.partners["acme"].data["settings"] == {"dept": "042"}

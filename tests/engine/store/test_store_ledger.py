@@ -135,3 +135,26 @@ def test_partners_sharing_gs_ids_keep_their_own_groups(store: Store) -> None:
     assert store.acknowledge_group("MLC", "ACME", 5, "A", partner="acme-west")
     (left,) = store.unacknowledged(T0 + timedelta(days=1))
     assert left.partner == "acme"
+
+
+def test_a_ta1_rejecting_our_interchange_rejects_its_groups(store: Store, clock: FakeClock) -> None:
+    _send_group(store, 5)  # interchange 7
+    _send_group(store, 6, filename="OUT_2.edi", sent_minutes=1)
+    assert store.acknowledge_interchange("acme", 7, "R", "inbox/ta1.edi", now=clock.advance(hours=1)) == 2
+    assert store.unacknowledged(T0 + timedelta(days=1)) == []
+
+
+def test_a_ta1_accepting_our_interchange_leaves_its_groups_waiting_for_their_997(store: Store) -> None:
+    _send_group(store, 5)
+    assert store.acknowledge_interchange("acme", 7, "A", "inbox/ta1.edi") == 1
+    (group,) = store.unacknowledged(T0 + timedelta(days=1))
+    assert group.ack_status is None
+
+
+def test_a_ta1_for_an_interchange_we_never_sent_matches_nothing(store: Store) -> None:
+    _send_group(store, 5)
+    assert store.acknowledge_interchange("acme", 8, "R") == 0
+    assert store.acknowledge_interchange("globex", 7, "R") == 0
+    assert len(store.unacknowledged(T0 + timedelta(days=1))) == 1
+    with pytest.raises(StoreError, match="TA1 status 'X'"):
+        store.acknowledge_interchange("acme", 7, "X")

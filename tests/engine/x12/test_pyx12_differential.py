@@ -76,6 +76,8 @@ def _our_kind(event: Transaction | Group | Interchange, code: str, message: str)
             return kind
     if "no IEA" in message:
         return "missing IEA"
+    if "appears twice in this file" in message:
+        return "duplicate ISA13"
     return "segment outside a transaction set" if "outside" in message else "other"
 
 
@@ -334,8 +336,9 @@ SECOND_PIPE = interchange([group([transaction("850", PO_BODY)], control=2)], con
         pytest.param(
             NEWLINE_BASE + "\n" + NEWLINE_BASE.replace("IEA*1*000000001", "IEA*1*000000009"),
             set(),
-            {"IEA02 control number"},
-            "after a blank line pyx12 reads nothing more: the second interchange and its IEA02 mismatch are never seen",
+            {"IEA02 control number", "duplicate ISA13"},
+            "after a blank line pyx12 reads nothing more: the second interchange (the same sender and ISA13, "
+            "which is worth a warning) and its IEA02 mismatch are never seen",
             id="second-interchange-after-blank-line",
         ),
         pytest.param(

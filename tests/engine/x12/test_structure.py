@@ -495,11 +495,11 @@ def test_a_set_without_definition_is_parsed_flat_and_check_warns_plainly() -> No
 
 
 def test_a_version_without_definitions_is_parsed_flat() -> None:
-    text = purchase_order(gs08="003060")
+    text = purchase_order(gs08="004030")
     txn = only_transaction(parse_text(text))
     assert txn["definition"] is None
     assert [next(iter(seg)) for seg in txn["body"]["segments"]] == ["BEG", "PO1", "CTT"]
-    assert "no definition for transaction set 850 in version 003060" in lines(check_text(text))[0]
+    assert "no definition for transaction set 850 in version 004030" in lines(check_text(text))[0]
 
 
 def test_flat_body_splits_components_of_known_composites() -> None:
