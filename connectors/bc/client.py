@@ -3,7 +3,7 @@
     list_changed   GET  companies({cid})/{set}?$filter=lastModifiedDateTime gt ...&$expand=lines,
                    `Prefer: odata.maxpagesize=N`, `@odata.nextLink` followed verbatim
     get / find     GET  {set}({id}) or {set}?$filter=number eq '...'
-    create         POST {set} with the lines inside (deep insert) -> 201
+    create         POST {set}?$expand=lines with the lines inside (deep insert) -> 201, lines in the answer
     update         PATCH {set}({id}) with If-Match; a stale ETag (409 Request_EntityChanged) is
                    re-read and the change re-applied once, then ConflictError
     delete/invoke  DELETE with If-Match; bound actions (POST .../Microsoft.NAV.post) -> 204
@@ -202,11 +202,16 @@ class BcConnector:
         return None
 
     def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Create a record, a document with its lines in the same POST (deep insert)."""
+        """Create a record, a document with its lines in the same POST (deep insert).
+
+        A document's POST asks `$expand=<lines>`, so the answer holds the lines BC created and
+        no second request reads them; only an answer without them (a server ignoring the
+        option) is followed by a GET."""
         self._check_entity(entity, ENTITY_SETS)
-        response = self._request("POST", f"{self.config.company_path}/{entity}", json=payload, idempotent=False)
-        record = self._record(response)
         lines = DOCUMENT_LINES.get(entity)
+        url = f"{self.config.company_path}/{entity}" + (f"?{query({'$expand': lines})}" if lines else "")
+        response = self._request("POST", url, json=payload, idempotent=False)
+        record = self._record(response)
         if lines and lines not in record and isinstance(record.get("id"), str):
             record = self.get(entity, record["id"])
         return record
@@ -324,13 +329,13 @@ class BcConnector:
         try:
             return self._send(method, url, idempotent, **kwargs)
         except UnauthorizedError as exc:
-            if exc.status != 401:
-                raise
+            if exc.status != 401 or exc.url == self.auth.token_url:
+                raise  # 403, or Entra itself refused the credentials: a new token would not help
         self.auth.invalidate()
         try:
             return self._send(method, url, idempotent, **kwargs)
         except UnauthorizedError as again:
-            if again.status != 401:
+            if again.status != 401 or again.url == self.auth.token_url:
                 raise
             raise UnauthorizedError(
                 f"the token was refused again after one refresh; check that the Entra app "

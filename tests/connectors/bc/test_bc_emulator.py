@@ -449,3 +449,13 @@ def test_public_names_are_sorted() -> None:
     for module in (connectors.bc, connectors.bc.emulator):
         assert list(module.__all__) == sorted(module.__all__, key=isort_style)
         assert all(hasattr(module, name) for name in module.__all__)
+
+
+def test_a_deep_insert_answers_the_header_and_the_lines_only_when_expanded(raw: Raw) -> None:
+    lines = [{"itemId": _item(raw, "1920-S"), "quantity": 1}]
+    plain = raw.call("POST", "salesOrders", json={"customerNumber": "C20000", "salesOrderLines": lines})
+    expanded = raw.call("POST", "salesOrders", params={"$expand": "salesOrderLines"}, json={"customerNumber": "C20000", "salesOrderLines": lines})
+
+    assert plain.status_code == expanded.status_code == 201
+    assert "salesOrderLines" not in plain.json()
+    assert [line["quantity"] for line in expanded.json()["salesOrderLines"]] == [1]
