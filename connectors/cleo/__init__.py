@@ -14,7 +14,7 @@ import httpx
 
 from connectors.cleo.client import CleoFileStore
 from connectors.cleo.config import CleoConfig
-from connectors.cleo.emulator import build_app
+from connectors.cleo.emulator import build_app as _build_emulator
 from connectors.common.retry import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec
@@ -39,7 +39,7 @@ def connect(
 plugin = ConnectorPlugin(
     name="cleo",
     title="Cleo Integration Cloud",
-    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", build_app, "/"),),
+    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", _build_emulator, "/"),),
     connect=connect,
     validate_config=CleoConfig.from_mapping,
 )
