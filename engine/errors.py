@@ -15,13 +15,14 @@ anything else fails (dead-letters) the job at once with its message.
     ├── X12WriteError               a value cannot be written (delimiter in data, width exceeded)
     ├── MappingError                a mapping cannot render a document (field, mapping line)
     │   └── GuideError              a document breaks its partner's guide (rule, segment, element)
-    ├── StoreError                  the state store failed
+    ├── StoreError                  the state store failed (a bad value, a job not in the expected state)
+    │   └── StoreBusyError          locked, lock or statement timeout, deadlock, lost connection (also transient)
     └── ConnectorError              anything a connector reports; carries the system name
         ├── AuthenticationError     credentials refused, token could not be obtained or refreshed
         ├── ProtocolError           the remote answered something unusable (bad JSON, HTML, cut)
         ├── HttpStatusError         an HTTP error status: carries status, method, url, excerpt
         │   ├── ConflictError       409 / stale ETag after the one re-read retry
-        │   ├── UnauthorizedError   401/403 (also an AuthenticationError)
+        │   ├── UnauthorizedError   401/403, or a token endpoint's refusal (also an AuthenticationError)
         │   ├── NotFoundError       404
         │   ├── RemoteValidationError  the remote refused the content (e.g. GP closed period)
         │   └── RetriableHttpError  429, 408, 5xx (also a TransientError)
@@ -118,7 +119,13 @@ class GuideError(MappingError):
 
 
 class StoreError(MlcError):
-    """The state store failed."""
+    """The state store failed: a value it refuses, a job that is not in the expected state, a
+    schema it cannot migrate. Not retried: running the job again would meet the same refusal."""
+
+
+class StoreBusyError(StoreError, TransientError):
+    """The database could not answer now: SQLite locked or busy, a lock wait or statement
+    timeout, a deadlock or serialization failure, a lost connection. Retried with backoff."""
 
 
 class ConnectorError(MlcError):
@@ -182,7 +189,8 @@ class ConflictError(HttpStatusError):
 
 
 class UnauthorizedError(HttpStatusError, AuthenticationError):
-    """401/403 from the remote: the credentials or the token were refused."""
+    """401/403 from the remote, or a token endpoint's refusal (Entra answers 400 or 401): the
+    credentials or the token were refused."""
 
 
 class NotFoundError(HttpStatusError):

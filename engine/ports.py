@@ -65,12 +65,14 @@ class FileStore(Protocol):
         """The file's exact bytes."""
         ...
 
-    def upload(self, folder: str, name: str, content: bytes) -> RemoteFile:
+    def upload(self, folder: str, name: str, content: bytes, *, may_exist: bool = True) -> RemoteFile:
         """Store `content` as `name` in `folder`.
 
         Idempotent: if a file of that name with the same content is already there, it is
         returned and nothing is written; a *different* file of that name is never overwritten
-        (ConflictError).
+        (ConflictError). `may_exist=False` is the caller's word that no earlier attempt can
+        have stored this file (the runtime's first upload of a job): a store may then skip a
+        look-up it would make first, but must still never overwrite.
         """
         ...
 

@@ -22,7 +22,7 @@ import httpx
 
 from connectors.common import excerpt, mask, parse_retry_after
 from connectors.common.client import RETRIABLE_STATUSES
-from engine.errors import AuthenticationError, ProtocolError, RetriableHttpError, TransportError
+from engine.errors import AuthenticationError, ProtocolError, RetriableHttpError, TransportError, UnauthorizedError
 
 with warnings.catch_warnings(record=True):
     # authlib warns that it falls back to `httpx` when `httpx2` is not installed; the fallback
@@ -136,8 +136,22 @@ class EntraTokenProvider:
         self._expires_at = self.clock() + lifetime - min(self.skew, lifetime / 2)
 
     def _check_status(self, response: httpx.Response) -> httpx.Response:
-        """Throttling and server errors of the token endpoint become retriable errors."""
+        """Throttling and server errors of the token endpoint become retriable errors; a refusal
+        (Entra answers 400 or 401 with an OAuth error and an AADSTS description) becomes an
+        `UnauthorizedError` carrying the HTTP status, the OAuth error code and the URL."""
         response.read()
+        if response.status_code >= 400 and response.status_code not in RETRIABLE_STATUSES:
+            error, description = _oauth_error(response)
+            description = mask(description, self.secrets())
+            raise UnauthorizedError(
+                f"Entra refused the client credentials of app {self.client_id!r}: {error}: {description}".rstrip(": "),
+                system=SYSTEM,
+                status=response.status_code,
+                method="POST",
+                url=self.token_url,
+                excerpt=excerpt(response.text, self.secrets()),
+                code=error if error != "error" else None,
+            )
         if response.status_code in RETRIABLE_STATUSES:
             raise RetriableHttpError(
                 "the token endpoint is throttling or unavailable",
@@ -149,6 +163,17 @@ class EntraTokenProvider:
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         return response
+
+
+def _oauth_error(response: httpx.Response) -> tuple[str, str]:
+    """(OAuth `error`, `error_description`) of a token endpoint's refusal, or the reason phrase."""
+    try:
+        body = response.json()
+    except (ValueError, UnicodeDecodeError):
+        body = None
+    if isinstance(body, dict) and isinstance(body.get("error"), str):
+        return body["error"], str(body.get("error_description") or "")
+    return "error", response.reason_phrase or f"HTTP {response.status_code}"
 
 
 class BearerAuth(httpx.Auth):

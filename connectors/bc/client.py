@@ -3,7 +3,7 @@
     list_changed   GET  companies({cid})/{set}?$filter=lastModifiedDateTime gt ...&$expand=lines,
                    `Prefer: odata.maxpagesize=N`, `@odata.nextLink` followed verbatim
     get / find     GET  {set}({id}) or {set}?$filter=number eq '...'
-    create         POST {set} with the lines inside (deep insert) -> 201
+    create         POST {set}?$expand=lines with the lines inside (deep insert) -> 201, lines in the answer
     update         PATCH {set}({id}) with If-Match; a stale ETag (409 Request_EntityChanged) is
                    re-read and the change re-applied once, then ConflictError
     delete/invoke  DELETE with If-Match; bound actions (POST .../Microsoft.NAV.post) -> 204
@@ -19,14 +19,24 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
 from connectors.bc.auth import SYSTEM, BearerAuth, EntraTokenProvider
 from connectors.bc.config import GUID, BcConfig
+from connectors.bc.odata import (
+    DOCUMENT_LINES,
+    ENTITY_SETS,
+    LINE_SETS,
+    MASTER_SETS,
+    odata_datetime,
+    odata_literal,
+    odata_string,
+    query,
+)
+from connectors.bc.webhooks import Subscriptions
 from connectors.common import HttpClient, RetryPolicy, excerpt
 from engine.errors import (
     ConfigError,
@@ -36,50 +46,17 @@ from engine.errors import (
     UnauthorizedError,
 )
 
-DOCUMENT_LINES = {
-    "salesInvoices": "salesInvoiceLines",
-    "salesOrders": "salesOrderLines",
-    "purchaseOrders": "purchaseOrderLines",
-}
-"""Document entity sets and the navigation property holding their lines."""
-
-MASTER_SETS = ("customers", "items", "vendors")
-LINE_SETS = {lines: header for header, lines in DOCUMENT_LINES.items()}
-ENTITY_SETS = (*DOCUMENT_LINES, *MASTER_SETS)
-"""The company-scoped entity sets this connector reads and writes."""
-
-_QUERY_SAFE = "$,()':*/"
-
-
-def odata_datetime(moment: datetime) -> str:
-    """An unquoted OData UTC literal with milliseconds (`2024-05-02T14:03:11.217Z`).
-
-    Naive datetimes are taken as UTC. Truncating to milliseconds errs on the side of
-    including a record modified within the same millisecond again.
-    """
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def odata_string(value: str) -> str:
-    """A quoted OData string literal (single quotes doubled)."""
-    return "'" + value.replace("'", "''") + "'"
-
-
-def odata_literal(value: Any) -> str:
-    """A filter literal: quoted text, bare numbers and booleans."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return str(value)
-    return odata_string(str(value))
-
-
-def query(params: dict[str, str]) -> str:
-    """A query string with spaces as %20 (never '+') and OData punctuation left readable."""
-    return "&".join(f"{key}={quote(value, safe=_QUERY_SAFE)}" for key, value in params.items() if value)
-
+__all__ = [
+    "DOCUMENT_LINES",
+    "ENTITY_SETS",
+    "LINE_SETS",
+    "MASTER_SETS",
+    "BcConnector",
+    "odata_datetime",
+    "odata_literal",
+    "odata_string",
+    "query",
+]
 
 class BcConnector:
     """Business Central API v2.0 for one company (see the module docstring).
@@ -100,8 +77,6 @@ class BcConnector:
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        from connectors.bc.webhooks import Subscriptions
-
         self.config = config
         self.auth = EntraTokenProvider(
             token_url=config.token_url,
@@ -202,11 +177,16 @@ class BcConnector:
         return None
 
     def create(self, entity: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """Create a record, a document with its lines in the same POST (deep insert)."""
+        """Create a record, a document with its lines in the same POST (deep insert).
+
+        A document's POST asks `$expand=<lines>`, so the answer holds the lines BC created and
+        no second request reads them; only an answer without them (a server ignoring the
+        option) is followed by a GET."""
         self._check_entity(entity, ENTITY_SETS)
-        response = self._request("POST", f"{self.config.company_path}/{entity}", json=payload, idempotent=False)
-        record = self._record(response)
         lines = DOCUMENT_LINES.get(entity)
+        url = f"{self.config.company_path}/{entity}" + (f"?{query({'$expand': lines})}" if lines else "")
+        response = self._request("POST", url, json=payload, idempotent=False)
+        record = self._record(response)
         if lines and lines not in record and isinstance(record.get("id"), str):
             record = self.get(entity, record["id"])
         return record
@@ -324,13 +304,13 @@ class BcConnector:
         try:
             return self._send(method, url, idempotent, **kwargs)
         except UnauthorizedError as exc:
-            if exc.status != 401:
-                raise
+            if exc.status != 401 or exc.url == self.auth.token_url:
+                raise  # 403, or Entra itself refused the credentials: a new token would not help
         self.auth.invalidate()
         try:
             return self._send(method, url, idempotent, **kwargs)
         except UnauthorizedError as again:
-            if again.status != 401:
+            if again.status != 401 or again.url == self.auth.token_url:
                 raise
             raise UnauthorizedError(
                 f"the token was refused again after one refresh; check that the Entra app "

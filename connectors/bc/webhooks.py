@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from connectors.bc.auth import SYSTEM
-from connectors.bc.client import DOCUMENT_LINES, odata_string, query
+from connectors.bc.odata import DOCUMENT_LINES, odata_string, query
 from engine.errors import AuthenticationError, ConfigError, ConflictError, NotFoundError, ProtocolError
 
 if TYPE_CHECKING:

@@ -19,7 +19,7 @@ import httpx
 
 from connectors.cleo.client import CleoFileStore
 from connectors.cleo.config import CleoConfig
-from connectors.cleo.emulator import build_app
+from connectors.cleo.emulator import build_app as _build_emulator
 from connectors.cleo.sftp import SftpFileStore
 from connectors.cleo.sftp_config import SftpConfig
 from connectors.cleo.sshkeys import HostKeyPins, load_private_key
@@ -104,7 +104,7 @@ def _sftp_unavailable() -> str | None:
 plugin = ConnectorPlugin(
     name="cleo",
     title="Cleo Integration Cloud",
-    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", build_app, "/"),),
+    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", _build_emulator, "/"),),
     connect=connect,
     validate_config=validate_config,
     local_servers=(LocalServerSpec("sftp", "Cleo mailboxes over SFTP (a local OpenSSH sshd)", _local_sftp, _sftp_unavailable),),

@@ -5,8 +5,9 @@ The grants themselves (form encoding, token response parsing) are done by authli
 hand-written here, because Cleo's token endpoint needs more than its auto-refresh:
 
 - *When* to renew: shortly before expiry (a configurable skew, capped at half the token's
-  lifetime so short-lived tokens are still used) and before every write; authlib only
-  refreshes an expired token on its own requests.
+  lifetime so short-lived tokens are still used), checked before every request, so no request
+  (no write) starts on a token about to expire; otherwise the token is reused, one login
+  serving any number of files. authlib only refreshes an expired token on its own requests.
 - *Fallback*: a refresh that is refused (Cleo refresh tokens are single use and may be
   revoked) falls back to a full password grant; authlib would raise.
 - *401 recovery*: a request refused with 401 renews the token once and is sent again

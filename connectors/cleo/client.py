@@ -6,12 +6,17 @@ Every path comes from `connectors.cleo.paths`.
 
 Safety rules, because Cleo has no idempotency key:
 
-- An upload never overwrites: the folder is searched for the name first. Same name and same
-  content (sha256) returns the file already there and writes nothing; same name and different
-  content is a ConflictError. A 409 on the upload itself (a retried POST whose first answer was
-  lost, or a concurrent writer) gets the same check, so retrying an upload is always safe.
+- An upload never overwrites. When an earlier attempt may have stored the file (`may_exist`,
+  the default: a retry after a crash or a lost answer), the folder is asked for the name first;
+  same name and same content (sha256) returns the file already there and writes nothing, same
+  name and different content is a ConflictError. A first attempt (`may_exist=False`, which the
+  runtime passes when nothing was rendered for the job before) POSTs at once: one request per
+  file. A 409 on the upload itself (a retried POST whose first answer was lost, a concurrent
+  writer, a name already there) gets the same check, so an upload is always safe to repeat.
 - Downloads are checked against the listed size: a short body is a ProtocolError, never data.
-- The token is renewed before every write, so a write never starts on a nearly expired token.
+- The token is reused until it is near expiry (`token_skew_seconds`, at most half its lifetime):
+  a request, a write included, never starts on a token inside that margin, and a 401 renews it
+  once (`connectors.cleo.auth`). No token request is made per file.
 - Deleting a file that is already gone, or moving a file that is already in the target
   folder, succeeds: a job replayed after a crash repeats its last step harmlessly.
 
@@ -175,14 +180,17 @@ class CleoFileStore:
             )
         return content
 
-    def upload(self, folder: str, name: str, content: bytes) -> RemoteFile:
-        """Store `content` as `name`; idempotent for the same content, ConflictError otherwise."""
+    def upload(self, folder: str, name: str, content: bytes, *, may_exist: bool = True) -> RemoteFile:
+        """Store `content` as `name`; idempotent for the same content, ConflictError otherwise.
+
+        `may_exist=False` says no earlier attempt can have stored this file: the name is not
+        looked up first (a name already there is still found, through the upload's 409)."""
         check_file_name(name)
         key, folder_id = self._resolve(folder)
-        existing = self._find(key, name)
-        if existing is not None:
-            return self._same_or_conflict(existing, content, folder_id)
-        self._renew_for_write()
+        if may_exist:
+            existing = self._find(key, name)
+            if existing is not None:
+                return self._same_or_conflict(existing, content, folder_id)
         try:
             response = self._request(
                 "POST",
@@ -205,7 +213,6 @@ class CleoFileStore:
 
     def delete(self, file: RemoteFile) -> None:
         """Remove the file; a file that is already gone is not an error."""
-        self._renew_for_write()
         try:
             self._request("DELETE", paths.file_path(file.id))
         except NotFoundError:
@@ -216,7 +223,6 @@ class CleoFileStore:
         key, target_id = self._resolve(folder)
         if file.folder and folder_key(file.folder) == key:
             return file
-        self._renew_for_write()
         try:
             response = self._request("PATCH", paths.file_path(file.id), json=paths.move_body(target_id))
         except ConflictError:
@@ -254,9 +260,6 @@ class CleoFileStore:
                 excerpt=exc.excerpt,
                 code=exc.code,
             ) from exc
-
-    def _renew_for_write(self) -> None:
-        self._http.retry.call(self._tokens.renew)
 
     def _items(self, path: str, query: dict[str, str] | None = None) -> Iterator[dict[str, Any]]:
         """Every resource of a paged collection (`startIndex`/`count` -> `totalResults`)."""

@@ -155,9 +155,11 @@ class SftpFileStore:
             )
         return content
 
-    def upload(self, folder: str, name: str, content: bytes) -> RemoteFile:
+    def upload(self, folder: str, name: str, content: bytes, *, may_exist: bool = True) -> RemoteFile:
         """Write `content` as `name` atomically (temporary name, then rename); idempotent for the
-        same content, ConflictError for other content under that name."""
+        same content, ConflictError for other content under that name (`may_exist` changes
+        nothing here: the existence check is a stat on the session already open, and the rename
+        never replaces a final name anyway)."""
         check_file_name(name)
         key = folder_key(folder)
         final = self._file_path(key, name)

@@ -120,8 +120,9 @@ class FolderStore:
             )
         return content
 
-    def upload(self, folder: str, name: str, content: bytes) -> RemoteFile:
-        """Write `content` as `name` atomically; idempotent for the same content, never overwrites."""
+    def upload(self, folder: str, name: str, content: bytes, *, may_exist: bool = True) -> RemoteFile:
+        """Write `content` as `name` atomically; idempotent for the same content, never overwrites
+        (`may_exist` changes nothing here: checking a local name costs no request)."""
         key = "/".join(folder_parts(folder))
         target = self._root.file(key, name)
         self._ensure_directory(key, target.parent)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from connectors.gp import paths
 from connectors.gp.client import GpClient, connect
 from connectors.gp.config import GpConfig, GpVersion
-from connectors.gp.emulator import build_app
+from connectors.gp.emulator import build_app as _build_emulator
 from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape
 
 
@@ -28,7 +28,7 @@ __all__ = ["GpClient", "GpConfig", "GpVersion", "connect", "entity_shape", "plug
 plugin = ConnectorPlugin(
     name="gp",
     title="Dynamics GP (Service Based Architecture)",
-    emulators=(EmulatorSpec("gp", "Dynamics GP SBA", build_app, "/GPService/Tenants(DefaultTenant)"),),
+    emulators=(EmulatorSpec("gp", "Dynamics GP SBA", _build_emulator, "/GPService/Tenants(DefaultTenant)"),),
     connect=connect,
     validate_config=GpConfig.from_mapping,
     entity_shape=entity_shape,

@@ -13,7 +13,8 @@ The steps of a `document` job, each audited:
    runs again (a retry, a worker killed after the render): the same bytes with the same
    control numbers, and the upload of a file already there with the same content is a no-op,
    so a crash anywhere sends each document exactly once. A different file of that name is a
-   conflict, never overwritten.
+   conflict, never overwritten. Only such a re-run asks the file store whether the file is
+   there (`may_exist`); a first render's upload is one request.
 
 `mlc replay` of a document job renders again from the stored input with today's mapping and
 new control numbers; the file name then carries the replay number (`810_acme_103001.r1.edi`),
@@ -136,10 +137,12 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                 detail["controls"] = {"isa": controls.isa, "gs": controls.gs, "st": controls.st}
             if notes:
                 detail["notes"] = notes
-            tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, duration_ms=elapsed_ms(started), detail=detail)
+            runtime.audit(job, "render", tx=tx, duration_ms=elapsed_ms(started), detail=detail)
     started = time.perf_counter()
     files = runtime.systems.files(str(target["connection"]))
-    remote = files.upload(folder, filename, content)
+    # Only a job that rendered before (a retry, a worker killed after the render) may have
+    # uploaded this file already; a first attempt uploads without asking the folder first.
+    remote = files.upload(folder, filename, content, may_exist=stored is not None)
     runtime.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=elapsed_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
     return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
 

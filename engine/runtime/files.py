@@ -262,6 +262,7 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fre
             continue
         role = f"ack.{interchange.control_number}"
         stored = runtime.store.artifact(job.id, role)
+        may_exist = stored is not None  # only an ack rendered by an earlier attempt may be uploaded already
         if stored is None:
             with runtime.store.transaction() as tx:
                 text = ack.build_997(
@@ -272,9 +273,9 @@ def _send_acks(runtime: Runtime, job: Job, partner: Partner, read: ReadFile, fre
                 ack_name = f"997_{partner.id}_{interchange.control_number}.edi"
                 check_interchange(partner.guide, text, "outbound", ack_name)
                 stored = tx.put_artifact(job.id, role, ack_name, text.encode("utf-8"), media_type="application/edi-x12")
-                tx.audit(job.id, "render", route=job.route, key=job.key, partner=partner.id, detail={"file": ack_name, "ack_for": interchange.control_number})
+                runtime.audit(job, "render", tx=tx, detail={"file": ack_name, "ack_for": interchange.control_number})
         started = time.perf_counter()
-        files.upload(outbox, stored.name, stored.content)
+        files.upload(outbox, stored.name, stored.content, may_exist=may_exist)
         runtime.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=elapsed_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
         sent.append(f"{outbox}/{stored.name}")
     return sent

@@ -15,6 +15,8 @@ named: nothing is rendered from half the reference data.
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 from typing import Any
 
 from engine.config.route import Route
@@ -29,11 +31,19 @@ MISSING: Any = object()
 
 
 class LookupCache:
-    """Records read for lookups, by (connection, entity, key); `clear()` starts a new run."""
+    """Records read for lookups, by (connection, entity, key); `clear()` starts a new run.
 
-    def __init__(self) -> None:
-        self._records: dict[tuple[str, str, str], Any] = {}
+    An entry (a record, or `MISSING`) is kept for `max_age_seconds` (5 minutes, a usual poll
+    interval): the documents of one poll share each read, and a long-running service (`mlc
+    serve`, which never starts a "new run") still sees an item added to the ERP, or a changed
+    customer, within that time instead of never.
+    """
+
+    def __init__(self, *, max_age_seconds: float = 300.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._records: dict[tuple[str, str, str], tuple[float, Any]] = {}
         self._lock = threading.Lock()
+        self.max_age_seconds = max_age_seconds
+        self._clock = clock
         self.reads = 0
 
     def clear(self) -> None:
@@ -43,16 +53,17 @@ class LookupCache:
     def get(self, systems: Systems, connection: str, entity: str, key: str) -> Any:
         """The record, or `MISSING` when the system has none with that key."""
         slot = (connection, entity, key)
+        now = self._clock()
         with self._lock:
-            found = self._records.get(slot, None)
-        if found is not None:
-            return found
+            found = self._records.get(slot)
+        if found is not None and now - found[0] < self.max_age_seconds:
+            return found[1]
         try:
             record: Any = systems.records(connection).get(entity, key)
         except NotFoundError:
             record = MISSING
         with self._lock:
-            self._records[slot] = record
+            self._records[slot] = (now, record)
             self.reads += 1
         return record
 

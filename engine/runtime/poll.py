@@ -12,7 +12,10 @@ counted and audited, never failed, and never keyed (a draft may be posted later)
 A **folder source** (the partners' Cleo inboxes) lists the inbox of every partner taking part
 in the route. A file not in the inbound ledger is downloaded once; its bytes, a ledger entry
 (file id + SHA-256) and a job go into the store in one transaction. A file already in the
-ledger is not downloaded again. The job processes every transaction set of the file (each
+ledger is not downloaded again. A file whose first transaction set belongs to another inbound
+route of the partner is left for that route (counted in `others`); the runtime remembers its
+owner by connection, file id and size (`Runtime.inbox_owners`), so later polls of this route
+do not download it again while it waits for its own route. The job processes every transaction set of the file (each
 through the route the partner takes for that set), so several inbound routes may read one
 inbox without splitting or doubling a file.
 """
@@ -163,22 +166,23 @@ def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
             batch = tx.enqueue_many_and_advance(route.name, jobs, newest_text, expected=expected)
             enqueued = list(batch.jobs) if batch.advanced else []
             if not batch.advanced:
-                tx.audit(None, "poll", route=route.name, detail={"message": "another worker moved the cursor first; its poll enqueued these records"})
+                runtime.audit(None, "poll", "another worker moved the cursor first; its poll enqueued these records", tx=tx, route=route.name)
         else:
             enqueued = tx.enqueue_many(route.name, jobs)
         for item in enqueued:
             if item.created:
-                tx.audit(item.job.id, "enqueued", route=route.name, key=item.job.key, partner=item.job.partner, detail={"source": item.job.source_ref})
+                runtime.audit(item.job, "enqueued", tx=tx, detail={"source": item.job.source_ref})
         for reason in skipped:
-            tx.audit(None, "skipped", route=route.name, key=reason.split(":", 1)[0], detail={"message": reason})
+            runtime.audit(None, "skipped", reason, tx=tx, route=route.name, key=reason.split(":", 1)[0])
         result.enqueued = sum(1 for item in enqueued if item.created)
         result.already = sum(1 for item in enqueued if not item.created)
         result.skipped = len(skipped)
         result.skipped_reasons = skipped
         result.cursor = newest_text
-        tx.audit(
+        runtime.audit(
             None,
             "poll",
+            tx=tx,
             route=route.name,
             detail={"read": result.read, "enqueued": result.enqueued, "already": result.already, "skipped": result.skipped, "cursor": newest_text},
         )
@@ -196,10 +200,15 @@ def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
             if runtime.store.ledger_for_file(remote.id):
                 result.already += 1
                 continue
+            seen = (files_name(cleo, route), remote.id, remote.size)
+            if runtime.inbox_owners.get(seen, route.name) != route.name:
+                result.others += 1  # read before: another route takes it (no second download)
+                continue
             content = files.download(remote)
             owner = _owner(runtime, route, partner, content)
             if owner is not route:
                 result.others += 1  # another inbound route of this partner takes this set
+                runtime.remember_owner(seen, owner.name)
                 continue
             if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
                 result.enqueued += 1
@@ -238,7 +247,7 @@ def enqueue_file(
             job, _ = tx.enqueue(route.name, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
         tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
         tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
-        tx.audit(job.id, "received", route=route.name, key=job.key, partner=partner, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
+        runtime.audit(job, "received", tx=tx, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
     return job
 
 

@@ -6,12 +6,12 @@
     runtime.run_once()                        # both, for every route (mlc run --once, mlc demo)
 
 What happens to a job follows from the class of the error it meets (engine/errors.py): a
-`TransientError` (429, 5xx, timeouts, a busy database) is retried with exponential backoff and
-jitter until `max_attempts`, then dead-lettered; anything else dead-letters it at once with the
-reason. An unexpected exception is a bug, but it too only dead-letters the job (with the
-exception named), so one bad document never stops a worker. A job whose result lists `review`
-items (changes its target held: engine.runtime.targets) ends in the review state, not done.
-Every step is an audit event.
+`TransientError` (429, 5xx, timeouts, a `StoreBusyError`: the database locked or timed out) is
+retried with exponential backoff (equal jitter) until `max_attempts`, then dead-lettered; anything
+else, other store errors included, dead-letters it at once with the reason. An unexpected
+exception is a bug, but it too only dead-letters the job (with the exception named), so one bad
+document never stops a worker. A job whose result lists `review` items (changes its target
+held: engine.runtime.targets) ends in the review state, not done. Every step is an audit event.
 """
 
 from __future__ import annotations
@@ -29,10 +29,11 @@ from typing import Any
 
 from engine.config.project import Partner, Project
 from engine.config.route import Route
-from engine.errors import ConfigError, MlcError, StoreError, TransientError
+from engine.errors import ConfigError, MlcError, StoreBusyError, StoreError, TransientError
+from engine.retries import watching_retries
 from engine.runtime.lookups import LookupCache
 from engine.runtime.systems import Systems
-from engine.store import Job, JobState, Store, Transaction
+from engine.store import Job, JobState, LedgerState, Store, Transaction
 
 __all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult", "elapsed_ms"]
 
@@ -46,7 +47,8 @@ class RuntimeSettings:
     max_attempts: int = 5
     """Attempts of a job meeting transient errors before it is dead-lettered."""
     backoff_seconds: float = 2.0
-    """The first retry waits about this long, then twice as long each time (with full jitter)."""
+    """The first retry waits between half this and this, then twice as long each time (jitter
+    over the upper half of each step, so a retry never comes much sooner than the step says)."""
     backoff_max_seconds: float = 600.0
     stale_after_seconds: float = 300.0
     """A running job with no heartbeat for this long belongs to a dead worker: it is released."""
@@ -78,7 +80,8 @@ class WorkResult:
 
 
 def default_worker_id() -> str:
-    """`host:pid:thread`-style id naming the worker in claims and audit events."""
+    """`host:pid`: names the worker process in claims and audit events (its worker threads
+    share one runtime, so they claim under the same id)."""
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
@@ -105,10 +108,15 @@ class Runtime:
         self.lookups = LookupCache()
         self._clock = clock or (lambda: datetime.now(UTC))
         self._mask = mask or (lambda text: text)
+        if mask is not None:
+            store.mask_audit(mask)  # every audit row, whoever writes it, is masked by the store
         self._random = random.Random()
         self._stop = threading.Event()
         self._with_outcome: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         self.sleep = sleep
+        self.inbox_owners: dict[tuple[str, str, int | None], str] = {}
+        """Inbox files read by a route they do not belong to: (connection, file id, size) ->
+        the route that takes them, so other routes' polls do not download them again."""
 
     # -- small services ------------------------------------------------------------------
 
@@ -135,14 +143,16 @@ class Runtime:
     def audit(
         self, job: Job | None, event: str, message: str = "", *, tx: Transaction | None = None, with_outcome: bool = False, **fields: Any
     ) -> None:
-        """Record an audit event for `job` (its route and key), secrets masked; in `tx` when given
+        """Record an audit event for `job` (its route and key); in `tx` when given
         (the event then commits with the state change it records). `with_outcome` keeps the
         event for the transaction of the job's outcome (done, retry, dead), where it is recorded
         first: one commit less per step, for steps that are idempotent anyway (an upload); a
-        worker that dies before the outcome loses it, and the re-run records the step again."""
+        worker that dies before the outcome loses it, and the re-run records the step again.
+        The runtime's steps write audit rows only through here; the store masks every text of
+        every row (`Store.mask_audit`, set from this runtime's mask)."""
         detail = dict(fields.pop("detail", None) or {})
         if message:
-            detail["message"] = self.mask(message)
+            detail["message"] = message
         values = {
             "route": fields.pop("route", job.route if job else None),
             "key": fields.pop("key", job.key if job else None),
@@ -160,6 +170,13 @@ class Runtime:
         for event, values in self._with_outcome.pop(job.id, []):
             tx.audit(job.id, event, **values)
 
+    def remember_owner(self, file: tuple[str, str, int | None], route: str) -> None:
+        """Note that an inbox file belongs to `route` (`inbox_owners`); the memory is bounded
+        (forgotten whole past 10,000 files: the price is one download more per file)."""
+        if len(self.inbox_owners) >= 10_000:
+            self.inbox_owners.clear()
+        self.inbox_owners[file] = route
+
     def stop(self) -> None:
         """Ask `work(forever=True)` loops to finish the job in hand and return."""
         self._stop.set()
@@ -174,7 +191,8 @@ class Runtime:
         """Read the route's source once and enqueue a job per new document (`engine.runtime.poll`)."""
         from engine.runtime.poll import poll_route
 
-        return poll_route(self, self.route(route_name))
+        with watching_retries(self._retry_watcher(None, route=route_name, key=route_name)):
+            return poll_route(self, self.route(route_name))
 
     # -- working ---------------------------------------------------------------------------
 
@@ -225,10 +243,9 @@ class Runtime:
         from engine.runtime.execute import execute
 
         try:
-            result = execute(self, job)
+            with watching_retries(self._retry_watcher(job)):
+                result = execute(self, job)
         except TransientError as exc:
-            return self._retry_or_die(job, exc, started)
-        except StoreError as exc:
             return self._retry_or_die(job, exc, started)
         except MlcError as exc:
             return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
@@ -249,6 +266,18 @@ class Runtime:
             done = tx.complete(job.id, result=result, worker_id=self.worker_id)
             self.audit(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
+
+    def _retry_watcher(self, job: Job | None, **where: Any) -> Callable[[BaseException, float, int], None]:
+        """An audit row (`connector-retry`) for each retry a connector makes inside a job or a
+        poll, written at once: the trail shows a throttled system while the job still waits."""
+
+        def watch(error: BaseException, wait: float, attempt: int) -> None:
+            self.audit(
+                job, "connector-retry", str(error), status=getattr(error, "status", None),
+                detail={"system": getattr(error, "system", None), "attempt": attempt, "retry_in_s": round(wait, 3)}, **where,
+            )
+
+        return watch
 
     def _retry_or_die(self, job: Job, exc: Exception, started: float) -> JobOutcome:
         message = self.mask(str(exc))
@@ -272,14 +301,23 @@ class Runtime:
 
     def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
         message = self.mask(message)
-        with self.store.transaction() as tx:
-            dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
-            self._outcome_events(job, tx)
-            self.audit(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
+        try:
+            with self.store.transaction() as tx:
+                dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
+                self._outcome_events(job, tx)
+                self.audit(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
+                _ledger_failed(tx, job, message)
+        except StoreError as exc:
+            # The claim was lost meanwhile (released as stale, taken by another worker), or the
+            # database is down: the job is not this worker's to settle; it goes on elsewhere or
+            # is released when its claim goes stale.
+            log.warning("job %s: could not dead-letter it (%s): %s", job.id, exc, message)
+            return JobOutcome(job, JobState.RUNNING, message)
         return JobOutcome(dead, JobState.DEAD, message)
 
     def backoff(self, attempt: int) -> float:
-        """Seconds before retry `attempt` + 1: exponential, capped, full jitter."""
+        """Seconds before retry `attempt` + 1: exponential, capped, drawn uniformly from the
+        upper half of the step ("equal jitter": between ceiling/2 and the ceiling)."""
         ceiling = min(self.settings.backoff_max_seconds, self.settings.backoff_seconds * (2 ** max(0, attempt - 1)))
         return self._random.uniform(ceiling / 2, ceiling)
 
@@ -320,6 +358,21 @@ class Runtime:
                 self.audit(None, "poll-failed", poll_errors[name], route=name, key=name, status=getattr(exc, "status", None))
         worked = self.work(routes=names if routes is not None else None)
         return {"polls": polls, "poll_errors": poll_errors, "work": worked}
+
+
+def _ledger_failed(tx: Transaction, job: Job, message: str) -> None:
+    """A dead file job's inbound file is `failed` in the ledger (with the reason), not left
+    `received` as if it were still on its way; a replay that succeeds marks it processed."""
+    payload = job.payload or {}
+    ledger_id, digest = payload.get("ledger_id") or payload.get("file_id"), payload.get("sha256")
+    if job.kind != "file" or not ledger_id or not digest:
+        return
+    try:
+        tx.ledger_update(str(ledger_id), str(digest), state=LedgerState.FAILED, job_id=job.id, error=message)
+    except StoreError as exc:
+        if isinstance(exc, StoreBusyError):
+            raise
+        log.warning("job %s: its inbound file %s is not in the ledger (%s)", job.id, ledger_id, exc)
 
 
 def elapsed_ms(started: float) -> float:

@@ -10,7 +10,10 @@
   inside this package (no alembic.ini). On PostgreSQL a transaction-scoped advisory lock makes
   workers that start together migrate one after the other.
 - SQLAlchemy and driver errors never leave the package: `Database.error` turns them into a
-  one-line `StoreError` naming the URL with its password masked.
+  one-line `StoreError` naming the URL with its password masked; an error of the moment (SQLite
+  locked or busy past the busy timeout, a PostgreSQL lock or statement timeout, deadlock,
+  serialization failure or lost connection, a pool checkout timeout) is a `StoreBusyError`,
+  which the runtime retries with backoff; every other store error fails the job.
 """
 
 from __future__ import annotations
@@ -28,9 +31,10 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
-from engine.errors import StoreError
+from engine.errors import StoreBusyError, StoreError
 from engine.secrets import mask
 
 SQLITE_FILENAME = "mlc.db"
@@ -39,6 +43,11 @@ CONNECT_TIMEOUT_SECONDS = 10
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same in every worker ("mlc" in ASCII).
 MIGRATION_LOCK_KEY = 0x6D6C63
+
+TRANSIENT_SQLSTATES = frozenset({"40001", "40P01", "55P03", "57014", "57P01", "57P02", "57P03", "53300"})
+"""PostgreSQL answers of the moment: serialization failure, deadlock, lock not available (lock
+timeout), query canceled (statement timeout), server shutting down or starting, too many
+connections. Class 08 (connection exceptions) is transient too."""
 
 _VALID = "postgresql://..., postgresql+psycopg://... or sqlite:///path (or no URL for <state dir>/mlc.db)"
 
@@ -107,8 +116,8 @@ class Database:
 
     def error(self, exc: BaseException, action: str = "failed") -> StoreError:
         """A one-line `StoreError` for `exc`, naming the masked URL; secrets never in it."""
-        message = f"state store {self.display} {action}: {_describe(exc)}"
-        return StoreError(mask(message, [self._password] if self._password else []))
+        message = mask(f"state store {self.display} {action}: {_describe(exc)}", [self._password] if self._password else [])
+        return StoreBusyError(message) if is_transient(exc) else StoreError(message)
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision (a no-op when it is there already)."""
@@ -192,6 +201,25 @@ def _enable_wal(cursor: sqlite3.Cursor) -> None:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(0.01)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether a database error is of the moment, so the same work may succeed later (module docstring)."""
+    if isinstance(exc, PoolTimeoutError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    inner = exc.orig
+    if isinstance(inner, sqlite3.OperationalError):
+        text = str(inner).lower()
+        return "locked" in text or "busy" in text
+    sqlstate = getattr(inner, "sqlstate", None)
+    if isinstance(sqlstate, str):
+        return sqlstate in TRANSIENT_SQLSTATES or sqlstate.startswith("08")
+    # psycopg's OperationalError without a SQLSTATE: the server could not be reached or went away.
+    return isinstance(exc, OperationalError)
 
 
 def _describe(exc: BaseException) -> str:

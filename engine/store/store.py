@@ -24,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from engine.errors import StoreError
 from engine.store.database import Database, resolve_url
-from engine.store.transaction import Clock, Transaction
+from engine.store.transaction import Clock, Mask, Transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -57,6 +57,12 @@ class Store:
     def __init__(self, database: Database, clock: Clock) -> None:
         self._database = database
         self._clock = clock
+        self._mask: Mask | None = None
+
+    def mask_audit(self, mask: Mask | None) -> None:
+        """Mask every text of every audit row written from now on with `mask` (the project's
+        secret values; `Runtime` sets it): whoever writes an audit row, no secret is stored."""
+        self._mask = mask
 
     @classmethod
     def open(
@@ -125,7 +131,7 @@ class Store:
         tx: Transaction | None = None
         try:
             with self._database.begin(write=write) as connection:
-                tx = Transaction(connection, self._database, self._clock)
+                tx = Transaction(connection, self._database, self._clock, self._mask)
                 try:
                     yield tx
                 finally:

@@ -45,6 +45,8 @@ from engine.store.records import (
 )
 
 Clock = Callable[[], datetime]
+Mask = Callable[[str], str]
+"""Replaces every secret value in a text (the store masks every audit row with it)."""
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -67,6 +69,17 @@ def json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | 
     return dict(value)
 
 
+def masked(value: Any, mask: Mask) -> Any:
+    """`value` with `mask` applied to every text in it (keys kept, lists and dicts walked)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: masked(item, mask) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(item, mask) for item in value]
+    return value
+
+
 def translated(method: Callable[Concatenate[Transaction, P], R]) -> Callable[Concatenate[Transaction, P], R]:
     """Run `method` on an open transaction, turning database errors into `StoreError`."""
 
@@ -85,11 +98,12 @@ def translated(method: Callable[Concatenate[Transaction, P], R]) -> Callable[Con
 class Transaction:
     """Store operations sharing one database transaction (see the module docstring)."""
 
-    def __init__(self, connection: Connection, database: Database, clock: Clock) -> None:
+    def __init__(self, connection: Connection, database: Database, clock: Clock, mask: Mask | None = None) -> None:
         self.connection = connection
         self.database = database
         self.closed = False
         self._clock = clock
+        self._mask = mask
 
     def now(self, given: datetime | None = None) -> datetime:
         """`given` in UTC, or the store's clock when None."""
@@ -413,7 +427,11 @@ class Transaction:
         detail: Mapping[str, Any] | None = None,
         at: datetime | None = None,
     ) -> int:
-        """Record an audit event (text already masked by the caller); its id."""
+        """Record an audit event; its id. Every text in `detail` (the message included, at any
+        depth) is masked with the store's mask first (`Store.mask_audit`): this is the one place
+        audit rows are written, so no path can store a secret in one."""
+        if self._mask is not None and detail:
+            detail = masked(detail, self._mask)
         return audit_.record(
             self.connection,
             job_id,

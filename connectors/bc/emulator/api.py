@@ -149,8 +149,10 @@ class _Api:
                 records = list(self.state.sets[es.name].values())
                 return self._collection(request, records, es, f"{context}/{name}")
             if method == "POST":
+                # As BC does: the created header only, its lines when the POST asks `$expand`.
+                expand = self._expand(request, es)
                 record = self.state.create(es.name, body)
-                view = documents.public(es, record, expand=True)
+                view = documents.public(es, record, expand=expand)
                 location = f"{str(request.url).split('?')[0]}({record['id']})"
                 headers = {"ETag": view["@odata.etag"], "Location": location}
                 return _respond({"@odata.context": f"{context}/{name}/$entity", **view}, 201, headers)

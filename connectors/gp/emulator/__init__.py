@@ -13,9 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from connectors.common import FaultInjector, FaultPlan
-from connectors.gp.emulator.app import create_app
+from connectors.gp.emulator.app import create_app as _create_app
 from connectors.gp.emulator.company import GpFault
-from connectors.gp.emulator.state import SEED_COMPANY, GpState, WindowsUser, utc_now
+from connectors.gp.emulator.state import SEED_COMPANY, GpState, WindowsUser
+from connectors.gp.emulator.state import utc_now as _utc_now
 from connectors.gp.emulator.windows_auth import WindowsAuthenticator
 
 __all__ = ["GpEmulator", "GpFault", "GpState", "WindowsAuthenticator", "WindowsUser", "build_app"]
@@ -35,12 +36,12 @@ class GpEmulator:
         ntlm: bool = True,
         basic: bool = True,
         idle_seconds: float = 60.0,
-        clock: Callable[[], datetime] = utc_now,
+        clock: Callable[[], datetime] = _utc_now,
     ) -> None:
         self.state = GpState(clock)
         self.auth = WindowsAuthenticator(self.state.users, ntlm=ntlm, basic=basic, idle_seconds=idle_seconds)
         self.faults = FaultPlan()
-        self.app = FaultInjector(create_app(self), self.faults)
+        self.app = FaultInjector(_create_app(self), self.faults)
 
     def reset(self) -> None:
         """Back to the seed; NTLM logins are kept (they belong to connections, not data)."""

@@ -14,7 +14,14 @@ from bc_support import COMPANY, SECRET
 from connectors.bc import BcConfig, BcConnector, connect, parse_notifications
 from connectors.bc.webhooks import Notification
 from connectors.common import RetryPolicy
-from engine.errors import AuthenticationError, ConfigError, ProtocolError, RetriableHttpError, SecretError
+from engine.errors import (
+    AuthenticationError,
+    ConfigError,
+    ProtocolError,
+    RetriableHttpError,
+    SecretError,
+    UnauthorizedError,
+)
 
 VALID: dict[str, Any] = {
     "type": "bc",
@@ -96,6 +103,19 @@ def test_entra_401_invalid_client_is_an_authentication_error() -> None:
         bc.companies()
     assert "invalid_client: AADSTS7000215" in str(info.value)
     assert SECRET not in str(info.value)
+    assert isinstance(info.value, UnauthorizedError)
+    assert (info.value.status, info.value.code, info.value.method) == (401, "invalid_client", "POST")
+    assert info.value.url.endswith("/token")
+
+
+def test_entra_400_refusal_carries_its_status_and_is_not_retried() -> None:
+    sleeps: list[float] = []
+    body = {"error": "unauthorized_client", "error_description": "AADSTS700016: Application not found in the directory."}
+    with _connector(httpx.Response(400, json=body), sleeps) as bc, pytest.raises(UnauthorizedError) as info:
+        bc.companies()
+    assert (info.value.status, info.value.code) == (400, "unauthorized_client")
+    assert "AADSTS700016" in str(info.value) and "HTTP 400" in str(info.value)
+    assert sleeps == []
 
 
 def test_html_from_the_token_endpoint_is_a_protocol_error() -> None:

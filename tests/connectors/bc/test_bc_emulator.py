@@ -556,3 +556,13 @@ def test_an_http_notification_url_needs_the_explicit_loopback_setting(raw: Raw, 
     assert _subscribe(raw, receiver, "customers").status_code == 201
     remote = {"notificationUrl": "http://hooks.example.com/bc", "resource": f"/api/v2.0/companies({COMPANY})/customers", "clientState": "cs"}
     assert raw.call("POST", f"{raw.root}/subscriptions", json=remote).status_code == 400  # loopback only
+
+
+def test_a_deep_insert_answers_the_header_and_the_lines_only_when_expanded(raw: Raw) -> None:
+    lines = [{"itemId": _item(raw, "1920-S"), "quantity": 1}]
+    plain = raw.call("POST", "salesOrders", json={"customerNumber": "C20000", "salesOrderLines": lines})
+    expanded = raw.call("POST", "salesOrders", params={"$expand": "salesOrderLines"}, json={"customerNumber": "C20000", "salesOrderLines": lines})
+
+    assert plain.status_code == expanded.status_code == 201
+    assert "salesOrderLines" not in plain.json()
+    assert [line["quantity"] for line in expanded.json()["salesOrderLines"]] == [1]

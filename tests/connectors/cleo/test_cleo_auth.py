@@ -75,20 +75,32 @@ def test_skew_is_capped_at_half_the_token_lifetime(
     assert _grants(emulator) == ["password", "refresh_token"]
 
 
-def test_every_write_refreshes_the_token_first(emulator: Emulator, make_store: StoreFactory) -> None:
+def test_writes_reuse_a_token_that_is_not_near_expiry(emulator: Emulator, make_store: StoreFactory) -> None:
     store = make_store(emulator.url)
-    uploaded = store.upload("acme/outbox", "810_103001.edi", b"ISA~")
+    uploaded = store.upload("acme/outbox", "810_103001.edi", b"ISA~", may_exist=False)
     inbox = list(store.list_files("acme/inbox"))
     moved = store.move(inbox[0], ARCHIVE)
     store.delete(moved)
     store.delete(uploaded)
 
+    assert _grants(emulator) == ["password"]  # one login for every read and write
+    assert list(emulator.state.requests).count(AUTH) == 1
+
+
+def test_a_write_inside_the_expiry_margin_renews_the_token_before_it_is_sent(
+    emulator: Emulator, make_store: StoreFactory, clock: FakeClock
+) -> None:
+    emulator.state.access_token_lifetime = 60
+    store = make_store(emulator.url, token_skew_seconds=10)
+    store.upload("acme/outbox", "810_103001.edi", b"ISA~1", may_exist=False)
+    clock.advance(51)  # inside the 10 s margin before expiry
+
+    store.upload("acme/outbox", "810_103002.edi", b"ISA~2", may_exist=False)
+
     served = list(emulator.state.requests)
-    writes = [i for i, line in enumerate(served) if line.startswith(("POST /api/f", "PATCH", "DELETE"))]
-    assert len(writes) == 4
-    for index in writes:
-        assert served[index - 1] == AUTH
-    assert _grants(emulator) == ["password"] + ["refresh_token"] * 4
+    write = max(i for i, line in enumerate(served) if line.startswith("POST /api/f"))
+    assert served[write - 1] == AUTH
+    assert _grants(emulator) == ["password", "refresh_token"]
 
 
 def test_refused_refresh_falls_back_to_the_password_grant(

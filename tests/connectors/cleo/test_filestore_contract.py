@@ -150,6 +150,30 @@ def test_cleo_upload_asks_for_its_name_only_not_for_the_whole_folder(emulator: E
     assert len(listings) == 1 and "filter=name" in listings[0]  # one filtered page, not 7 pages of the folder
 
 
+def test_a_first_upload_is_one_request_to_cleo(emulator: Emulator, make_store: StoreFactory) -> None:
+    store = make_store(emulator.url)
+    store.upload(OUTBOX, "810_103001.edi", X12, may_exist=False)  # token and folder ids now known
+    before = len(emulator.state.requests)
+
+    store.upload(OUTBOX, "810_103002.edi", X12, may_exist=False)
+
+    (request,) = list(emulator.state.requests)[before:]  # no token, no folder listing, no name look-up
+    assert request.startswith("POST /api/folders/") and request.split("?")[0].endswith("/files")
+
+
+@pytest.mark.parametrize("same", [True, False], ids=["same-content", "different-content"])
+def test_a_first_upload_meeting_a_name_already_there_is_still_checked(backend: Backend, same: bool) -> None:
+    first = backend.store.upload(OUTBOX, "810_103001.edi", X12)
+    content = X12 if same else X12 + b"changed"
+
+    if same:
+        assert backend.store.upload(OUTBOX, "810_103001.edi", content, may_exist=False).id == first.id
+    else:
+        with pytest.raises(ConflictError, match="never overwrites"):
+            backend.store.upload(OUTBOX, "810_103001.edi", content, may_exist=False)
+    assert backend.contents(OUTBOX) == {"810_103001.edi": X12}
+
+
 def test_upload_of_different_content_under_an_existing_name_is_a_conflict(backend: Backend) -> None:
     backend.store.upload(OUTBOX, "810_103001.edi", X12)
 

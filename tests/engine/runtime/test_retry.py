@@ -21,13 +21,16 @@ from engine.errors import (
     RefusedOperationError,
     RemoteValidationError,
     RetriableHttpError,
+    StoreBusyError,
     StoreError,
     TransportError,
     UnauthorizedError,
     X12EnvelopeError,
 )
+from engine.retries import report_retry
 from engine.runtime import Runtime, RuntimeSettings
-from engine.store import JobState
+from engine.runtime.poll import enqueue_file
+from engine.store import JobState, LedgerState
 
 MakeRuntime = Callable[..., Runtime]
 URL = "https://bc.example/api/salesOrders"
@@ -64,7 +67,7 @@ def test_the_backoff_doubles_per_attempt_up_to_the_cap_with_jitter_in_the_upper_
         pytest.param(_http(RetriableHttpError, 429, retry_after=0.5), 1.0, 2.0, id="retry-after-shorter-than-the-backoff"),
         pytest.param(_http(RetriableHttpError, 429, retry_after=86_400.0), 600.0, 600.0, id="retry-after-capped-at-the-maximum"),
         pytest.param(TransportError("timed out", system="cleo"), 1.0, 2.0, id="timeout-the-backoff"),
-        pytest.param(StoreError("database is locked"), 1.0, 2.0, id="busy-store-the-backoff"),
+        pytest.param(StoreBusyError("database is locked"), 1.0, 2.0, id="busy-store-the-backoff"),
     ],
 )
 def test_a_retry_waits_the_backoff_or_the_servers_retry_after_when_longer(make_runtime: MakeRuntime, error: Exception, low: float, high: float) -> None:
@@ -82,7 +85,8 @@ def test_a_retry_waits_the_backoff_or_the_servers_retry_after_when_longer(make_r
         pytest.param(_http(RetriableHttpError, 503), JobState.FAILED, 503, id="unavailable-503"),
         pytest.param(_http(RetriableHttpError, 408), JobState.FAILED, 408, id="request-timeout-408"),
         pytest.param(TransportError("GET x timed out (ReadTimeout)", system="gp"), JobState.FAILED, None, id="timeout"),
-        pytest.param(StoreError("database is locked"), JobState.FAILED, None, id="store-busy"),
+        pytest.param(StoreBusyError("database is locked"), JobState.FAILED, None, id="store-busy"),
+        pytest.param(StoreError("unknown JobState 'x'"), JobState.DEAD, None, id="store-refusal-not-retried"),
         pytest.param(_http(ConflictError, 409), JobState.DEAD, 409, id="stale-etag-after-the-re-read-409"),
         pytest.param(_http(RemoteValidationError, 400), JobState.DEAD, 400, id="remote-validation-400"),
         pytest.param(_http(UnauthorizedError, 401), JobState.DEAD, 401, id="credentials-refused-401"),
@@ -161,3 +165,57 @@ def _claimed(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, error: BaseExcep
     monkeypatch.setattr("engine.runtime.execute.execute", _raising(error))
     runtime.store.enqueue("bc-invoices-to-810", "103001", kind="document", partner="acme", payload={"record": {}})
     return runtime.store.claim("test-worker", limit=1, now=NOW)[0]
+
+
+def test_each_retry_inside_a_connector_leaves_an_audit_row_at_once(make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = make_runtime()
+    throttled = _http(RetriableHttpError, 429, retry_after=7.0)
+    seen_during: list[list[str]] = []
+
+    def execute(runtime: Runtime, job: Any) -> dict[str, Any]:
+        for attempt in (1, 2):
+            report_retry(throttled, 7.0, attempt)
+            seen_during.append([e.event for e in runtime.store.job_events(job.id)])
+        return {"summary": "sent"}
+
+    monkeypatch.setattr("engine.runtime.execute.execute", execute)
+    runtime.store.enqueue("bc-invoices-to-810", "103001", kind="document", partner="acme", payload={"record": {}})
+    job = runtime.store.claim("test-worker", limit=1, now=NOW)[0]
+
+    outcome = runtime.run_job(job)
+
+    events = runtime.store.job_events(job.id)
+    retries = [e for e in events if e.event == "connector-retry"]
+    assert outcome.state is JobState.DONE
+    assert seen_during == [["connector-retry"], ["connector-retry", "connector-retry"]], "each row is written before the job ends"
+    assert [(e.status, e.detail["attempt"], e.detail["retry_in_s"], e.detail["system"]) for e in retries if e.detail] == [(429, 1, 7.0, "bc"), (429, 2, 7.0, "bc")]
+    report_retry(throttled, 1.0, 1)  # outside the job: nobody watches, nothing is written
+    assert len([e for e in runtime.store.job_events(job.id) if e.event == "connector-retry"]) == 2
+
+
+def test_a_dead_file_job_marks_its_inbound_file_failed_in_the_ledger(make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    runtime = make_runtime()
+    route = runtime.route("cleo-850-to-bc-sales-orders")
+    job = enqueue_file(runtime, route, "acme", "850_x.edi", b"not x12", connection="cleo", folder="acme/inbox", file_id="F-1")
+    assert job is not None
+    monkeypatch.setattr("engine.runtime.execute.execute", _raising(MappingError("no usable interchange")))
+    claimed = runtime.store.claim("test-worker", limit=1, now=NOW)[0]
+
+    assert runtime.run_job(claimed).state is JobState.DEAD
+
+    (entry,) = runtime.store.ledger_for_file("F-1")
+    assert entry.state is LedgerState.FAILED
+    assert entry.error == "no usable interchange" and entry.job_id == job.id
+
+
+def test_every_audit_row_is_masked_whoever_writes_it(make_runtime: MakeRuntime) -> None:
+    runtime = make_runtime(mask=lambda text: text.replace("hunter2", "***"))
+
+    runtime.store.audit(None, "subscription", key="bc/salesOrders", detail={"message": "state hunter2", "nested": [{"url": "https://x/?s=hunter2"}]})
+    with runtime.store.transaction() as tx:
+        tx.audit(None, "poll", route="r", detail={"message": "login hunter2"})
+    runtime.audit(None, "poll", "as hunter2", route="r", key="r", detail={"note": "hunter2"})
+
+    rows = runtime.store.audit_trail("bc/salesOrders") + runtime.store.audit_trail("r")
+    assert rows and "hunter2" not in str([row.detail for row in rows])
+    assert rows[0].detail == {"message": "state ***", "nested": [{"url": "https://x/?s=***"}]}
