@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from engine.mapping.compile import compile_path
+from engine.mapping.paths import compile_path
 from tests.engine.mapping.mapping_support import findings_of
 
 
