@@ -2,9 +2,13 @@
 
 A `for_each` is JSONPath from the document (`$.lines[*]`) or from a variable in scope
 (`line.parts[*]`, `order..HL_loop`), read with jsonpath-ng. The common shapes are read
-directly, without jsonpath-ng's match objects: `$.a.b[*]` (a list of the document) and
-`$.a.b[?(@.f == 'x')]` (`!=` too) when the list holds objects whose field is text or absent;
-for those the direct reading gives what jsonpath-ng gives (the tests compare both).
+directly, without jsonpath-ng's match objects: `$.a.b[*]` (a list of the document),
+`$.a.b[?(@.f.g == 'x')]` (`!=` too) and the descent `$..k`, `$..k[*]`, `$..k[?(@.f.g == 'x')]`
+(an 856's `$..HL_loop[?(@.HL.HL03 == 'I')]`: jsonpath-ng makes a match object for every node
+of the tree, several seconds on a big ship notice). A filter is read directly when the items
+are objects whose field is text or absent, a descent when the tree holds JSON values only;
+otherwise jsonpath-ng reads the path. The direct reading gives what jsonpath-ng gives, in its
+order (the tests compare both).
 """
 
 from __future__ import annotations
@@ -25,9 +29,11 @@ from engine.errors import MappingError
 
 _VARIABLE_PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.S)
 _SIMPLE_ROOT_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\*\]$")
-_SELECT_PATH = re.compile(
-    r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\?\(@\.([A-Za-z_][A-Za-z0-9_]*) *(==|!=) *'([^'\\]*)'\)\]$"
-)
+_NAME = r"[A-Za-z_][A-Za-z0-9_]*"
+_FILTER = rf"\[\?\(@((?:\.{_NAME})+) *(==|!=) *'([^'\\]*)'\)\]"
+_SELECT_PATH = re.compile(rf"^\$((?:\.{_NAME})+){_FILTER}$")
+_DESCENT_PATH = re.compile(rf"^\$\.\.({_NAME})(\[\*\]|{_FILTER})?$")
+_LEAVES = (str, int, float, bool, type(None))
 _ABSENT: Any = object()
 
 
@@ -51,6 +57,10 @@ def check_jsonpath(path: Any, source: YamlSource, pointer: Pointer) -> list[Find
     return []
 
 
+Filter = tuple[tuple[str, ...], bool, str]
+"""A filter `[?(@.f.g == 'text')]` read directly: (fields, equal (else `!=`), text)."""
+
+
 @dataclass(frozen=True)
 class Path:
     """A compiled `for_each` JSONPath: from the document (`$...`) or from a variable in scope."""
@@ -60,9 +70,12 @@ class Path:
     keys: tuple[str, ...] | None
     """`$.a.b[*]` read directly (the common case) without jsonpath-ng."""
     expression: Any
-    selection: tuple[tuple[str, ...], str, bool, str] | None = None
-    """`$.a.b[?(@.f == 'x')]` (or `!=`) as (keys, field, equal, text): read directly when the
-    list's items are objects whose field is text or absent, otherwise by `expression`."""
+    selection: tuple[tuple[str, ...], Filter] | None = None
+    """`$.a.b[?(@.f == 'x')]` (or `!=`) as (keys, filter): read directly when the list's items
+    are objects whose field is text or absent, otherwise by `expression`."""
+    descent: tuple[str, str | Filter | None] | None = None
+    """`$..k`, `$..k[*]`, `$..k[?(...)]` as (k, None / "*" / filter): read directly when the
+    tree holds JSON values only (and the filter can be), otherwise by `expression`."""
 
     def items(self, context: dict[str, Any], where: str) -> list[Any]:
         if self.variable is None:
@@ -83,32 +96,33 @@ class Path:
             return value if isinstance(value, list) else [value]
         if self.expression is None:
             return start if isinstance(start, list) else ([] if start is None else [start])
+        found: list[Any] | None = None
         if self.selection is not None:
-            selected = _select(start, *self.selection)
-            if selected is not None:
-                return selected
-        found = [match.value for match in self.expression.find(start)]
+            found = _select(start, *self.selection)
+            if found is not None:
+                return found
+        if self.descent is not None:
+            found = _descend(start, *self.descent)
+        if found is None:
+            found = [match.value for match in self.expression.find(start)]
         if len(found) == 1 and isinstance(found[0], list):
             return list(found[0])
         return found
 
 
-def _select(start: Any, keys: tuple[str, ...], field: str, equal: bool, text: str) -> list[Any] | None:
-    """The items jsonpath-ng's filter `[?(@.field == 'text')]` (`!=` when not `equal`) keeps,
-    or None for a shape left to jsonpath-ng: an RFC 9535 comparison of two texts is Python's,
-    and an absent field equals nothing (so only `!=` keeps the item)."""
-    value = start
-    for key in keys:
-        if type(value) is not dict or key not in value:
-            return None
-        value = value[key]
-    if type(value) is not list:
-        return None
+def _kept(candidates: Any, fields: tuple[str, ...], equal: bool, text: str) -> list[Any] | None:
+    """The candidates jsonpath-ng's filter `[?(@.f.g == 'text')]` (`!=` when not `equal`)
+    keeps, or None for a shape left to jsonpath-ng: an RFC 9535 comparison of two texts is
+    Python's, and an absent field equals nothing (so only `!=` keeps the item)."""
     kept = []
-    for item in value:
-        if type(item) is not dict:
-            return None
-        found = item.get(field, _ABSENT)
+    for item in candidates:
+        found = item
+        for field in fields:
+            if type(found) is not dict:
+                return None
+            found = found.get(field, _ABSENT)
+            if found is _ABSENT:
+                break
         if found is _ABSENT:
             if not equal:
                 kept.append(item)
@@ -120,22 +134,97 @@ def _select(start: Any, keys: tuple[str, ...], field: str, equal: bool, text: st
     return kept
 
 
-def _selection(text: str, expression: Any) -> tuple[tuple[str, ...], str, bool, str] | None:
+def _select(start: Any, keys: tuple[str, ...], condition: Filter) -> list[Any] | None:
+    value = start
+    for key in keys:
+        if type(value) is not dict or key not in value:
+            return None
+        value = value[key]
+    if type(value) is not list:
+        return None
+    return _kept(value, *condition)
+
+
+def _descend(start: Any, key: str, step: str | Filter | None) -> list[Any] | None:
+    """What jsonpath-ng finds for `$..key` (then `[*]` or the filter) on `start`: the values
+    under `key` at any depth, in its order (depth first, pre-order), or None for a tree that
+    holds something other than JSON values."""
+    found: list[Any] = []
+    stack = [start]
+    while stack:
+        value = stack.pop()
+        if type(value) is dict:
+            if key in value:
+                found.append(value[key])
+            children: Any = value.values()
+        elif type(value) is list:
+            children = value
+        else:
+            continue
+        for child in reversed(children):
+            if type(child) is dict or type(child) is list:
+                stack.append(child)
+            elif not isinstance(child, _LEAVES):
+                return None
+    if step is None:
+        return found
+    results: list[Any] = []
+    for value in found:
+        if type(value) is dict:
+            candidates: Any = list(value.values())
+        elif type(value) is list:
+            candidates = value
+        else:
+            continue
+        if step == "*":
+            results.extend(candidates)
+            continue
+        assert not isinstance(step, str)
+        kept = _kept(candidates, *step)
+        if kept is None:
+            return None
+        results.extend(kept)
+    return results
+
+
+def _condition(fields: str, op: Any, literal: str) -> tuple[Any, Filter]:
+    """A filter as jsonpath-ng builds it, and as `_kept` reads it."""
+    names = tuple(fields[1:].split("."))
+    target: Any = jsonpath.This()
+    for name in names:
+        target = jsonpath.Child(target, jsonpath.Fields(name))
+    # op is one of _FILTER's operators; jsonpath-ng >= 1.17 types it as a Literal
+    return jsonpath_filter.Filter([jsonpath_filter.Expression(target, op, literal)]), (names, op == "==", literal)
+
+
+def _selection(text: str, expression: Any) -> tuple[tuple[str, ...], Filter] | None:
     """The parts of a `$.a.b[?(@.f == 'x')]` path, when jsonpath-ng reads it as exactly that."""
     match = _SELECT_PATH.match(text)
-    if not match:
+    if not match or jsonpath.auto_id_field is not None:
         return None
     keys = tuple(match.group(1)[1:].split("."))
-    field, literal = match.group(2), match.group(4)
-    op: Any = match.group(3)  # one of _SELECT_PATH's operators; jsonpath-ng >= 1.17 types it as a Literal
     shape: Any = jsonpath.Root()
     for key in keys:
         shape = jsonpath.Child(shape, jsonpath.Fields(key))
-    condition = jsonpath_filter.Expression(jsonpath.Child(jsonpath.This(), jsonpath.Fields(field)), op, literal)
-    shape = jsonpath.Child(shape, jsonpath_filter.Filter([condition]))
-    if expression != shape or jsonpath.auto_id_field is not None:
+    node, condition = _condition(match.group(2), match.group(3), match.group(4))
+    return (keys, condition) if expression == jsonpath.Child(shape, node) else None
+
+
+def _descent(text: str, expression: Any) -> tuple[str, str | Filter | None] | None:
+    """The parts of a `$..k`, `$..k[*]` or `$..k[?(@.f == 'x')]` path, when jsonpath-ng reads
+    it as exactly that."""
+    match = _DESCENT_PATH.match(text)
+    if not match or jsonpath.auto_id_field is not None:
         return None
-    return keys, field, op == "==", literal
+    key, suffix = match.group(1), match.group(2)
+    shape: Any = jsonpath.Descendants(jsonpath.Root(), jsonpath.Fields(key))
+    step: str | Filter | None = None
+    if suffix == "[*]":
+        shape, step = jsonpath.Child(shape, jsonpath.Wildcard()), "*"
+    elif suffix:
+        node, step = _condition(match.group(3), match.group(4), match.group(5))
+        shape = jsonpath.Child(shape, node)
+    return (key, step) if expression == shape else None
 
 
 def compile_path(text: str) -> Path:
@@ -146,7 +235,7 @@ def compile_path(text: str) -> Path:
         if simple:
             return Path(text, None, tuple(simple.group(1)[1:].split(".")), None)
         expression = compile_jsonpath(text)
-        return Path(text, None, None, expression, _selection(text, expression))
+        return Path(text, None, None, expression, _selection(text, expression), _descent(text, expression))
     match = _VARIABLE_PATH.match(text)
     if not match:
         raise MappingError(f"invalid JSONPath {text!r}: start with $ (the document) or a variable name")
@@ -154,5 +243,6 @@ def compile_path(text: str) -> Path:
     if rest in ("", "[*]"):
         return Path(text, match.group(1), None, None)
     if rest.startswith(".."):  # recursive descent from the variable: `order..HL_loop`
-        return Path(text, match.group(1), None, compile_jsonpath("$" + rest))
+        expression = compile_jsonpath("$" + rest)
+        return Path(text, match.group(1), None, expression, None, _descent("$" + rest, expression))
     return Path(text, match.group(1), None, compile_jsonpath(rest.removeprefix(".")))
