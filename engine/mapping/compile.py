@@ -14,138 +14,23 @@ The structure itself (which keys exist, their types) is the mapping JSON Schema'
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-
-from jsonpath_ng import jsonpath
-from jsonpath_ng.ext import filter as jsonpath_filter
 
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
-from engine.mapping.formatting import Formatter, formatter, plain
-from engine.mapping.templates import TemplateCompiler, Value, check_jsonpath, compile_jsonpath
+from engine.mapping.formatting import FormatState, Formatter, formatter, plain
+from engine.mapping.paths import Path, check_jsonpath, compile_path
+from engine.mapping.templates import TemplateCompiler, Value
 from engine.x12 import definition as definitions
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef, TransactionSetDef
+from engine.x12.scanners import Checker, checker
 
 DIRECTIONS = ("outbound", "inbound", "json")
 RESERVED = frozenset({"doc", "partner", "lookups", "now", "control", "interchange", "group", "loop", "output"})
 _ELEMENT_ID = re.compile(r"^([A-Z][A-Z0-9]{1,2})(\d{2})$")
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{1,2}$")
-_VARIABLE_PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.S)
-_SIMPLE_ROOT_PATH = re.compile(r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\*\]$")
-_SELECT_PATH = re.compile(
-    r"^\$((?:\.[A-Za-z_][A-Za-z0-9_]*)+)\[\?\(@\.([A-Za-z_][A-Za-z0-9_]*) *(==|!=) *'([^'\\]*)'\)\]$"
-)
-_ABSENT: Any = object()
-
-
-@dataclass(frozen=True)
-class Path:
-    """A compiled `for_each` JSONPath: from the document (`$...`) or from a variable in scope."""
-
-    text: str
-    variable: str | None
-    keys: tuple[str, ...] | None
-    """`$.a.b[*]` read directly (the common case) without jsonpath-ng."""
-    expression: Any
-    selection: tuple[tuple[str, ...], str, bool, str] | None = None
-    """`$.a.b[?(@.f == 'x')]` (or `!=`) as (keys, field, equal, text): read directly when the
-    list's items are objects whose field is text or absent, otherwise by `expression`."""
-
-    def items(self, context: dict[str, Any], where: str) -> list[Any]:
-        if self.variable is None:
-            start = context["doc"]
-        else:
-            try:
-                start = context[self.variable]
-            except KeyError:
-                raise MappingError(f"{where}: {self.variable!r} is not defined for {self.text!r}") from None
-        if self.keys is not None:
-            value = start
-            for key in self.keys:
-                if not isinstance(value, dict) or key not in value:
-                    return []
-                value = value[key]
-            if value is None:
-                return []
-            return value if isinstance(value, list) else [value]
-        if self.expression is None:
-            return start if isinstance(start, list) else ([] if start is None else [start])
-        if self.selection is not None:
-            selected = _select(start, *self.selection)
-            if selected is not None:
-                return selected
-        found = [match.value for match in self.expression.find(start)]
-        if len(found) == 1 and isinstance(found[0], list):
-            return list(found[0])
-        return found
-
-
-def _select(start: Any, keys: tuple[str, ...], field: str, equal: bool, text: str) -> list[Any] | None:
-    """The items jsonpath-ng's filter `[?(@.field == 'text')]` (`!=` when not `equal`) keeps,
-    or None for a shape left to jsonpath-ng: an RFC 9535 comparison of two texts is Python's,
-    and an absent field equals nothing (so only `!=` keeps the item)."""
-    value = start
-    for key in keys:
-        if type(value) is not dict or key not in value:
-            return None
-        value = value[key]
-    if type(value) is not list:
-        return None
-    kept = []
-    for item in value:
-        if type(item) is not dict:
-            return None
-        found = item.get(field, _ABSENT)
-        if found is _ABSENT:
-            if not equal:
-                kept.append(item)
-        elif type(found) is str:
-            if (found == text) is equal:
-                kept.append(item)
-        else:
-            return None
-    return kept
-
-
-def _selection(text: str, expression: Any) -> tuple[tuple[str, ...], str, bool, str] | None:
-    """The parts of a `$.a.b[?(@.f == 'x')]` path, when jsonpath-ng reads it as exactly that."""
-    match = _SELECT_PATH.match(text)
-    if not match:
-        return None
-    keys = tuple(match.group(1)[1:].split("."))
-    field, literal = match.group(2), match.group(4)
-    op: Any = match.group(3)  # one of _SELECT_PATH's operators; jsonpath-ng >= 1.17 types it as a Literal
-    shape: Any = jsonpath.Root()
-    for key in keys:
-        shape = jsonpath.Child(shape, jsonpath.Fields(key))
-    condition = jsonpath_filter.Expression(jsonpath.Child(jsonpath.This(), jsonpath.Fields(field)), op, literal)
-    shape = jsonpath.Child(shape, jsonpath_filter.Filter([condition]))
-    if expression != shape or jsonpath.auto_id_field is not None:
-        return None
-    return keys, field, op == "==", literal
-
-
-def compile_path(text: str) -> Path:
-    """A `for_each` path; MappingError when it is not valid JSONPath."""
-    text = text.strip()
-    if text.startswith("$"):
-        simple = _SIMPLE_ROOT_PATH.match(text)
-        if simple:
-            return Path(text, None, tuple(simple.group(1)[1:].split(".")), None)
-        expression = compile_jsonpath(text)
-        return Path(text, None, None, expression, _selection(text, expression))
-    match = _VARIABLE_PATH.match(text)
-    if not match:
-        raise MappingError(f"invalid JSONPath {text!r}: start with $ (the document) or a variable name")
-    rest = match.group(2)
-    if rest in ("", "[*]"):
-        return Path(text, match.group(1), None, None)
-    if rest.startswith(".."):  # recursive descent from the variable: `order..HL_loop`
-        return Path(text, match.group(1), None, compile_jsonpath("$" + rest))
-    return Path(text, match.group(1), None, compile_jsonpath(rest.removeprefix(".")))
 
 
 @dataclass
@@ -161,11 +46,56 @@ class ElementNode:
 
 @dataclass
 class SegmentNode:
+    """One outbound segment: `blank` is the segment with its constant elements already
+    formatted, `elements` the others; `check` is the checker of its place (`None`: no
+    definition), see `engine.x12.scanners.checker`."""
+
     tag: str
     elements: list[ElementNode]
     when: Value | None
     where: str
     width: int
+    blank: list[Any] = field(default_factory=list)
+    check: Checker | None = None
+    scalars: tuple[tuple[int, Value, Formatter], ...] = ()
+    """(position, value, formatter) of the elements that are one value."""
+    composites: tuple[tuple[int, list[Value], list[Formatter]], ...] = ()
+    """(position, values, formatters) of the composite elements."""
+
+
+def constant_text(value: Value, fmt: Formatter) -> str | None:
+    """A literal's formatted text, when it is the same under either overlong policy and
+    formatting it records nothing."""
+    if not value.is_literal:
+        return None
+    results = []
+    for truncate in (True, False):
+        state = FormatState(truncate)
+        try:
+            results.append(fmt(value.literal, state))
+        except MappingError:
+            return None
+        if state.notes:
+            return None
+    return results[0] if results[0] == results[1] else None
+
+
+def _segment_node(tag: str, elements: list[ElementNode], when: Value | None, where: str, seg_def: SegmentDef | None) -> SegmentNode:
+    elements.sort(key=lambda e: e.position)
+    width = max((e.position for e in elements), default=0)
+    blank: list[Any] = [tag, *[""] * width]
+    rendered: list[ElementNode] = []
+    constants: dict[int, str] = {}
+    for element in elements:
+        text = None if isinstance(element.value, list) or isinstance(element.format, list) else constant_text(element.value, element.format)
+        if text is None:
+            rendered.append(element)
+        else:
+            blank[element.position] = constants[element.position] = text
+    check = checker(seg_def, width, constants) if seg_def is not None else None
+    scalars = tuple((e.position, e.value, e.format) for e in rendered if isinstance(e.value, Value) and not isinstance(e.format, list))
+    composites = tuple((e.position, e.value, e.format) for e in rendered if isinstance(e.value, list) and isinstance(e.format, list))
+    return SegmentNode(tag, rendered, when, where, width, blank, check, scalars, composites)
 
 
 @dataclass
@@ -191,11 +121,6 @@ class CompiledMapping:
     key: Value | None = None
     segments: list[SegmentNode | LoopNode] = field(default_factory=list)
     output: Any = None
-    renderer: Callable[[dict[str, Any], Any], None] | None = None
-    """The segments as one generated function (`engine.mapping.emitters`), for outbound."""
-    builder: Callable[[dict[str, Any]], Any] | None = None
-    """The output template as one generated function (`engine.mapping.payloads`), for
-    inbound and JSON mappings."""
 
     @property
     def path(self) -> str:
@@ -206,6 +131,9 @@ class _Compiler(TemplateCompiler):
     def __init__(self, source: YamlSource, name: str) -> None:
         super().__init__(source)
         self.name = name
+        self.placed: dict[str, SegmentDef] = {}
+        """The segments of the transaction set's definition (their checkers check rendered
+        segments)."""
 
     def value(self, raw: Any, pointer: Pointer, label: str = "") -> Value | None:
         if isinstance(raw, dict | list):
@@ -314,9 +242,7 @@ class _Compiler(TemplateCompiler):
             if compiled is None:
                 continue
             elements.append(ElementNode(position, compiled, formatter(spec, str(key)) if spec else plain, str(key), spec))
-        elements.sort(key=lambda e: e.position)
-        width = max((e.position for e in elements), default=0)
-        return SegmentNode(tag, elements, when, self.where(pointer, tag), width)
+        return _segment_node(tag, elements, when, self.where(pointer, tag), self.placed.get(tag))
 
     # --- inbound / json templates -------------------------------------------------------------
 
@@ -398,6 +324,7 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
     if direction == "outbound":
         dictionary = definitions.segment_dictionary(mapping.version)
         used = {node.id for node in mapping.definition.body.walk() if not hasattr(node, "body")} if mapping.definition else set()
+        compiler.placed = dict(mapping.definition.segments) if mapping.definition else {}
         mapping.segments = compiler.segments(data.get("segments"), ("segments",), dictionary, used)
     else:
         if "output" not in data:
@@ -405,15 +332,6 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
         mapping.output = compiler.template(data.get("output"), ("output",))
     if compiler.findings:
         return None, compiler.findings
-    if direction == "outbound":
-        from engine.mapping.outbound import body_renderer  # outbound imports this module
-
-        assert mapping.definition is not None  # an outbound mapping without one has findings
-        mapping.renderer = body_renderer(mapping.segments, mapping.definition)
-    else:
-        from engine.mapping.inbound import payload_builder  # inbound imports this module
-
-        mapping.builder = payload_builder(mapping.output)
     return mapping, []
 
 

@@ -1,31 +1,32 @@
-"""Mapping expressions as Python: the common Jinja shapes translated once, at load.
+"""Mapping values as Python: the Jinja expression of a value translated once, at load.
 
 A value evaluated through Jinja costs a `Context`, a generator and a dict copy per call, and
 most mapping values are a few field reads with a filter, `or`, `x if c else y`, a comparison
-or a call of `count()`/`total()`. `translate` turns such an expression into the source of one
-Python expression doing the same operations with the same functions: the sandbox's own
-`getattr`/`getitem` on anything but a dict, the environment's filters and tests, the context's
-functions. Anything else (an unknown call, `hl()`, a pass-context filter of Jinja's own, a
-conditional without `else`) is not translated and stays on Jinja.
+or a call of `count()`/`total()`. `translate` turns such an expression, as Jinja parsed it,
+into a Python function of the render context built with `ast` (never by editing source text).
+It does the same operations with the same functions: the sandbox's own `getattr`/`getitem`
+(`environment.getattr` on anything but a dict), the environment's filters and tests as they
+are (bounded ones included), the sandbox's `call` for methods, the bounded operators of
+`engine.mapping.sandbox` for `*`, `**` and `%`. Anything else (a Jinja statement, `hl()`, a
+filter or call that needs a Jinja context, an inline `if` without `else`) is not translated
+and stays on Jinja.
 
-The generated code is optimistic: it never carries an undefined value along. Where Jinja would
-hold an `Undefined` (a missing key, a sandbox refusal), the generated code raises, and the
-caller evaluates the value again through Jinja, which then gives the result or the error, with
-its message, exactly as before. The one place a missing field is a value rather than an error
-is the operand of `default`, whose last step is read tolerantly, as Jinja does. So whenever the
-Python returns, it returns what Jinja returns; the only side effect it can have before raising
-is an `xref` miss recorded twice, which the miss report lists once.
-
-Why not Jinja's own generated code: it runs every read through `environment.getattr`, builds
-a `Context` per evaluation, and cannot be inlined into the segment emitters (see `emitters`),
-which is where the time goes in a 20-line document.
+The translated code is optimistic: it never carries an undefined value along. Where Jinja
+would hold an `Undefined` (a missing key, a sandbox refusal, a filter's undefined result), it
+raises, and the caller (`Value.evaluate`) evaluates the value again through Jinja, which gives
+the result or the error, with its message. The one place a missing field is a value rather
+than an error is the operand of `default`, of the tests `defined`/`undefined` and of the
+engine's filters that take a missing value as empty (`filters.TOLERANT`): its last step reads
+tolerantly, as Jinja does, giving Jinja's own undefined object to the filter or test. So whenever the Python returns, it returns what Jinja returns; the only side effect it
+can have before raising is an `xref` miss recorded twice, which the miss report lists once.
 """
 
 from __future__ import annotations
 
+import ast
 import itertools
+import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import jinja2
@@ -35,35 +36,39 @@ from jinja2.parser import Parser
 from jinja2.runtime import str_join
 from jinja2.utils import _PassArg
 
-from engine.mapping import filters
+from engine.mapping import filters, sandbox
 
-MISSING: Any = object()
-"""What a tolerant read gives for an absent field (only ever seen by `default`)."""
+Compiled = Callable[[dict[str, Any]], Any]
+"""A translated value: a function of the render context."""
 
-_BINARY = {
-    nodes.Add: "+",
-    nodes.Sub: "-",
-    nodes.Mul: "*",
-    nodes.Div: "/",
-    nodes.FloorDiv: "//",
-    nodes.Mod: "%",
-    nodes.Pow: "**",
-    nodes.And: "and",
-    nodes.Or: "or",
+_BINARY: dict[type[nodes.BinExpr], ast.operator] = {
+    nodes.Add: ast.Add(),
+    nodes.Sub: ast.Sub(),
+    nodes.Div: ast.Div(),
+    nodes.FloorDiv: ast.FloorDiv(),
 }
-_UNARY = {nodes.Neg: "-", nodes.Pos: "+", nodes.Not: "not "}
-_COMPARE = {"eq": "==", "ne": "!=", "gt": ">", "gteq": ">=", "lt": "<", "lteq": "<=", "in": "in", "notin": "not in"}
-_CALLS = frozenset({"count", "total", "fail", "hl_parent"})
-"""Context functions a translated expression may call: the engine's own, without side
-effects (`hl()` numbers segments, so it is never evaluated twice)."""
-_JINJA_FILTERS = frozenset(
-    {"abs", "capitalize", "d", "default", "float", "int", "join", "length", "count", "lower", "replace", "round",
-     "string", "title", "trim", "upper"}
+_BOUNDED = {nodes.Mul: "*", nodes.Pow: "**", nodes.Mod: "%"}
+"""Operators whose result can outgrow memory: evaluated by `sandbox.binop`."""
+_UNARY: dict[type[nodes.UnaryExpr], ast.unaryop] = {nodes.Neg: ast.USub(), nodes.Pos: ast.UAdd(), nodes.Not: ast.Not()}
+_COMPARE: dict[str, ast.cmpop] = {
+    "eq": ast.Eq(),
+    "ne": ast.NotEq(),
+    "gt": ast.Gt(),
+    "gteq": ast.GtE(),
+    "lt": ast.Lt(),
+    "lteq": ast.LtE(),
+    "in": ast.In(),
+    "notin": ast.NotIn(),
+}
+_CALLS = frozenset({"count", "total", "fail", "hl_parent", "range", "dict"})
+"""Context functions a translated expression may call: none has a side effect (`hl()`
+numbers segments, so it is never evaluated twice)."""
+_NEVER_UNDEFINED = frozenset(
+    {"abs", "capitalize", "center", "count", "float", "format", "indent", "int", "join", "length", "lower",
+     "replace", "round", "string", "title", "trim", "truncate", "upper", "wordcount", "wordwrap"}
 )
-"""Jinja's filters a translated expression may use: none of them returns an undefined value."""
-_LASTING = frozenset({"dig", "product_id", "qualified", "number", "iso_date", "iso_time", "x12_date", "x12_time"})
-"""Filters whose result, given constant arguments, is a value of their input, one of those
-arguments, or a new text or number: never a new container."""
+"""Jinja filters that never return an undefined value (the results of the others are checked)."""
+_LOOP_ATTRIBUTES = frozenset({"index", "index0", "length", "first", "last", "revindex"})
 _COUNTER = itertools.count()
 
 
@@ -75,102 +80,14 @@ class _Unsupported(Exception):
     """The expression has a shape `translate` does not handle: it stays on Jinja."""
 
 
-@dataclass(frozen=True)
-class PyExpr:
-    """The Python source of one expression over a context dict named `c`, and the names its
-    source refers to (helpers, filters, constants: merged into the generated module).
-
-    `calls` are the sources of its filter and function calls, each with whether it is always
-    evaluated (not under `and`/`or` or in a branch of `if`): code generated for several
-    expressions over one context may evaluate a call they share once (see `emitters`).
-    `lasting` are those whose result is never a new container (a value of the document or of
-    a constant, or a text or number), so two values may hold the same result as they would
-    hold equal ones.
-    """
-
-    source: str
-    names: dict[str, Any]
-    calls: tuple[tuple[str, bool], ...] = ()
-    lasting: frozenset[str] = frozenset()
-
-    def function(self) -> Any:
-        """The expression as a function of the context."""
-        namespace = dict(self.names)
-        exec(compile(f"def _value(c):\n    return {self.source}\n", "<mapping expression>", "exec"), namespace)
-        return namespace["_value"]
-
-
-LOOP_ATTRIBUTES = frozenset({"index", "index0", "length", "first", "last", "revindex"})
-"""The public attributes of the `loop` variable: the sandbox reads them as plain attributes."""
-
-
-def literal_text(value: Any) -> bool:
-    """Whether a constant may be written into generated code as its repr: None, a bool, an
-    int, or text without a parenthesis. (Every call in generated code has one, so a call's
-    source can never occur inside a written text: `hoist_calls` replaces sources as text.)"""
-    return value is None or type(value) in (int, bool) or (type(value) is str and "(" not in value)
-
-
-class Namespace:
-    """The names one generated function refers to: helpers, values, constants."""
-
-    def __init__(self) -> None:
-        self.names: dict[str, Any] = {}
-
-    def bind(self, prefix: str, value: Any) -> str:
-        """A new name for `value` in the namespace."""
-        name = f"_{prefix}{len(self.names)}"
-        self.names[name] = value
-        return name
-
-    def function(self, lines: list[str], name: str, where: str) -> Any:
-        """Compile `lines` (the definition of `name`) in this namespace; the function."""
-        exec(compile("\n".join(lines) + "\n", where, "exec"), self.names)
-        return self.names[name]
-
-
-def hoist_calls(
-    always: set[str],
-    codes: list[str],
-    namespace: Namespace,
-    reference: Callable[[str], str] = str,
-    keep: frozenset[int] = frozenset(),
-    lasting: frozenset[str] = frozenset(),
-) -> tuple[list[str], list[tuple[str, str]]]:
-    """Calls written more than once in `codes` (generated over one context), to evaluate once.
-
-    Only calls in `always` (the calls some code evaluates on every path, from `PyExpr.calls`)
-    are taken: evaluating one first then does what evaluating the codes one by one does
-    anyway, since a translated call's result depends on the context alone and its only effect
-    is a recorded cross-reference miss (listed once). Returns the codes reading the hoisted
-    names (`reference(name)` is what replaces the call; codes whose index is in `keep` keep
-    a call that is their whole source, unless it is `lasting`) and the `(name, source)`
-    assignments, in order.
-    """
-    assignments: list[tuple[str, str]] = []
-    for text in sorted(always, key=len, reverse=True):
-        uses = sum(code.count(text) for code in codes) + sum(source.count(text) for _, source in assignments)
-        if uses < 2:
-            continue
-        name = namespace.bind("S", None)
-        replacement = reference(name)
-        own = text not in lasting
-        codes = [
-            code if own and index in keep and code == text else code.replace(text, replacement)
-            for index, code in enumerate(codes)
-        ]
-        assignments = [(n, source.replace(text, replacement)) for n, source in assignments]
-        assignments.insert(0, (name, text))
-    return codes, assignments
-
-
 def runtime(environment: jinja2.Environment, loop_type: type) -> dict[str, Any]:
     """The helpers translated code calls, bound to `environment` and to the class of the
     `loop` variable."""
-    assert all(hasattr(loop_type, name) for name in LOOP_ATTRIBUTES)
     undefined = jinja2.Undefined
     getattr_ = environment.getattr
     getitem = environment.getitem
+    empty = environment.context_class(environment, {}, None, {})
+    sandboxed_call = environment.call  # type: ignore[attr-defined]  # a sandboxed environment's
 
     def strict_getattr(obj: Any, name: str) -> Any:
         value = getattr_(obj, name)
@@ -179,27 +96,27 @@ def runtime(environment: jinja2.Environment, loop_type: type) -> dict[str, Any]:
         return value
 
     def tolerant_getattr(obj: Any, name: str) -> Any:
-        if type(obj) is dict:
-            return obj.get(name, MISSING)
-        value = getattr_(obj, name)
-        return MISSING if isinstance(value, undefined) else value
+        return obj.get(name, _UNDEFINED) if type(obj) is dict else getattr_(obj, name)
 
-    def tolerant_getitem(obj: Any, key: Any) -> Any:
-        value = getitem(obj, key)
-        return MISSING if isinstance(value, undefined) else value
-
-    def default(value: Any, default_value: Any = "", boolean: bool = False) -> Any:
-        # jinja2.filters.do_default, with MISSING for an undefined value
-        if value is MISSING or (boolean and not value):
-            return default_value
+    def defined(value: Any) -> Any:
+        if isinstance(value, undefined):
+            raise Missing("an undefined result")
         return value
 
+    def call(function: Any, *args: Any, **kwargs: Any) -> Any:
+        method = getattr(function, "__call__", None)  # noqa: B004 (a callable object's own method, for its pass mark)
+        if _PassArg.from_obj(function) is not None or (method is not None and _PassArg.from_obj(method) is not None):
+            raise Missing("a call that needs a Jinja context")
+        return defined(sandboxed_call(empty, function, *args, **kwargs))  # the sandbox's call (bounded)
+
+    _UNDEFINED = environment.undefined(name="a missing field")
     return {
         "_ga": strict_getattr,
         "_gat": tolerant_getattr,
-        "_git": tolerant_getitem,
-        "_dflt": default,
-        "_MISSING": MISSING,
+        "_git": getitem,
+        "_defined": defined,
+        "_call": call,
+        "_binop": sandbox.binop,
         "_str_join": str_join,
         "_evalctx": EvalContext(environment),
         "_ENV": environment,
@@ -217,17 +134,16 @@ def parse(environment: jinja2.Environment, source: str) -> nodes.Expr | None:
     return expr if parser.stream.eos else None
 
 
-def translate(environment: jinja2.Environment, expr: nodes.Expr, helpers: dict[str, Any]) -> PyExpr | None:
-    """The Python of one parsed expression, or None when it has a shape left to Jinja."""
+def translate(environment: jinja2.Environment, expr: nodes.Expr, helpers: dict[str, Any]) -> Compiled | None:
+    """One parsed expression as a function of the context, or None when it stays on Jinja."""
     translator = _Translator(environment, helpers)
     try:
-        source = translator.strict(expr)
+        return translator.function(translator.strict(expr))
     except _Unsupported:
         return None
-    return PyExpr(source, translator.names, tuple(translator.calls), frozenset(translator.lasting))
 
 
-def translate_template(environment: jinja2.Environment, text: str, helpers: dict[str, Any]) -> PyExpr | None:
+def translate_template(environment: jinja2.Environment, text: str, helpers: dict[str, Any]) -> Compiled | None:
     """A template of text and `{{ }}` expressions (no statements), rendered as Jinja renders
     it: the text as the lexer left it, each expression's value through `str`."""
     try:
@@ -237,165 +153,179 @@ def translate_template(environment: jinja2.Environment, text: str, helpers: dict
     if len(tree.body) != 1 or not isinstance(tree.body[0], nodes.Output):
         return None
     translator = _Translator(environment, helpers)
-    parts = []
+    parts: list[ast.expr] = []
     try:
         for node in tree.body[0].nodes:
             if isinstance(node, nodes.TemplateData):
-                parts.append(repr(node.data) if literal_text(node.data) else translator.constant(node.data))
+                parts.append(ast.Constant(node.data))
             else:
-                parts.append(f"str({translator.strict(node)})")
+                parts.append(_call(_name("str"), translator.strict(node)))
+        return translator.function(_call(_attribute(ast.Constant(""), "join"), ast.Tuple(parts, ast.Load())))
     except _Unsupported:
         return None
-    return PyExpr("(" + " + ".join(parts or ["''"]) + ")", translator.names)
+
+
+def _name(identifier: str) -> ast.Name:
+    return ast.Name(identifier, ast.Load())
+
+
+def _call(function: ast.expr, *args: ast.expr, keywords: list[ast.keyword] | None = None) -> ast.Call:
+    return ast.Call(function, list(args), keywords or [])
+
+
+def _attribute(value: ast.expr, name: str) -> ast.Attribute:
+    return ast.Attribute(value, name, ast.Load())
+
+
+def _is_type(value: ast.expr, type_name: str) -> ast.Compare:
+    return ast.Compare(_call(_name("type"), value), [ast.Is()], [_name(type_name)])
 
 
 class _Translator:
     def __init__(self, environment: jinja2.Environment, helpers: dict[str, Any]) -> None:
         self.environment = environment
         self.names: dict[str, Any] = dict(helpers)
-        self.conditional = 0
-        """How many branches deep the node being translated is (0: always evaluated)."""
-        self.calls: list[tuple[str, bool]] = []
-        self.lasting: set[str] = set()
 
-    def constant(self, value: Any) -> str:
-        if literal_text(value) or (type(value) is float and value == value and abs(value) != float("inf")):
-            return repr(value)
+    def function(self, body: ast.expr) -> Compiled:
+        """`lambda c: body`, compiled in the namespace of its helpers and constants."""
+        arguments = ast.arguments([], [ast.arg("c")], None, [], [], None, [])
+        tree = ast.fix_missing_locations(ast.Expression(ast.Lambda(arguments, body)))
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # a construct Python warns about stays on Jinja
+            try:
+                code = compile(tree, "<mapping value>", "eval")
+            except (SyntaxError, SyntaxWarning) as exc:
+                raise _Unsupported(str(exc)) from None
+        function: Compiled = eval(code, dict(self.names))  # our own tree, compiled above
+        return function
+
+    def bind(self, value: Any) -> ast.Name:
+        """A name for `value` in the function's namespace."""
         name = f"_k{next(_COUNTER)}"
         self.names[name] = value
-        return name
+        return _name(name)
 
-    def strict(self, node: nodes.Node) -> str:
+    def constant(self, value: Any) -> ast.expr:
+        # Only scalars become literals: a literal container, or a literal a subscript or call is
+        # applied to, is a name (so Python never warns about `'text'[...]` or `1(...)`).
+        if value is None or type(value) in (bool, int, float):
+            return ast.Constant(value)
+        return self.bind(value)
+
+    def strict(self, node: nodes.Node) -> ast.expr:
         kind = type(node)
         if isinstance(node, nodes.Const):
             return self.constant(node.value)
         if isinstance(node, nodes.Name):
-            return f"c[{node.name!r}]"
+            return ast.Subscript(_name("c"), ast.Constant(node.name), ast.Load())
         if isinstance(node, nodes.Getattr):
-            # One temporary for every read: it is assigned once its object is evaluated and
-            # only read after that, so identical reads are identical text (see hoist_calls).
-            obj, t, attr = self.strict(node.node), "_t", node.attr
-            if attr in LOOP_ATTRIBUTES:  # what the sandbox's getattr gives for the loop variable
-                return f"({t}[{attr!r}] if type({t} := {obj}) is dict else {t}.{attr} if type({t}) is _Loop else _ga({t}, {attr!r}))"
-            return f"({t}[{attr!r}] if type({t} := {obj}) is dict else _ga({t}, {attr!r}))"
+            return self.getattr(self.strict(node.node), node.attr)
         if isinstance(node, nodes.Getitem):
-            obj = self.strict(node.node)
-            if isinstance(node.arg, nodes.Slice):
-                return f"{obj}[{self.slice(node.arg)}]"
             # the sandbox's getitem tries `obj[key]` first; when that fails, Jinja decides
-            return f"{obj}[{self.strict(node.arg)}]"
-        if isinstance(node, nodes.BinExpr) and kind in _BINARY:
-            left = self.strict(node.left)
-            return f"({left} {_BINARY[kind]} {self.branch(node.right) if kind in (nodes.And, nodes.Or) else self.strict(node.right)})"
-        if isinstance(node, nodes.UnaryExpr) and kind in _UNARY:
-            return f"({_UNARY[kind]}{self.strict(node.node)})"
+            key = self.slice(node.arg) if isinstance(node.arg, nodes.Slice) else self.strict(node.arg)
+            return ast.Subscript(self.strict(node.node), key, ast.Load())
+        if kind in _BINARY:
+            assert isinstance(node, nodes.BinExpr)
+            return ast.BinOp(self.strict(node.left), _BINARY[kind], self.strict(node.right))
+        if kind in _BOUNDED:
+            assert isinstance(node, nodes.BinExpr)
+            return _call(_name("_binop"), ast.Constant(_BOUNDED[kind]), self.strict(node.left), self.strict(node.right))
+        if isinstance(node, nodes.And | nodes.Or):
+            op = ast.And() if isinstance(node, nodes.And) else ast.Or()
+            return ast.BoolOp(op, [self.strict(node.left), self.strict(node.right)])
+        if kind in _UNARY:
+            assert isinstance(node, nodes.UnaryExpr)
+            return ast.UnaryOp(_UNARY[kind], self.strict(node.node))
         if isinstance(node, nodes.Compare):
-            ops = "".join(f" {_COMPARE[op.op]} {self.strict(op.expr)}" for op in node.ops)
-            return f"({self.strict(node.expr)}{ops})"
+            return ast.Compare(self.strict(node.expr), [_COMPARE[op.op] for op in node.ops], [self.strict(op.expr) for op in node.ops])
         if isinstance(node, nodes.CondExpr):
             if node.expr2 is None:
                 raise _Unsupported("an inline if without else is undefined when false")
-            test = self.strict(node.test)
-            return f"({self.branch(node.expr1)} if {test} else {self.branch(node.expr2)})"
+            return ast.IfExp(self.strict(node.test), self.strict(node.expr1), self.strict(node.expr2))
         if isinstance(node, nodes.Concat):
-            return "_str_join((" + "".join(f"{self.strict(n)}, " for n in node.nodes) + "))"
+            return _call(_name("_str_join"), ast.Tuple([self.strict(n) for n in node.nodes], ast.Load()))
         if isinstance(node, nodes.List):
-            return "[" + ", ".join(self.strict(n) for n in node.items) + "]"
+            return ast.List([self.strict(n) for n in node.items], ast.Load())
         if isinstance(node, nodes.Tuple):
-            return "(" + "".join(f"{self.strict(n)}, " for n in node.items) + ")"
+            return ast.Tuple([self.strict(n) for n in node.items], ast.Load())
         if isinstance(node, nodes.Dict):
-            return "{" + ", ".join(f"{self.strict(p.key)}: {self.strict(p.value)}" for p in node.items) + "}"
-        if isinstance(node, nodes.Filter | nodes.Test | nodes.Call):
-            source = self.filter(node) if isinstance(node, nodes.Filter) else self.test(node) if isinstance(node, nodes.Test) else self.call(node)
-            self.calls.append((source, self.conditional == 0))
-            constant_arguments = all(isinstance(a, nodes.Const) for a in [*node.args, *(k.value for k in node.kwargs)])
-            if isinstance(node, nodes.Filter) and node.name in _LASTING and constant_arguments:
-                self.lasting.add(source)
-            return source
+            return ast.Dict([self.strict(p.key) for p in node.items], [self.strict(p.value) for p in node.items])
+        if isinstance(node, nodes.Filter):
+            return self.filter(node)
+        if isinstance(node, nodes.Test):
+            return self.test(node)
+        if isinstance(node, nodes.Call):
+            return self.call(node)
         raise _Unsupported(kind.__name__)
 
-    def branch(self, node: nodes.Node) -> str:
-        """A node evaluated only on some paths."""
-        self.conditional += 1
-        try:
-            return self.strict(node)
-        finally:
-            self.conditional -= 1
+    def getattr(self, obj: ast.expr, attr: str) -> ast.expr:
+        """`obj.attr` as the sandbox reads it: a dict's key, else `environment.getattr`
+        (the `loop` variable's own attributes directly)."""
+        # One temporary for every read: assigned once its object is evaluated, read after that.
+        held = ast.NamedExpr(ast.Name("_t", ast.Store()), obj)
+        key = ast.Constant(attr)
+        fallback: ast.expr = _call(_name("_ga"), _name("_t"), key)
+        if attr in _LOOP_ATTRIBUTES:
+            fallback = ast.IfExp(_is_type(_name("_t"), "_Loop"), _attribute(_name("_t"), attr), fallback)
+        return ast.IfExp(_is_type(held, "dict"), ast.Subscript(_name("_t"), key, ast.Load()), fallback)
 
-    def slice(self, node: nodes.Slice) -> str:
-        parts = [self.strict(n) if n is not None else "" for n in (node.start, node.stop)]
-        text = ":".join(parts)
-        return text + (f":{self.strict(node.step)}" if node.step is not None else "")
+    def slice(self, node: nodes.Slice) -> ast.Slice:
+        parts = [self.strict(n) if n is not None else None for n in (node.start, node.stop, node.step)]
+        return ast.Slice(*parts)
 
-    def tolerant(self, node: nodes.Node) -> str:
-        """The operand of `default`: its last step gives MISSING instead of failing."""
+    def tolerant(self, node: nodes.Node) -> ast.expr:
+        """The operand of `default` and `defined`: its last step gives Jinja's undefined
+        value instead of failing."""
         if type(node) is nodes.Name:
-            return f"c.get({node.name!r}, _MISSING)"
+            return _call(_attribute(_name("c"), "get"), ast.Constant(node.name), self.bind(self.environment.undefined(name=node.name)))
         if type(node) is nodes.Getattr:
-            return f"_gat({self.strict(node.node)}, {node.attr!r})"
+            return _call(_name("_gat"), self.strict(node.node), ast.Constant(node.attr))
         if type(node) is nodes.Getitem and not isinstance(node.arg, nodes.Slice):
-            return f"_git({self.strict(node.node)}, {self.strict(node.arg)})"
+            return _call(_name("_git"), self.strict(node.node), self.strict(node.arg))
         return self.strict(node)
 
-    def arguments(self, node: nodes.Filter | nodes.Test | nodes.Call) -> str:
+    def arguments(self, node: nodes.Filter | nodes.Test | nodes.Call) -> tuple[list[ast.expr], list[ast.keyword]]:
         if node.dyn_args is not None or node.dyn_kwargs is not None:
             raise _Unsupported("*args / **kwargs")
-        args = [self.strict(a) for a in node.args]
-        args += [f"{k.key}={self.strict(k.value)}" for k in node.kwargs]
-        return "".join(f", {a}" for a in args)
+        return [self.strict(a) for a in node.args], [ast.keyword(str(k.key), self.strict(k.value)) for k in node.kwargs]
 
-    def function(self, prefix: str, name: str, func: Any) -> tuple[str, str]:
-        """The namespace name of a filter or test, and what it is passed first (if anything)."""
-        pass_arg = _PassArg.from_obj(func)
+    def passed(self, name: str, function: Any) -> list[ast.expr]:
+        """What a filter or test is passed before its value, as Jinja passes it."""
+        pass_arg = _PassArg.from_obj(function)
         if pass_arg is _PassArg.context:
-            if func not in filters.FILTERS.values():
+            if name not in filters.FILTERS:
                 raise _Unsupported(f"{name} needs a Jinja context")
-            first = "c, "
-        elif pass_arg is _PassArg.eval_context:
-            first = "_evalctx, "
-        elif pass_arg is _PassArg.environment:
-            first = "_ENV, "
-        else:
-            first = ""
-        ident = f"_{prefix}_{name}"
-        self.names[ident] = func
-        return ident, first
+            return [_name("c")]  # the engine's own filters read the context as a mapping
+        if pass_arg is _PassArg.eval_context:
+            return [_name("_evalctx")]
+        if pass_arg is _PassArg.environment:
+            return [_name("_ENV")]
+        return []
 
-    def filter(self, node: nodes.Filter) -> str:
+    def filter(self, node: nodes.Filter) -> ast.expr:
         name = node.name
-        if node.node is None or (name not in filters.FILTERS and name not in _JINJA_FILTERS):
+        function = self.environment.filters.get(name)
+        if node.node is None or function is None:
             raise _Unsupported(f"filter {name}")
-        if name in ("default", "d"):
-            quick = self.default_of_field(node)
-            return quick if quick is not None else f"_dflt({self.tolerant(node.node)}{self.arguments(node)})"
-        ident, first = self.function("f", name, self.environment.filters[name])
-        if name == "number" and not node.args and not node.kwargs:
-            # filters.number reads plain ASCII digits as int(); so does this, without the call
-            return f"(int(_n) if type(_n := {self.strict(node.node)}) is str and _n.isdigit() and _n.isascii() else {ident}(_n))"
-        return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
+        operand = self.tolerant(node.node) if name in ("default", "d") or name in filters.TOLERANT else self.strict(node.node)
+        args, keywords = self.arguments(node)
+        result = _call(self.bind(function), *self.passed(name, function), operand, *args, keywords=keywords)
+        if name in filters.FILTERS or name in _NEVER_UNDEFINED or name in ("default", "d"):
+            return result
+        return _call(_name("_defined"), result)
 
-    def default_of_field(self, node: nodes.Filter) -> str | None:
-        """`x.f | default(k)` with a constant k (not boolean): on a dict, `x.get('f', k)`."""
-        field, args = node.node, node.args
-        if not isinstance(field, nodes.Getattr) or node.kwargs or node.dyn_args or node.dyn_kwargs:
-            return None
-        constants = [a.value for a in args if isinstance(a, nodes.Const)]
-        if len(args) > 2 or len(constants) != len(args) or (len(args) == 2 and constants[1] is not False):
-            return None
-        fallback = self.constant(constants[0]) if constants else "''"
-        if fallback.startswith("_k"):
-            return None  # a constant of another type: the general path builds it per call
-        obj, attr = self.strict(field.node), field.attr
-        return f"(_t.get({attr!r}, {fallback}) if type(_t := {obj}) is dict else _dflt(_gat(_t, {attr!r}), {fallback}))"
-
-    def test(self, node: nodes.Test) -> str:
-        if node.name not in self.environment.tests:
+    def test(self, node: nodes.Test) -> ast.expr:
+        function = self.environment.tests.get(node.name)
+        if function is None:
             raise _Unsupported(f"test {node.name}")
-        ident, first = self.function("test", str(next(_COUNTER)), self.environment.tests[node.name])
-        return f"{ident}({first}{self.strict(node.node)}{self.arguments(node)})"
+        operand = self.tolerant(node.node) if node.name in ("defined", "undefined") else self.strict(node.node)
+        args, keywords = self.arguments(node)
+        return _call(self.bind(function), *self.passed(node.name, function), operand, *args, keywords=keywords)
 
-    def call(self, node: nodes.Call) -> str:
-        if type(node.node) is not nodes.Name or node.node.name not in _CALLS:
-            raise _Unsupported("call")
-        args = self.arguments(node).removeprefix(", ")
-        return f"c[{node.node.name!r}]({args})"
+    def call(self, node: nodes.Call) -> ast.expr:
+        args, keywords = self.arguments(node)
+        if type(node.node) is nodes.Name and node.node.name in _CALLS:
+            return _call(self.strict(node.node), *args, keywords=keywords)
+        if type(node.node) is nodes.Getattr:  # a method: the sandbox decides whether it may be called
+            return _call(_name("_call"), self.strict(node.node), *args, keywords=keywords)
+        raise _Unsupported("call")

@@ -15,6 +15,7 @@ from jinja2 import Undefined, pass_context
 from jinja2.runtime import Context
 
 from engine.errors import MappingError
+from engine.mapping.paths import compile_jsonpath
 
 MISSING: Any = object()
 
@@ -280,14 +281,63 @@ def dig(value: Any, path: str, default: Any = "") -> Any:
 
 def jsonpath(value: Any, path: str) -> list[Any]:
     """Every match of a JSONPath on a value."""
-    from engine.mapping.templates import compile_jsonpath  # templates imports this module
-
     return [match.value for match in compile_jsonpath(path).find(value)]
+
+
+def _hl_parents(doc: Any) -> dict[int, Any]:
+    """Each HL loop of a parsed transaction (by identity) -> the HL loop it is nested in
+    (None at the top): the tree nests them by HL02 (`engine.x12.structure`)."""
+    parents: dict[int, Any] = {}
+    pending = [doc]
+    while pending:
+        obj = pending.pop()
+        loops = obj.get("HL_loop") if type(obj) is dict else None
+        for child in loops if isinstance(loops, list) else [loops] if loops is not None else []:
+            if type(child) is dict:
+                parents[id(child)] = obj if "HL" in obj else None
+                pending.append(child)
+    return parents
+
+
+def _hl(level: Any, element: str) -> str:
+    header = level.get("HL") if isinstance(level, dict) else None
+    return str(header.get(element, "?")) if isinstance(header, dict) else "?"
+
+
+@pass_context
+def hl_ancestor(context: Context, level: Any, code: str) -> Any:
+    """The nearest HL level above `level` (an HL loop of the document) whose HL03 is `code`.
+
+    `item | hl_ancestor('O')` is an item's order level, whether the item hangs under the order
+    or under one of its packs (S/O/I, S/O/P/I). The document's HL tree is indexed once per
+    render, so a loop over every item stays linear in the size of the document.
+    """
+    doc = context.get("doc")
+    state = context.get("_state")
+    cache = getattr(state, "cache", None)
+    key = ("hl_parents", id(doc))
+    parents = cache.get(key) if cache is not None else None
+    if parents is None:
+        parents = _hl_parents(doc)
+        if cache is not None:
+            cache[key] = parents
+    if id(level) not in parents:
+        raise MappingError(f"hl_ancestor: {str(level)[:60]!r} is not an HL level of this document")
+    above: list[str] = []
+    node = parents[id(level)]
+    while node is not None:
+        if _hl(node, "HL03") == code:
+            return node
+        above.append(f"{_hl(node, 'HL01')} ({_hl(node, 'HL03')})")
+        node = parents.get(id(node))
+    listed = ", ".join(above) or "none: it is a top level"
+    raise MappingError(f"HL {_hl(level, 'HL01')} ({_hl(level, 'HL03')}) has no level {code!r} above it (levels above: {listed})")
 
 
 FILTERS: dict[str, Any] = {
     "code": code,
     "dig": dig,
+    "hl_ancestor": hl_ancestor,
     "implied": implied,
     "iso_date": iso_date,
     "iso_time": iso_time,
@@ -301,6 +351,10 @@ FILTERS: dict[str, Any] = {
     "x12_time": x12_time,
     "xref": xref,
 }
+
+
+TOLERANT = frozenset({"dig", "where"})
+"""Filters that take a missing value as empty (they test for Jinja's undefined themselves)."""
 
 
 def fail(message: str) -> Any:

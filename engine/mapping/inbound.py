@@ -14,30 +14,33 @@ from typing import Any
 
 from engine.errors import MappingError
 from engine.mapping.compile import CompiledMapping, ForNode, ListNode, ObjectNode, OptionalNode
-from engine.mapping.outbound import selected, unresolved_message
-from engine.mapping.payloads import Builder, builder
+from engine.mapping.outbound import selected, step, unresolved_message
+from engine.mapping.sandbox import Budget, document_budget
 from engine.mapping.templates import LoopInfo, Value, base_context, truthy
 
 _OMIT = object()
 
 
-class _Misses:
-    """The render state the `xref` filter reports unresolved keys to."""
+class _State:
+    """The render state: the document's budget, the unresolved keys the `xref` filter
+    reports, what filters keep for the rest of the render (`hl_ancestor`'s index)."""
 
-    __slots__ = ("unresolved",)
+    __slots__ = ("budget", "cache", "unresolved")
 
-    def __init__(self) -> None:
+    def __init__(self, budget: Budget) -> None:
+        self.budget = budget
+        self.cache: dict[Any, Any] = {}
         self.unresolved: list[tuple[str, str]] = []
 
 
-def _render(node: Any, context: dict[str, Any]) -> Any:
+def _render(node: Any, context: dict[str, Any], state: _State) -> Any:
     kind = type(node)
     if kind is Value:
         return node.evaluate(context)
     if kind is ObjectNode:
         result = {}
         for key, child in node.items:
-            value = _render(child, context)
+            value = _render(child, context, state)
             if value is not _OMIT:
                 result[key] = value
         return result
@@ -45,25 +48,20 @@ def _render(node: Any, context: dict[str, Any]) -> Any:
         items = selected(node.path.items(context, node.where), node.alias, node.when, context)
         out = []
         length = len(items)
+        inner = dict(context)  # one context for every item: nothing keeps it past its item
         for index, item in enumerate(items):
-            inner = dict(context)
+            step(state.budget, node.where)
             inner[node.alias] = item
             inner["loop"] = LoopInfo(index, length)
-            out.append(_render(node.item, inner))
+            out.append(_render(node.item, inner, state))
         return out
     if kind is OptionalNode:
         if node.when is not None and not truthy(node.when.evaluate(context)):
             return _OMIT
-        return _render(node.value, context)
+        return _render(node.value, context, state)
     if kind is ListNode:
-        return [value for value in (_render(child, context) for child in node.items) if value is not _OMIT]
+        return [value for value in (_render(child, context, state) for child in node.items) if value is not _OMIT]
     return node
-
-
-def payload_builder(output: Any) -> Builder:
-    """The output template as one generated function returning what `_render` returns (see
-    `engine.mapping.payloads`)."""
-    return builder(output, {"_selected": selected, "_LoopInfo": LoopInfo, "_OMIT": _OMIT})
 
 
 def render_payload(
@@ -80,22 +78,23 @@ def render_payload(
     """The payload for one document (`doc`: a transaction body, or ERP JSON for `json`)."""
     if mapping.direction == "outbound":
         raise MappingError(f"mapping {mapping.name} is outbound; it renders X12, not a payload")
-    misses = _Misses()
-    context = base_context(
-        doc=doc,
-        partner=partner,
-        lookups=lookups or {},
-        now=now,
-        interchange=interchange or {},
-        group=group or {},
-        _state=misses,
-    )
     try:
-        output = mapping.builder(context) if mapping.builder is not None else _render(mapping.output, context)
+        with document_budget() as budget:
+            state = _State(budget)
+            context = base_context(
+                doc=doc,
+                partner=partner,
+                lookups=lookups or {},
+                now=now,
+                interchange=interchange or {},
+                group=group or {},
+                _state=state,
+            )
+            output = _render(mapping.output, context, state)
     except MappingError as exc:
         raise MappingError(f"{document}: {exc.message}") from None
-    if misses.unresolved:
-        raise MappingError(f"{document}: {unresolved_message(partner, misses.unresolved)}")
+    if state.unresolved:
+        raise MappingError(f"{document}: {unresolved_message(partner, state.unresolved)}")
     return output
 
 

@@ -17,11 +17,11 @@ from typing import Any
 
 from engine.errors import MappingError, X12WriteError
 from engine.mapping.compile import CompiledMapping, LoopNode, SegmentNode
-from engine.mapping.emitters import Renderer, renderer
 from engine.mapping.formatting import FormatState
-from engine.mapping.templates import LoopInfo, base_context, truthy
+from engine.mapping.sandbox import Budget, document_budget
+from engine.mapping.templates import LoopInfo, Value, base_context, truthy
 from engine.x12.conformance import conforms, ordered
-from engine.x12.definition import TransactionSetDef, base_version
+from engine.x12.definition import base_version
 from engine.x12.delimiters import Delimiters
 from engine.x12.envelope import GroupSpec, InterchangeSpec, Party, TransactionSpec, build, st_control
 from engine.x12.structure import parse_transaction
@@ -64,7 +64,10 @@ class _Frame:
 class _State:
     """What a render has written so far: segments, counts, HL numbers, unresolved xrefs."""
 
-    def __init__(self, truncate: bool) -> None:
+    def __init__(self, truncate: bool, budget: Budget) -> None:
+        self.budget = budget
+        self.cache: dict[Any, Any] = {}
+        """What filters keep for the rest of the render (`hl_ancestor`'s index)."""
         self.segments: list[Segment] = []
         self.counts: dict[str, int] = {}
         self.hl_counter = 0
@@ -72,9 +75,9 @@ class _State:
         self.format = FormatState(truncate)
         self.unresolved: list[tuple[str, str]] = []
         self.checked = True
-        """Whether each segment so far was rendered by generated code and passed the checker
-        of its place (`engine.x12.scanners.checker`): then only the order of the segments is
-        left for the definition check."""
+        """Whether each segment so far passed the checker of its place
+        (`engine.x12.scanners.checker`): then only the order of the segments is left for the
+        definition check."""
 
     def count(self, tag: str) -> int:
         return self.counts.get(tag, 0)
@@ -99,7 +102,7 @@ class _State:
         return ""
 
 
-def selected(items: list[Any], alias: str, when: Any, context: dict[str, Any]) -> list[Any]:
+def selected(items: list[Any], alias: str, when: Value | None, context: dict[str, Any]) -> list[Any]:
     """The items of a loop whose `when:` holds, evaluated per item (so `loop.index` counts
     only the items kept: line numbers stay consecutive)."""
     if when is None:
@@ -113,6 +116,14 @@ def selected(items: list[Any], alias: str, when: Any, context: dict[str, Any]) -
     return kept
 
 
+def step(budget: Budget, where: str) -> None:
+    """One item of the `for_each` at `where`, counted against the document's budget."""
+    try:
+        budget.step()
+    except MappingError as exc:
+        raise MappingError(f"{where}: {exc.message}") from None
+
+
 def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _State) -> None:
     for node in nodes:
         if type(node) is SegmentNode:
@@ -122,8 +133,9 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
         assert isinstance(node, LoopNode)
         items = selected(node.path.items(context, node.where), node.alias, node.when, context)
         length = len(items)
+        inner = dict(context)  # one context for every item: nothing keeps it past its item
         for index, item in enumerate(items):
-            inner = dict(context)
+            step(state.budget, node.where)
             inner[node.alias] = item
             inner["loop"] = LoopInfo(index, length)
             state.frames.append(_Frame())
@@ -131,34 +143,22 @@ def _walk(nodes: list[SegmentNode | LoopNode], context: dict[str, Any], state: _
             state.frames.pop()
 
 
-def body_renderer(nodes: list[SegmentNode | LoopNode], definition: TransactionSetDef) -> Renderer:
-    """The segments of an outbound mapping as one generated function that renders what
-    `_walk` renders (see `engine.mapping.emitters`); each of its segments falls back on
-    `_emit`, value by value, when its generated code raises."""
-    return renderer(nodes, definition, {"_emit": _emit, "_selected": selected, "_Frame": _Frame, "_LoopInfo": LoopInfo})
-
-
 def _emit(node: SegmentNode, context: dict[str, Any], state: _State) -> None:
-    segment: Segment = [node.tag]
-    segment.extend([""] * node.width)
+    segment: Segment = node.blank.copy()
     fmt_state = state.format
-    for element in node.elements:
-        if isinstance(element.value, list):
-            assert isinstance(element.format, list)
-            components: list[str] = [
-                fmt(value.evaluate(context), fmt_state) for value, fmt in zip(element.value, element.format, strict=True)
-            ]
-            segment[element.position] = components
-        else:
-            assert not isinstance(element.format, list)
-            try:
-                segment[element.position] = element.format(element.value.evaluate(context), fmt_state)
-            except MappingError as exc:
-                if exc.message.startswith(element.value.where):
-                    raise
-                raise MappingError(f"{element.value.where}: {exc.message}") from None
+    for position, value, fmt in node.scalars:
+        try:
+            segment[position] = fmt(value.evaluate(context), fmt_state)
+        except MappingError as exc:
+            if exc.message.startswith(value.where):
+                raise
+            raise MappingError(f"{value.where}: {exc.message}") from None
+    for position, values, fmts in node.composites:
+        segment[position] = [fmt(value.evaluate(context), fmt_state) for value, fmt in zip(values, fmts, strict=True)]
     state.segments.append(segment)
     state.counts[node.tag] = state.counts.get(node.tag, 0) + 1
+    if node.check is None or not node.check(segment):
+        state.checked = False
 
 
 def render_segments(
@@ -186,8 +186,18 @@ def _render(
     lookups: dict[str, Any] | None,
     truncate: bool,
 ) -> _State:
-    state = _State(truncate)
-    context = base_context(
+    with document_budget() as budget:
+        state = _State(truncate, budget)
+        _walk(mapping.segments, _context(state, doc, partner, now, controls, lookups), state)
+    if state.unresolved:
+        raise MappingError(unresolved_message(partner, state.unresolved))
+    return state
+
+
+def _context(
+    state: _State, doc: Any, partner: dict[str, Any], now: datetime, controls: Controls, lookups: dict[str, Any] | None
+) -> dict[str, Any]:
+    return base_context(
         doc=doc,
         partner=partner,
         lookups=lookups or {},
@@ -199,14 +209,6 @@ def _render(
         hl_parent=state.hl_parent,
         _state=state,
     )
-    if mapping.renderer is not None:
-        mapping.renderer(context, state)
-    else:
-        _walk(mapping.segments, context, state)
-        state.checked = False
-    if state.unresolved:
-        raise MappingError(unresolved_message(partner, state.unresolved))
-    return state
 
 
 def unresolved_message(partner: dict[str, Any], misses: list[tuple[str, str]]) -> str:

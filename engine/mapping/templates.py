@@ -3,64 +3,47 @@
 Every value in a mapping or a route is compiled once, at load, into a `Value`:
 - a literal (no `{{`/`{%`) is kept as it is;
 - a value that is exactly one `{{ expression }}` keeps the expression's type (a number stays
-  a number until the element type formats it); a plain dotted name (`{{ line.quantity }}`) is
-  read directly, without a Jinja call, because most element values are just that;
+  a number until the element type formats it);
 - any other template renders to text.
 
-The common expression shapes are also translated to Python (`engine.mapping.expressions`),
-which the generated renderers inline; Jinja stays the reference each value falls back on.
+Each value's expression is also translated to a Python function (`engine.mapping.expressions`),
+which `Value.evaluate` runs first; Jinja stays the reference each value falls back on when its
+translation raises or does not exist. `translation(False)` (or `MLC_TRANSLATE=0` in the
+environment) turns the translations off, so everything goes through Jinja; `FALLBACKS` counts
+the evaluations that went through Jinja (the tests hold it at zero over the golden inputs).
 
-The environment is Jinja's `ImmutableSandboxedEnvironment` with `StrictUndefined`: a template
-can neither call unsafe attributes nor modify data, and a missing field is an error naming the
-field and the mapping file and line, never an empty element; an expression whose result is
-undefined (`{{ doc['x'] }}`, `{{ a or doc.x }}`) is the same error. On JSON objects `a.b` reads
-the key `b` only (so a field called `items` or `values` is the field; dict methods are not
-reachable from templates).
+The environment (`engine.mapping.sandbox`) is Jinja's `ImmutableSandboxedEnvironment` with
+`StrictUndefined`, bounded: a template can neither call unsafe attributes nor modify data nor
+outgrow memory or time, and a missing field is an error naming the field and the mapping file
+and line, never an empty element; an expression whose result is undefined (`{{ doc['x'] }}`,
+`{{ a or doc.x }}`) is the same error. On JSON objects `a.b` reads the key `b` only (so a field
+called `items` or `values` is the field; dict methods are not reachable from templates).
 """
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Callable, Mapping
-from functools import lru_cache
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
-from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import MappingError
-from engine.mapping import filters
-from engine.mapping.expressions import PyExpr, parse, runtime, translate, translate_template
+from engine.mapping import filters, sandbox
+from engine.mapping.expressions import Compiled, parse, runtime, translate, translate_template
+from engine.mapping.paths import check_jsonpath as check_jsonpath
+from engine.mapping.paths import compile_jsonpath as compile_jsonpath
 
 _SIMPLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*)\s*\}\}$")
 _SINGLE = re.compile(r"^\{\{(.*)\}\}$", re.S)
 
-
-class MappingEnvironment(ImmutableSandboxedEnvironment):
-    """The sandbox, reading dict keys before attributes."""
-
-    def getattr(self, obj: Any, attribute: str) -> Any:
-        if type(obj) is dict:
-            try:
-                return obj[attribute]
-            except KeyError:
-                return self.undefined(obj=obj, name=attribute)
-        return super().getattr(obj, attribute)
-
-
-def _environment() -> MappingEnvironment:
-    env = MappingEnvironment(undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=False)
-    env.filters.update(filters.FILTERS)
-    env.globals.update(filters.GLOBALS)
-    return env
-
-
-ENVIRONMENT = _environment()
+ENVIRONMENT = sandbox.environment(filters.FILTERS, filters.GLOBALS)
 
 
 class LoopInfo:
@@ -89,6 +72,25 @@ class LoopInfo:
 HELPERS = runtime(ENVIRONMENT, LoopInfo)
 """The helpers of translated expressions (see `engine.mapping.expressions`)."""
 
+_TRANSLATE = [os.environ.get("MLC_TRANSLATE", "1").strip().lower() not in ("0", "false", "no", "off")]
+
+
+@contextmanager
+def translation(enabled: bool) -> Iterator[None]:
+    """Values evaluated with their translations (True) or through Jinja alone (False), for
+    the duration of the block (a process-wide switch: for tests and for comparing)."""
+    previous = _TRANSLATE[0]
+    _TRANSLATE[0] = enabled
+    try:
+        yield
+    finally:
+        _TRANSLATE[0] = previous
+
+
+FALLBACKS: Counter[str] = Counter()
+"""Evaluations that went through Jinja (or, for a plain field path, its reader), by the place
+of the value (`path:line (label)`)."""
+
 
 def is_template(text: str) -> bool:
     """Whether a string holds Jinja syntax (otherwise it is a literal)."""
@@ -98,70 +100,63 @@ def is_template(text: str) -> bool:
 class Value:
     """One compiled value of a mapping or route, with where it was written.
 
-    `python` is the value as translated Python (None for a literal or a shape left to Jinja):
+    `fast` is the value translated to Python (None for a literal or a shape left to Jinja):
     `evaluate` runs it first and, when it raises, evaluates the value through Jinja, which
     gives the result or the error with its message (see `engine.mapping.expressions`).
     """
 
-    __slots__ = ("_call", "_fast", "_path", "literal", "python", "text", "where")
+    __slots__ = ("_jinja", "_path", "fast", "literal", "text", "where")
 
     def __init__(self, text: Any, where: str) -> None:
         self.text = text
         self.where = where
         self.literal: Any = None
-        self.python: PyExpr | None = None
+        self.fast: Compiled | None = None
         self._path: tuple[str, ...] | None = None
-        self._call: Callable[[Mapping[str, Any]], Any] | None = None
-        self._fast: Callable[[Mapping[str, Any]], Any] | None = None
+        self._jinja: Callable[[Mapping[str, Any]], Any] | None = None
         if not isinstance(text, str) or not is_template(text):
             self.literal = text
             return
-        simple = _SIMPLE.match(text)
         single = _SINGLE.match(text)
         inner = single.group(1) if single and "}}" not in single.group(1) and "{{" not in single.group(1) else None
+        if inner is None:
+            template = ENVIRONMENT.from_string(sandbox.bounded_loops(ENVIRONMENT.parse(text)))
+            self._jinja = lambda context: sandbox.render_bounded(template, context)
+            self.fast = translate_template(ENVIRONMENT, text, HELPERS)
+            return
+        simple = _SIMPLE.match(text)
         if simple:
-            self._path = tuple(simple.group(1).split("."))
-        elif inner is not None:
-            self._call = _expression(inner)
+            self._path = tuple(simple.group(1).split("."))  # read by `_lookup`, whose errors list the keys
         else:
-            template = ENVIRONMENT.from_string(text)
-            self._call = template.render
-            self.python = translate_template(ENVIRONMENT, text, HELPERS)
-        if inner is not None:
-            expr = parse(ENVIRONMENT, inner)
-            self.python = translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
+            self._jinja = _expression(inner)
+        expr = parse(ENVIRONMENT, inner)
+        self.fast = translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
 
     @property
     def is_literal(self) -> bool:
-        return self._path is None and self._call is None
-
-    def reads(self, name: str) -> bool:
-        """Whether the value reads the context variable `name` (`loop`, `line`...)."""
-        if self.is_literal:
-            return False
-        tree = ENVIRONMENT.parse(self.text)
-        return any(node.name == name for node in tree.find_all(nodes.Name) if node.ctx == "load")
+        return self._path is None and self._jinja is None
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         """The value for one document; errors name this value's place and the missing field."""
-        fast = self._fast
-        if fast is None and self.python is not None:
-            fast = self._fast = self.python.function()  # made on first use: most are inlined
-        if fast is not None:
+        fast = self.fast
+        if fast is not None and _TRANSLATE[0]:
             try:
-                return fast(context)
-            except Exception:
+                return fast(context)  # type: ignore[arg-type]
+            except Exception:  # Jinja gives the value or the error and its message
                 pass
         return self.evaluate_jinja(context)
 
     def evaluate_jinja(self, context: Mapping[str, Any]) -> Any:
         """The value through Jinja (or the plain path reader) alone: the reference."""
         if self._path is not None:
+            FALLBACKS[self.where] += 1
             return self._lookup(context)
-        if self._call is None:
+        if self._jinja is None:
             return self.literal
+        FALLBACKS[self.where] += 1
         try:
-            result = self._call(context)
+            with sandbox.document_budget():
+                result = self._jinja(context)
             if isinstance(result, jinja2.Undefined):
                 result._fail_with_undefined_error()
             return result
@@ -169,8 +164,10 @@ class Value:
             raise MappingError(f"{self.where}: {_undefined(exc)} in {self.text.strip()}") from None
         except MappingError as exc:
             raise MappingError(f"{self.where}: {exc.message}") from None
-        except (TypeError, ValueError, ArithmeticError, jinja2.TemplateError, LookupError) as exc:
+        except (TypeError, ValueError, ArithmeticError, jinja2.TemplateError, LookupError, RecursionError) as exc:
             raise MappingError(f"{self.where}: {self.text.strip()} failed: {exc}") from None
+        except MemoryError:
+            raise MappingError(f"{self.where}: {self.text.strip()} ran out of memory") from None
 
     def _lookup(self, context: Mapping[str, Any]) -> Any:
         assert self._path is not None
@@ -286,7 +283,6 @@ class TemplateCompiler:
         return Value(raw, self.where(pointer, label))
 
 
-
 def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Finding]:
     """Jinja syntax errors of one value, at the template's own line within the file.
 
@@ -309,23 +305,3 @@ def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Find
             known = ", ".join(sorted(n for n in table if not n.startswith("_"))[:60])
             findings.append(Finding(location, f"jinja-unknown-{kind}", f"unknown {kind} {node.name!r} (known: {known})"))
     return findings
-
-
-@lru_cache(maxsize=1024)
-def compile_jsonpath(path: str) -> Any:
-    """A jsonpath-ng expression (with filters), cached; MappingError on a bad path."""
-    try:
-        return parse_jsonpath(path)
-    except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exception too
-        raise MappingError(f"invalid JSONPath {path!r}: {exc}") from None
-
-
-def check_jsonpath(path: Any, source: YamlSource, pointer: Pointer) -> list[Finding]:
-    """A finding if `path` is not a valid JSONPath."""
-    if not isinstance(path, str):
-        return [Finding(source.where(pointer), "jsonpath-type", f"a JSONPath must be text, found {path!r}")]
-    try:
-        compile_jsonpath(path)
-    except MappingError as exc:
-        return [Finding(source.where(pointer), "jsonpath-syntax", exc.message)]
-    return []

@@ -4,8 +4,10 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from engine.mapping.compile import compile_path
+from engine.mapping.paths import compile_path
 from tests.engine.mapping.mapping_support import findings_of
 
 
@@ -177,8 +179,6 @@ def test_a_simple_filter_path_selects_what_jsonpath_ng_selects(path: str) -> Non
 @pytest.mark.parametrize(
     "path",
     [
-        pytest.param("$..lines[?(@.t == 'Item')]", id="descendants"),
-        pytest.param("$.lines[?(@.t.u == 'Item')]", id="deeper-field"),
         pytest.param("$.lines[?(@.t == 5)]", id="number"),
         pytest.param("$.lines[?(@.t > 'A')]", id="ordering"),
         pytest.param("$.lines[?(@.t == 'Item' && @.n == 'x')]", id="two-conditions"),
@@ -186,3 +186,32 @@ def test_a_simple_filter_path_selects_what_jsonpath_ng_selects(path: str) -> Non
 )
 def test_other_filter_paths_are_left_to_jsonpath_ng(path: str) -> None:
     assert compile_path(path).selection is None
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-3, 3) | st.sampled_from(["I", "O", "x", ""]),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(["HL_loop", "HL", "HL03", "t", "n"]), children, max_size=4),
+    max_leaves=30,
+)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("$..HL_loop", id="descent"),
+        pytest.param("$..HL_loop[*]", id="descent-wildcard"),
+        pytest.param("$..HL_loop[?(@.HL.HL03 == 'I')]", id="descent-nested-filter"),
+        pytest.param("$..HL_loop[?(@.t != 'x')]", id="descent-not-equal"),
+        pytest.param("$.HL_loop[?(@.HL.HL03 == 'O')]", id="nested-field-filter"),
+        pytest.param("item..HL_loop[?(@.HL.HL03 == 'I')]", id="descent-from-a-variable"),
+    ],
+)
+@settings(max_examples=300, deadline=None)
+@given(doc=json_values)
+def test_a_descent_or_filter_read_directly_finds_what_jsonpath_ng_finds(path: str, doc: Any) -> None:
+    compiled = compile_path(path)
+    assert compiled.descent is not None or compiled.selection is not None
+    slow = replace(compiled, selection=None, descent=None)
+    context = {"doc": doc, "item": doc}
+    assert compiled.items(context, "here") == slow.items(context, "here")

@@ -152,3 +152,36 @@ def test_fail_stops_the_render_with_the_mappings_message() -> None:
     mapping = compiled('direction: json\noutput: {v: "{{ doc.x or fail(\'no x in this document\') }}"}\n')
     with pytest.raises(MappingError, match="no x in this document"):
         render_payload(mapping, {"x": ""}, partner=partner(), now=NOW)
+
+
+def _hl(number: int, parent: int | None, level: str, **rest: object) -> dict[str, object]:
+    header = {"HL01": str(number), "HL03": level}
+    if parent is not None:
+        header["HL02"] = str(parent)
+    return {"HL": header, **rest}
+
+
+def test_hl_ancestor_finds_the_order_level_above_an_item_directly_or_through_its_pack() -> None:
+    mapping = compiled(
+        """
+        direction: inbound
+        transaction_set: "856"
+        output:
+          lines:
+            for_each: "$..HL_loop[?(@.HL.HL03 == 'I')]"
+            as: item
+            item: "{{ (item | hl_ancestor('O')).PRF.PRF01 }}"
+        """
+    )
+    doc = {
+        "HL_loop": [
+            _hl(1, None, "S", HL_loop=[
+                _hl(2, 1, "O", PRF={"PRF01": "PO-1"}, HL_loop=[_hl(3, 2, "I")]),
+                _hl(4, 1, "O", PRF={"PRF01": "PO-2"}, HL_loop=[_hl(5, 4, "P", HL_loop=[_hl(6, 5, "I"), _hl(7, 5, "I")])]),
+            ])
+        ]
+    }
+    assert render_payload(mapping, doc, partner=partner(), now=NOW) == {"lines": ["PO-1", "PO-2", "PO-2"]}
+    orphan = {"HL_loop": [_hl(1, None, "S", HL_loop=[_hl(2, 1, "P", HL_loop=[_hl(3, 2, "I")])])]}
+    with pytest.raises(MappingError, match=r"HL 3 \(I\) has no level 'O' above it \(levels above: 2 \(P\), 1 \(S\)\)"):
+        render_payload(mapping, orphan, partner=partner(), now=NOW)

@@ -1,0 +1,60 @@
+"""The golden cases through the fast path: no fallback to Jinja, no Python warning, and the
+same outputs with the translations turned off."""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from engine.mapping import templates
+from engine.mapping.cases import Case, discover, run_case
+
+ROOT = Path(__file__).resolve().parents[2]
+CASES = discover(ROOT)
+
+
+def _expects_error(case: Case) -> bool:
+    settings = case.path / "case.yaml"
+    return settings.is_file() and "expect_error" in settings.read_text(encoding="utf-8")
+
+
+def _project() -> Any:
+    from engine.config.project import validate_project
+
+    loaded, findings = validate_project(ROOT)
+    assert loaded is not None and not [f for f in findings if f.level == "error"]
+    return loaded
+
+
+@pytest.fixture(scope="module")
+def project() -> Any:
+    return _project()
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.label) for c in CASES if not _expects_error(c)])
+def test_a_golden_case_renders_without_falling_back_to_jinja(project: Any, case: Case) -> None:
+    templates.FALLBACKS.clear()
+    result = run_case(project, case)
+    assert result.passed, result.detail
+    assert dict(templates.FALLBACKS) == {}  # every value went through its translation
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.label) for c in CASES])
+def test_a_golden_case_renders_the_same_through_jinja_alone(project: Any, case: Case) -> None:
+    templates.FALLBACKS.clear()
+    with templates.translation(False):
+        result = run_case(project, case)
+    assert result.passed, f"{result.detail}\n{result.diff}"
+    assert templates.FALLBACKS or _expects_error(case)  # the switch sent the values to Jinja
+
+
+def test_loading_the_project_and_rendering_every_golden_case_prints_no_warning() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a SyntaxWarning of generated code, any other warning: an error
+        project = _project()
+        for case in CASES:
+            result = run_case(project, case)
+            assert result.passed, f"{case.label}: {result.detail}"
