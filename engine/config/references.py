@@ -285,16 +285,17 @@ def _check_version(
 ) -> None:
     """A partner on another X12 version than a route's mapping (module docstring)."""
     assert info.transaction_set is not None
-    found = definitions.differences(info.transaction_set, info.version, version) if info.direction == "inbound" else None
+    found = definitions.differences(info.transaction_set, info.version, version) if info.direction in ("inbound", "outbound") else None
     if found is None:
         checker.find(
             source,
             pointer,
             "x12-version",
-            f"partner {partner.id} uses X12 {version}, but route {route}'s mapping is written for {info.version}"
-            + (" (an outbound mapping renders its own version)" if info.direction == "outbound" else ""),
+            f"partner {partner.id} uses X12 {version}, but route {route}'s mapping is written for {info.version} "
+            f"(and {version} has no {info.transaction_set} definition to read or check it against)",
         )
         return
+    verb = "reads" if info.direction == "inbound" else "writes"
     by_segment: dict[str, list[str]] = {}
     for difference in found:
         loops = [part.removesuffix("_loop") for part in difference.path.split("/")[:-1]]
@@ -310,7 +311,7 @@ def _check_version(
                 source.where(pointer),
                 "x12-version-difference",
                 f"partner {partner.id} uses X12 {version}; route {route}'s mapping is written for {info.version} "
-                f"and reads {segment}: {'; '.join(messages[:5])}{more}",
+                f"and {verb} {segment}: {'; '.join(messages[:5])}{more}",
                 level="warning",
             )
         )

@@ -21,7 +21,8 @@ from engine.mapping.formatting import FormatState
 from engine.mapping.sandbox import Budget, document_budget
 from engine.mapping.templates import LoopInfo, Value, base_context, truthy
 from engine.x12.conformance import conforms, ordered
-from engine.x12.definition import base_version
+from engine.x12.definition import TransactionSetDef, base_version
+from engine.x12.definition import load as load_definition
 from engine.x12.delimiters import Delimiters
 from engine.x12.envelope import GroupSpec, InterchangeSpec, Party, TransactionSpec, build, st_control
 from engine.x12.structure import parse_transaction
@@ -251,11 +252,17 @@ def render_outbound(
         raise MappingError(f"mapping {mapping.name} is not an outbound X12 mapping")
     x12 = partner.get("x12") or {}
     version = str(x12.get("version", mapping.version))
+    target: TransactionSetDef | None = mapping.definition
     if base_version(version) != base_version(mapping.version):
-        raise MappingError(
-            f"{document}: partner {partner.get('id')!r} uses X12 {version} but mapping {mapping.name} "
-            f"is written for {mapping.version}"
-        )
+        # A mapping written for one version renders for a partner on another where the segments
+        # it writes are the same (mlc validate warns where they differ): the body is checked
+        # against the partner's version, in full.
+        target = load_definition(base_version(version), mapping.transaction_set)
+        if target is None:
+            raise MappingError(
+                f"{document}: partner {partner.get('id')!r} uses X12 {version} but mapping {mapping.name} "
+                f"is written for {mapping.version}, and {version} has no {mapping.transaction_set} definition"
+            )
     try:
         state = _render(
             mapping,
@@ -270,7 +277,7 @@ def render_outbound(
         raise MappingError(f"{document}: {exc.message}") from None
     delimiters = delimiters_of(x12, version)
     body, notes = state.segments, state.format.notes
-    _check(mapping, body, delimiters, controls, document, checked=state.checked)
+    _check(mapping, body, delimiters, controls, document, checked=state.checked and target is mapping.definition, definition=target)
     ours = x12.get("identity") or {}
     sender, receiver = party(ours), party(x12)
     policy = DelimiterPolicy(x12.get("delimiter_in_data", "replace"))
@@ -291,7 +298,7 @@ def render_outbound(
         ],
     )
     try:
-        text = build(spec, delimiters, now, policy)
+        text = build(spec, delimiters, now, policy, newline=bool(x12.get("newline", True)))
     except X12WriteError as exc:
         raise MappingError(f"{document}: {exc.message}") from None
     return Rendered(
@@ -314,14 +321,17 @@ def _check(
     document: str,
     *,
     checked: bool = False,
+    definition: TransactionSetDef | None = None,
 ) -> None:
-    """The rendered transaction against its definition; errors name segment and element.
+    """The rendered transaction against its definition (the mapping's, or `definition`: the
+    partner's version's); errors name segment and element.
 
     `checked`: every segment passed the checker of its place as it was rendered, so only the
     order of the segments is left to decide.
     """
-    assert mapping.definition is not None and mapping.transaction_set is not None
-    if (checked and ordered(body, mapping.definition)) or conforms(body, mapping.definition):
+    definition = definition or mapping.definition
+    assert definition is not None and mapping.transaction_set is not None
+    if (checked and ordered(body, definition)) or conforms(body, definition):
         return  # no error: the full check below would find none (see engine.x12.conformance)
     control = st_control(controls.st)
     segments: list[list[str]] = [["ST", mapping.transaction_set, control]]
@@ -330,13 +340,13 @@ def _check(
             [v if isinstance(v, str) else delimiters.component.join(v) for v in _trimmed(segment)]
         )
     segments.append(["SE", str(len(body) + 2), control])
-    parsed = parse_transaction(segments, mapping.definition, delimiters.component, 1, mapping.version)
+    parsed = parse_transaction(segments, definition, delimiters.component, 1, definition.version)
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
         shown = "; ".join(_describe(p) for p in errors[:5])
         more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         raise MappingError(
-            f"{document}: mapping {mapping.name} ({mapping.path}) produced an invalid {mapping.definition.label}: {shown}{more}"
+            f"{document}: mapping {mapping.name} ({mapping.path}) produced an invalid {definition.label}: {shown}{more}"
         )
 
 

@@ -87,9 +87,10 @@ def test_validate_says_where_a_004010_inbound_mapping_reads_what_005010_changed(
     assert versions[0].location.path == "partners/acme.yaml"
 
 
-def test_an_outbound_mapping_for_another_version_is_still_an_error(tmp_path: Path) -> None:
+def test_an_outbound_mapping_for_another_version_renders_for_a_005010_partner_and_a_version_without_definition_is_an_error(tmp_path: Path) -> None:
     files = {"partners/acme.yaml": _acme("005010")}
     _, findings = validate_project(write_project(tmp_path, files), ENVIRON)
-    outbound = [f for f in findings if f.code == "x12-version"]
-    assert len(outbound) == 1 and outbound[0].level == "error"
-    assert "route invoices's mapping is written for 004010 (an outbound mapping renders its own version)" in outbound[0].message
+    assert not [f for f in findings if f.code == "x12-version"], lines(findings)
+    _, findings = validate_project(write_project(tmp_path / "b", {"partners/acme.yaml": _acme("003040")}), ENVIRON)
+    refused = {f.message for f in findings if f.code == "x12-version" and f.level == "error"}
+    assert "partner acme uses X12 003040, but route invoices's mapping is written for 004010 (and 003040 has no 810 definition to read or check it against)" in refused

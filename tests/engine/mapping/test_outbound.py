@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import io
+
 from typing import Any
 
 import pytest
@@ -127,9 +129,24 @@ def test_overlong_text_follows_the_partner_policy() -> None:
         render_outbound(mapping, doc, partner=partner(overlong="refuse"), now=NOW, controls=CONTROLS)
 
 
-def test_a_partner_on_another_version_is_refused() -> None:
-    with pytest.raises(MappingError, match="uses X12 005010 but mapping m is written for 004010"):
-        render_outbound(compiled(INVOICE_810), DOC, partner=partner(version="005010"), now=NOW, controls=CONTROLS)
+def test_a_004010_mapping_renders_for_a_005010_partner_in_its_envelope_and_checked_against_005010() -> None:
+    rendered = render_outbound(compiled(INVOICE_810), DOC, partner=partner(version="005010"), now=NOW, controls=CONTROLS)
+    assert "*00501*" in rendered.text.splitlines()[0] and "*X*005010~" in rendered.text
+    from engine.x12.document import check
+
+    report = check(io.BytesIO(rendered.text.encode()), "out.edi")
+    assert report.ok, [p.message for p in report.errors]
+
+
+def test_a_partner_on_a_version_without_the_sets_definition_is_refused() -> None:
+    with pytest.raises(MappingError, match="uses X12 003040 but mapping m is written for 004010, and 003040 has no 810 definition"):
+        render_outbound(compiled(INVOICE_810), DOC, partner=partner(version="003040"), now=NOW, controls=CONTROLS)
+
+
+def test_the_partners_newline_setting_decides_line_breaks() -> None:
+    joined = render_outbound(compiled(INVOICE_810), DOC, partner=partner(newline=False), now=NOW, controls=CONTROLS)
+    assert "\n" not in joined.text
+    assert "~\n" in render_outbound(compiled(INVOICE_810), DOC, partner=partner(), now=NOW, controls=CONTROLS).text
 
 
 SHIPMENT_856 = """
