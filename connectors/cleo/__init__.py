@@ -22,7 +22,8 @@ from connectors.cleo.config import CleoConfig
 from connectors.cleo.emulator import build_app as _build_emulator
 from connectors.cleo.sftp import SftpFileStore
 from connectors.cleo.sftp_config import SftpConfig
-from connectors.cleo.sshkeys import HostKeyPins, load_private_key
+from connectors.cleo.sshkeys import HostKeyPins as _HostKeyPins
+from connectors.cleo.sshkeys import load_private_key as _load_private_key
 from connectors.common.retry import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec, LocalServer, LocalServerSpec
@@ -54,7 +55,7 @@ def connect_sftp(
 ) -> SftpFileStore:
     """An `SftpFileStore` for a `transport: sftp` entry (a relative known_hosts is under `base_dir`)."""
     cfg = SftpConfig.from_mapping(config, base_dir=Path(base_dir) if base_dir is not None else Path.cwd())
-    pins = HostKeyPins.from_config(cfg.host, cfg.port, list(cfg.host_key), cfg.known_hosts)
+    pins = _HostKeyPins.from_config(cfg.host, cfg.port, list(cfg.host_key), cfg.known_hosts)
     password = key = None
     if "password" in cfg.auth and cfg.password_secret:
         password = _secret(secrets, cfg.password_secret, f"SFTP password of {cfg.username!r}")
@@ -63,7 +64,7 @@ def connect_sftp(
         passphrase = None
         if cfg.private_key_passphrase_secret:
             passphrase = _secret(secrets, cfg.private_key_passphrase_secret, "the private key's passphrase")
-        key = load_private_key(text, passphrase, secret=cfg.private_key_secret)
+        key = _load_private_key(text, passphrase, secret=cfg.private_key_secret)
     return SftpFileStore(cfg, pins, password=password, private_key=key, retry=retry)
 
 
