@@ -218,7 +218,9 @@ def test_replay_preview_shows_the_difference_to_todays_mapping_and_runs_nothing(
     mlc("run", "--once", "--route", "gp-purchase-orders-to-json")
     job = _job_id(mlc, "PO2102")
     project = copy_project(tmp_path / "project")
-    edit(project / "mappings/gp-purchase-order-to-json/mapping.yaml", 'vendorName: "{{ doc.VendorName or none }}"', 'vendorName: "{{ doc.VendorName | upper }}"')
+    (project / "mappings/gp-purchase-order-to-json/mapping.yaml").write_text(  # the project's own variant of the shipped mapping
+        'extends: gp-purchase-order-to-json\noutput:\n  vendorName: "{{ doc.VendorName | upper }}"\n', encoding="utf-8"
+    )
 
     result = mlc("replay", str(job), "--preview", "--project", str(project))
     audit = json.loads(mlc("audit", str(job), "--format", "json").stdout)

@@ -25,7 +25,11 @@ SHIPPED = [
     *(("partner", p) for p in shipped("partners/*.yaml")),
     *(("route", p) for p in shipped("schedules/*.yaml")),
     *(("mapping", p) for p in shipped("mappings/*/mapping.yaml")),
+    *(("mapping", p) for p in shipped("engine/library/mappings/*/mapping.yaml")),
+    *(("overlay", p) for p in shipped("docs/northwind/mappings/*/mapping.yaml")),
+    *(("partner", p) for p in shipped("docs/northwind/partners/*.yaml")),
     *(("case", p) for p in shipped("mappings/*/cases/*/case.yaml")),
+    *(("case", p) for p in shipped("docs/northwind/mappings/*/cases/*/case.yaml")),
 ]
 
 
@@ -37,14 +41,13 @@ def test_each_schema_is_a_valid_draft_2020_12_schema(kind: str) -> None:
 
 
 def test_unknown_kind_lists_the_valid_ones() -> None:
-    with pytest.raises(Exception, match="valid kinds: case, connections, mapping, partner, route"):
+    with pytest.raises(Exception, match="valid kinds: case, connections, mapping, overlay, partner, route"):
         schema.schema_text("partners")
 
 
 def test_the_example_project_ships_every_file_kind() -> None:
     kinds = {kind for kind, _ in SHIPPED}
-    assert {"connections", "partner", "route"} <= kinds
-    assert len([p for k, p in SHIPPED if k == "partner"]) == 4
+    assert {"connections", "partner", "route", "mapping", "overlay", "case"} <= kinds
 
 
 @pytest.mark.parametrize(("kind", "path"), [pytest.param(k, p, id=str(p.relative_to(REPO))) for k, p in SHIPPED])
