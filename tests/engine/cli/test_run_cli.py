@@ -192,6 +192,21 @@ def test_audit_shows_the_trail_of_a_document_number_a_file_name_or_a_job_id(mlc:
         assert "AC-LAMP-99" in rows[-1]["detail"]
 
 
+def test_audit_finds_an_inbound_document_by_its_po_number_and_by_the_erp_document_it_created(mlc: Mlc) -> None:
+    mlc("run", "--once", "--route", "cleo-850-to-bc-sales-orders")
+
+    by_po = json.loads(mlc("audit", "ACME-PO-7001", "--format", "json").stdout)
+    created = [row for row in by_po if row["event"] == "create"]
+    assert len(created) == 1 and "map" in [row["event"] for row in by_po]
+    number = created[0]["key"]
+    assert number and number != "ACME-PO-7001" and f"created salesOrders {number}" in created[0]["detail"]
+    by_order = json.loads(mlc("audit", number, "--format", "json").stdout)
+    assert {row["job"] for row in by_order} == {created[0]["job"]}
+    plain = mlc("audit", "ACME-PO-7001", "--format", "plain").stdout.splitlines()
+    assert plain[0].split("\t") == ["at", "job", "route", "key", "event", "status", "ms", "detail"]
+    assert len(plain) == len(by_po) + 1
+
+
 def test_audit_of_an_http_failure_shows_the_status(mlc: Mlc, world: World) -> None:
     world.gp.close_period("2024-05")
     mlc("run", "--once", "--route", "cleo-856-to-gp")
