@@ -15,6 +15,7 @@ import httpx
 from connectors.cleo.client import CleoFileStore
 from connectors.cleo.config import CleoConfig
 from connectors.cleo.emulator import build_app
+from connectors.cleo.emulator.project import project_state
 from connectors.common.retry import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec
@@ -39,7 +40,7 @@ def connect(
 plugin = ConnectorPlugin(
     name="cleo",
     title="Cleo Integration Cloud",
-    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", build_app, "/"),),
+    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", build_app, "/", build_for_project=lambda project: build_app(project_state(project))),),
     connect=connect,
     validate_config=CleoConfig.from_mapping,
 )

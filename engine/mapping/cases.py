@@ -212,3 +212,44 @@ def _segments(text: str) -> list[str]:
     except X12Error:
         terminator = "~"
     return [s.strip() for s in text.split(terminator) if s.strip()]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """An inbound golden case as a file a partner would send: `mlc demo --project` drops it into
+    the partner's Cleo inbox (`name` is `<set>_<case>.edi`)."""
+
+    partner: str
+    name: str
+    content: bytes
+    expect_error: str | None = None
+
+
+def inbound_samples(project: Project) -> list[Sample]:
+    """The X12 inputs of the project's golden cases with the partner each belongs to (its
+    `case.yaml` partner, else the partner of the ISA sender); cases of no partner are left out."""
+    found: list[Sample] = []
+    for case in discover(project.root):
+        source = case.path / "input.edi"
+        if not source.is_file():
+            continue
+        try:
+            settings = _settings(case)
+        except MlcError:
+            continue
+        content = source.read_bytes()
+        owner = settings.get("partner")
+        if not isinstance(owner, str):
+            try:
+                isa = detect(content[:200].decode("ascii", errors="replace"))[1]
+            except X12Error:
+                continue
+            match = project.match_partner("x12.sender", f"{isa[5].strip()}/{isa[6].strip()}")
+            owner = match.id if match is not None else None
+        if owner not in project.partners:
+            continue
+        mapping = project.mapping_sources.get(case.mapping)
+        set_id = mapping.data.get("transaction_set") if mapping is not None and isinstance(mapping.data, dict) else None
+        expect = settings.get("expect_error")
+        found.append(Sample(str(owner), f"{set_id or 'x12'}_{case.name}.edi", content, str(expect) if expect else None))
+    return found
