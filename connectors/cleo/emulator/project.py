@@ -47,8 +47,9 @@ def sample_files(project: Any) -> list[tuple[str, Sample]]:
     return [(str(partners[s.partner].data["cleo"]["inbox"]), s) for s in inbound_samples(project) if s.partner in partners]
 
 
-def project_state(project: Any, **options: Any) -> CleoEmulatorState:
-    """The demo world's mailbox plus every folder and sample file of `project` (module docstring)."""
+def project_state(project: Any, *, samples: bool = True, **options: Any) -> CleoEmulatorState:
+    """The demo world's mailbox plus every folder of `project`, and its sample files unless
+    `samples` is false (the end-to-end tests want the demo world's documents only)."""
     state = CleoEmulatorState.seeded(**options)
     for partner in _cleo_partners(project):
         cleo = partner.data["cleo"]
@@ -60,6 +61,6 @@ def project_state(project: Any, **options: Any) -> CleoEmulatorState:
             if parent:
                 state.add_folder(parent, permissions=())
             state.add_folder(path)
-    for inbox, sample in sample_files(project):
+    for inbox, sample in sample_files(project) if samples else []:
         state.put_file(inbox, sample.name, sample.content, modified=SAMPLE_TIME)
     return state
