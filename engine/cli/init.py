@@ -199,7 +199,7 @@ def init_project(target: Path, routes: list[str], partner: str, identity: tuple[
     target.mkdir(parents=True, exist_ok=True)
     connections = library_text("init/connections.yaml")
     connections = connections.replace("$schema=engine/config/schemas/connections.schema.json", f"$schema={_schema('connections')}")
-    connections = re.sub(r"(identity:[^\n]*\n  qualifier: )ZZ(\n  id: )MLCONNECT(\n  application_id: )MLCONNECT", rf"\g<1>{identity[0]}\g<2>{identity[1]}\g<3>{identity[1]}", connections)
+    connections = re.sub(r"(identity:[^\n]*\n  qualifier: )ZZ(\n  id: )MLCONNECT(\n  application_id: )MLCONNECT", rf'\g<1>"{identity[0]}"\g<2>"{identity[1]}"\g<3>"{identity[1]}"', connections)
     connections = connections.replace("# The systems of the example project.", "# The systems of this project.")
     (target / "connections.yaml").write_text(connections, encoding="utf-8")
     (target / "schedules").mkdir(exist_ok=True)
