@@ -44,6 +44,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from engine.config.lint import Finding
@@ -397,13 +398,19 @@ def _merge_output(base: Node, overlay: Node) -> Node:
 def loop_members(version: str, transaction_set: Any) -> Callable[[str], frozenset[str]]:
     """For a segment id, the segment ids its loop holds in the set's definition (N1 -> N1,
     N2, N3, N4, REF, PER, DMG in the 810); empty when it starts no loop."""
-    found = definitions.load(version, str(transaction_set)) if isinstance(transaction_set, str) else None
+    table = _loop_table(version, str(transaction_set)) if isinstance(transaction_set, str) else {}
+    return lambda seg: table.get(seg, frozenset())
+
+
+@cache
+def _loop_table(version: str, transaction_set: str) -> dict[str, frozenset[str]]:
+    found = definitions.load(version, transaction_set)
     table: dict[str, frozenset[str]] = {}
     if found is not None:
         for node in found.body.walk():
             if isinstance(node, definitions.LoopDef):
                 table.setdefault(node.trigger, frozenset(n.id for n in node.body if isinstance(n, definitions.SegmentUse)))
-    return lambda seg: table.get(seg, frozenset())
+    return table
 
 
 def merge(base: YamlSource, overlay: YamlSource, name: str) -> tuple[YamlSource, list[Finding]]:
