@@ -166,7 +166,7 @@ def timed(label: str, count: int, run: Callable[[], None], repeat: int = 3) -> f
 def bench_810(count: int) -> None:
     from engine.mapping.outbound import _check, delimiters_of
 
-    mapping = load_mapping(load_yaml(ROOT / "mappings/bc-sales-invoice-to-810/mapping.yaml"), "bc-sales-invoice-to-810")
+    mapping = load_mapping(load_yaml(ROOT / "engine/library/mappings/bc-sales-invoice-to-810/mapping.yaml"), "bc-sales-invoice-to-810")
     docs = invoices(count)
     p = partner()
     for i, doc in enumerate(docs[:50]):
@@ -201,7 +201,7 @@ def bench_810(count: int) -> None:
 
 
 def bench_850(count: int) -> None:
-    path = ROOT / "mappings/x12-850-to-bc-sales-order/mapping.yaml"
+    path = ROOT / "engine/library/mappings/x12-850-to-bc-sales-order/mapping.yaml"
     if not path.is_file():
         print("850: mappings/x12-850-to-bc-sales-order is missing; skipped")
         return

@@ -34,6 +34,10 @@ class EmulatorSpec:
     title: str
     build: Callable[[], Any]
     base_path: str = "/"
+    build_for_project: Callable[[Any], Any] | None = None
+    """A fresh app seeded for a project (an `engine.config.Project`): the demo world plus what
+    the project's partners need (their Cleo folders, their BC customers, sample documents).
+    None: `build()` serves every project."""
 
 
 @dataclass(frozen=True)

@@ -65,12 +65,21 @@ def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
     return EntityShape(f"BC {entity}", frozenset({*fields, "@odata.etag"}), lists)
 
 
+def _build_bc_for_project(project: Any) -> Any:
+    """The BC emulator with the project's partners' customers and vendors added."""
+    from connectors.bc.emulator import build_bc, shared_state
+    from connectors.bc.emulator.project import seed_project
+
+    seed_project(shared_state(), project)
+    return build_bc()
+
+
 plugin = ConnectorPlugin(
     name="bc",
     title="Dynamics 365 Business Central",
     emulators=(
         EmulatorSpec("entra", "Microsoft Entra ID token endpoint", _build_entra, "/"),
-        EmulatorSpec("bc", "Business Central API v2.0", _build_bc, "/v2.0/cronus.example/production/api/v2.0"),
+        EmulatorSpec("bc", "Business Central API v2.0", _build_bc, "/v2.0/cronus.example/production/api/v2.0", build_for_project=_build_bc_for_project),
     ),
     connect=connect,
     validate_config=BcConfig.from_mapping,

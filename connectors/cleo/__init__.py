@@ -20,6 +20,7 @@ import httpx
 from connectors.cleo.client import CleoFileStore
 from connectors.cleo.config import CleoConfig
 from connectors.cleo.emulator import build_app as _build_emulator
+from connectors.cleo.emulator.project import project_state as _project_state
 from connectors.cleo.sftp import SftpFileStore
 from connectors.cleo.sftp_config import SftpConfig
 from connectors.cleo.sshkeys import HostKeyPins as _HostKeyPins
@@ -105,7 +106,7 @@ def _sftp_unavailable() -> str | None:
 plugin = ConnectorPlugin(
     name="cleo",
     title="Cleo Integration Cloud",
-    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", _build_emulator, "/"),),
+    emulators=(EmulatorSpec("cleo", "Cleo Integration Cloud", _build_emulator, "/", build_for_project=lambda project: _build_emulator(_project_state(project))),),
     connect=connect,
     validate_config=validate_config,
     local_servers=(LocalServerSpec("sftp", "Cleo mailboxes over SFTP (a local OpenSSH sshd)", _local_sftp, _sftp_unavailable),),

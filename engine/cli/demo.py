@@ -1,7 +1,9 @@
 """`mlc demo`: every standard route of the project, end to end, against the emulators.
 
 1. Starts every emulator (Entra + Business Central, Cleo, GP) on a free loopback port with the
-   demo world's seed data, and points the project's connections at it (`MLC_BC_URL`, ...: the
+   demo world's seed data plus what the project's own partners need (their Cleo folders, their
+   BC customers, and their inbound golden cases as sample files in their inboxes: a case that
+   expects an error counts as worked when it fails for that reason), and points the project's connections at it (`MLC_BC_URL`, ...: the
    example project's connections.yaml reads them).
 2. Opens a fresh state store (SQLite) in a new temporary directory: nothing is written into
    the project. The connectors use the emulators' demo credentials.
@@ -48,6 +50,7 @@ from engine import plugins
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
 from engine.errors import ConfigError, MlcError, UsageError
+from engine.mapping.cases import inbound_samples
 from engine.runtime import JobOutcome, Runtime
 from engine.runtime.runtime import RuntimeSettings
 from engine.runtime.setup import open_runtime
@@ -83,8 +86,12 @@ def demo(project: str | None, sftp: bool, keep_serving: bool, host: str, port: i
     console = Console(stderr=True, highlight=False)
     state_dir = Path(tempfile.mkdtemp(prefix="mlc-demo-"))
     database = f"sqlite:///{state_dir / 'mlc.db'}"
+    # loaded once before the emulators start, to seed them with the project's partners (the
+    # URLs are placeholders: connections are not used until the emulators' URL is known)
+    seeding = load_project(root, environ={**os.environ, **{name: f"http://127.0.0.1:1/{prefix}" for name, prefix in URL_VARIABLES.items()}})
+    expected_failures = {**EXPECTED_FAILURES, **_expected_failures(seeding)}
     with ExitStack() as stack:
-        served = stack.enter_context(serve_in_thread(build_app()))
+        served = stack.enter_context(serve_in_thread(build_app(project=seeding)))
         environ = {**os.environ, **{name: f"{served.url}/{prefix}" for name, prefix in URL_VARIABLES.items()}, "MLC_STATE_DIR": str(state_dir)}
         console.print(f"emulators of Business Central, Entra, Cleo and GP on {served.url}/ ; state store {database}")
         loaded = load_project(root, environ=environ)
@@ -102,7 +109,7 @@ def demo(project: str | None, sftp: bool, keep_serving: bool, host: str, port: i
                 for name, count in more_polls.items():
                     polls[name] = polls.get(name, 0) + count
             overdue = runtime.store.unacknowledged(datetime.now(UTC))
-            failures = _report(runtime, outcomes, polls, overdue, console, where)
+            failures = _report(runtime, outcomes, polls, overdue, console, where, expected_failures)
             console.print(f"\nthe state store is kept for you: [bold]mlc audit 103001 --database {database}[/] (or any document number, file name, job id), [bold]mlc jobs --database {database}[/]")
             if keep_serving:
                 _serve_console(runtime, console, host, port, demo_secrets)
@@ -223,18 +230,23 @@ def _partners_acknowledge(runtime: Runtime, outcomes: list[JobOutcome], console:
     return sent
 
 
-def _expected_failure(outcome: JobOutcome) -> bool:
-    return any(key in outcome.job.key and reason in (outcome.detail or "") for key, reason in EXPECTED_FAILURES.items())
+def _expected_failures(project: Any) -> dict[str, str]:
+    """The sample documents built from the project's cases that expect an error (file -> text)."""
+    return {sample.name: sample.expect_error for sample in inbound_samples(project) if sample.expect_error}
 
 
-def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int], overdue: list[Any], console: Console, where: str) -> int:
+def _expected_failure(outcome: JobOutcome, expected: dict[str, str]) -> bool:
+    return any(key in outcome.job.key and reason in (outcome.detail or "") for key, reason in expected.items())
+
+
+def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int], overdue: list[Any], console: Console, where: str, expected: dict[str, str]) -> int:
     """The summary table and where to look; how many outcomes were real failures."""
     by_route: dict[str, list[JobOutcome]] = defaultdict(list)
     for outcome in outcomes:
         by_route[outcome.job.route].append(outcome)
     table = Table(title="mlc demo: every route, end to end")
     for column in ("route", "documents in", "files / records out", "failures"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "route")
     failures = 0
     for name in sorted(set(polls) | set(by_route)):
         mine = by_route.get(name, [])
@@ -246,7 +258,7 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
                 written += [str(result["file"])] if "file" in result and outcome.job.kind == "document" else []
                 written += [str(item) for item in result.get("written", [])]
                 written += [str(item) for item in result.get("acks", [])]
-            elif outcome.state is JobState.DEAD and _expected_failure(outcome):
+            elif outcome.state is JobState.DEAD and _expected_failure(outcome, expected):
                 problems.append(f"[yellow]failed as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail}")
             elif outcome.state is JobState.REVIEW:
                 # The demo world's 855 changes quantities on a Released order: BC refuses them, so

@@ -9,9 +9,10 @@ import click
 from engine import plugins
 
 
-def build_app(only: tuple[str, ...] | None = None) -> Any:
+def build_app(only: tuple[str, ...] | None = None, project: Any = None) -> Any:
     """One ASGI app mounting every installed emulator (or those of the plugins named in
-    `only`) under `/<prefix>`."""
+    `only`) under `/<prefix>`; seeded for `project` (an engine.config.Project) when given:
+    every partner's Cleo folders exist, sample documents from its golden cases."""
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import JSONResponse
@@ -32,7 +33,12 @@ def build_app(only: tuple[str, ...] | None = None) -> Any:
         )
 
     routes: list[Any] = [Route("/", index)]
-    routes += [Mount(f"/{spec.prefix}", app=spec.build()) for spec in specs]
+    def app(spec: plugins.EmulatorSpec) -> Any:
+        if project is not None and spec.build_for_project is not None:
+            return spec.build_for_project(project)
+        return spec.build()
+
+    routes += [Mount(f"/{spec.prefix}", app=app(spec)) for spec in specs]
     return Starlette(routes=routes)
 
 

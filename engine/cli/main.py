@@ -41,9 +41,9 @@ def cli() -> None:
 
 
 def _register() -> None:
-    from engine.cli import console, demo, emulate, mapping, project, run, secrets, serve, x12
+    from engine.cli import console, demo, emulate, init, mapping, project, run, secrets, serve, x12
 
-    for module in (x12, project, mapping, secrets, emulate, demo, run, serve, console):
+    for module in (x12, project, mapping, secrets, emulate, demo, run, serve, console, init):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -8,9 +8,8 @@ from datetime import datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
-from rich.table import Table
 
+from engine.cli import listing
 from engine.config.project import Project, load_project
 from engine.errors import ConfigError, StoreError, UsageError
 from engine.mapping.cases import discover, run_case
@@ -64,7 +63,8 @@ def render_command(mapping: str, input_path: str, partner: str | None, project: 
             err=True,
         )
     sys.stdout.write(result.output)
-    click.echo(f"rendered {source} through {result.mapping} for partner {result.partner}", err=True)
+    via = f" (partner {result.partner}'s override of {mapping})" if result.overridden else ""
+    click.echo(f"rendered {source} through {result.mapping}{via} for partner {result.partner}", err=True)
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
 
@@ -85,34 +85,37 @@ def _next_controls(project: Project, partner: str) -> Controls | None:
 
 
 @click.command("test")
-@click.argument("mappings", nargs=-1)
-@click.option("--update", is_flag=True, help="Rewrite the expected outputs from the current mappings (review with git diff).")
+@click.argument("mappings", nargs=-1, metavar="[MAPPING | MAPPING/CASE | CASE]...")
+@click.option("--update", is_flag=True, help="Rewrite the expected outputs of the cases selected (all when none is named) from the current mappings (review with git diff).")
 @click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
-def test_command(mappings: tuple[str, ...], update: bool, project: str | None) -> None:
-    """Run the golden cases of MAPPINGS (all when none is named): pass/fail per case, a
-    segment-per-line diff on failure, exit 1 if any failed."""
+@listing.format_option()
+def test_command(mappings: tuple[str, ...], update: bool, project: str | None, output_format: str) -> None:
+    """Run the golden cases of the mappings or cases named (all when none is named):
+    pass/fail per case, a segment-per-line diff on failure, exit 1 if any failed.
+    `--update MAPPING/CASE` rewrites that one case only."""
     root = project_root(project)
     loaded = load_project(root)
     cases = discover(root, list(mappings) or None)
     if not cases:
         raise ConfigError(f"no golden cases under {root / 'mappings'}/*/cases/")
-    console = Console(highlight=False)
-    table = Table(title=f"golden cases ({'updated' if update else 'checked'})")
-    table.add_column("mapping", no_wrap=True)
-    table.add_column("case", no_wrap=True)
-    table.add_column("result")
-    table.add_column("detail", overflow="fold")
-    failures = []
-    for case in cases:
-        result = run_case(loaded, case, update=update)
-        table.add_row(case.mapping, case.name, "[green]pass[/]" if result.passed else "[red]FAIL[/]", result.detail)
-        if not result.passed:
-            failures.append(result)
-    console.print(table)
-    for failed in failures:
-        if failed.diff:
-            console.print(f"\n[bold]{failed.case.label}[/]: {failed.detail}")
-            console.print(failed.diff, markup=False)
+    results = [run_case(loaded, case, update=update) for case in cases]
+    failures = [r for r in results if not r.passed]
+    rows = [
+        {"mapping": r.case.mapping, "case": r.case.name, "result": "pass" if r.passed else "FAIL", "detail": r.detail, "diff": r.diff}
+        for r in results
+    ]
+    if output_format == "table":
+        console = listing.console()
+        table = listing.table(f"golden cases ({'updated' if update else 'checked'})", ("mapping", "case", "result", "detail"))
+        for r in results:
+            table.add_row(r.case.mapping, r.case.name, "[green]pass[/]" if r.passed else "[red]FAIL[/]", r.detail)
+        console.print(table)
+        for failed in failures:
+            if failed.diff:
+                console.print(f"\n[bold]{failed.case.label}[/]: {failed.detail}")
+                console.print(failed.diff, markup=False)
+    else:
+        listing.emit(rows, output_format, "golden cases", ("mapping", "case", "result", "detail") if output_format == "plain" else tuple(rows[0]))
     summary = f"{len(cases) - len(failures)} of {len(cases)} cases passed"
     click.echo(summary, err=True)
     if failures:

@@ -7,7 +7,7 @@ and position) or, with `--format json`, as one JSON list of finding objects (`pa
 an error, 0 otherwise (warnings alone pass).
 
 `mlc schema KIND` prints the JSON Schema of one file kind (connections, partner, mapping,
-route, case); an unknown kind is a usage error (exit 2) listing the valid ones.
+overlay, route, case); an unknown kind is a usage error (exit 2) listing the valid ones.
 
 The project directory is `--project`, else the environment variable `MLC_PROJECT`, else the
 current directory.
@@ -26,7 +26,7 @@ from engine.config.lint import Finding
 from engine.config.project import Project, validate_project
 from engine.errors import UsageError
 
-SCHEMA_KINDS = ("connections", "partner", "guide", "mapping", "route", "case")
+SCHEMA_KINDS = ("connections", "partner", "guide", "mapping", "overlay", "route", "case")
 
 project_option = click.option(
     "--project",
@@ -79,7 +79,7 @@ def validate(project_dir: Path, output_format: str) -> None:
 @click.command("schema")
 @click.argument("kind", metavar="KIND")
 def schema_command(kind: str) -> None:
-    """Print the JSON Schema of a project file kind: connections, partner, mapping, route or case."""
+    """Print the JSON Schema of a project file kind: connections, partner, mapping, overlay, route or case."""
     if kind not in SCHEMA_KINDS:
         raise UsageError(f"unknown schema kind {kind!r}; valid kinds: {', '.join(SCHEMA_KINDS)}")
     click.echo(schema.schema_text(kind), nl=False)

@@ -21,6 +21,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from engine.cli import listing
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
 from engine.errors import ConfigError, MlcError, UsageError
@@ -34,7 +35,7 @@ database_option = click.option(
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
+    return listing.console()
 
 
 def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
@@ -43,7 +44,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
     outcomes = summary["work"].outcomes
     table = Table(title=title)
     for column in ("route", "documents in", "skipped", "done", "review", "failed (retry)", "dead"):
-        table.add_column(column, justify="right" if column != "route" else "left")
+        table.add_column(column, justify="right" if column != "route" else "left", no_wrap=column == "route")
     dead_total = 0
     names = sorted(set(polls) | {o.job.route for o in outcomes})
     for name in names:
@@ -105,7 +106,7 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
 @click.option("--limit", default=50, show_default=True)
 @click.option("--unacknowledged", is_flag=True, help="Outbound groups with no 997 after the deadline (--hours).")
 @click.option("--hours", type=float, default=24.0, show_default=True, help="With --unacknowledged: how long a 997 may take.")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@listing.format_option()
 @project_option
 @database_option
 def jobs_command(
@@ -181,20 +182,12 @@ def _differences_table(acks: list[Acknowledgment]) -> None:
 
 
 def _emit(rows: list[dict[str, Any]], output_format: str, title: str, columns: tuple[str, ...]) -> None:
-    if output_format == "json":
-        click.echo(json.dumps(rows, indent=2))
-        return
-    table = Table(title=title)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(str(row[c]) for c in columns))
-    _console().print(table)
+    listing.emit(rows, output_format, title, columns)
 
 
 @click.command("audit")
 @click.argument("key")
-@click.option("--format", "output_format", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@listing.format_option()
 @project_option
 @database_option
 def audit_command(key: str, output_format: str, project: str | None, database: str | None) -> None:

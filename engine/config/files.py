@@ -8,7 +8,9 @@ undefined variable and every schema violation all come back as findings, with th
 Project layout (docs/project-format.md): `connections.yaml`, `partners/*.yaml`,
 `schedules/*.yaml`, `mappings/<name>/mapping.yaml`, `mappings/<name>/cases/<case>/case.yaml`.
 A `.yml` file where `.yaml` is expected is reported (`file-ignored`, a warning) rather than
-silently skipped.
+silently skipped. A mapping file with `extends:` is an overlay and is checked against the
+overlay schema (engine.config.overlay). `read_library(name)` reads a shipped mapping
+(engine.library) the same way.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from engine import library
 from engine.config import env, schema
 from engine.config.lint import Finding
-from engine.config.source import Location, YamlFileError, YamlSource, load_yaml
+from engine.config.source import Location, YamlFileError, YamlSource, load_yaml, parse_yaml
 
-__all__ = ["Layout", "ProjectFile", "discover", "ignored_findings", "read"]
+__all__ = ["Layout", "ProjectFile", "discover", "ignored_findings", "read", "read_library"]
 
 
 @dataclass
@@ -41,6 +44,8 @@ class ProjectFile:
     @property
     def stem(self) -> str:
         """The file stem (`acme` for partners/acme.yaml); for mappings, the directory name."""
+        if self.relative.startswith(library.DISPLAY_PREFIX):
+            return Path(self.relative).parent.name
         path = Path(self.relative)
         return path.parent.name if path.name == "mapping.yaml" else path.stem
 
@@ -95,6 +100,25 @@ def read(root: Path, relative: str, kind: str, environ: Mapping[str, str] | None
         raw = load_yaml(root / relative, relative)
     except YamlFileError as exc:
         return ProjectFile(relative, kind, None, [Finding(exc.location, exc.code, exc.detail)])
+    return _checked(raw, relative, kind, environ)
+
+
+def read_library(name: str, environ: Mapping[str, str] | None) -> ProjectFile | None:
+    """A shipped mapping (engine.library) read like a project file; None when there is none."""
+    file = library.mapping_file(name)
+    if file is None:
+        return None
+    display = library.display_path(name)
+    try:
+        raw = parse_yaml(file.read_text(encoding="utf-8"), display)
+    except YamlFileError as exc:
+        return ProjectFile(display, "mapping", None, [Finding(exc.location, exc.code, exc.detail)])
+    return _checked(raw, display, "mapping", environ)
+
+
+def _checked(raw: YamlSource, relative: str, kind: str, environ: Mapping[str, str] | None) -> ProjectFile:
+    if kind == "mapping" and isinstance(raw.data, dict) and "extends" in raw.data:
+        kind = "overlay"
     findings = [
         Finding(Location(relative, line, column), "duplicate-key", f"the key {pointer[-1]!r} is written twice in {schema.label(pointer[:-1])}; the last one would win")
         for pointer, (line, column) in raw.duplicates

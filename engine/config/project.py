@@ -34,7 +34,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from engine import library
 from engine.config import files as project_files
+from engine.config import overlay, schema
 from engine.config.connections import check_connections
 from engine.config.lint import Finding
 from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
@@ -224,6 +226,98 @@ def _root_causes(findings: list[Finding], partner_files: list[project_files.Proj
     ]
 
 
+def _named_mappings(partner_files: list[project_files.ProjectFile], route_files: list[project_files.ProjectFile]) -> set[str]:
+    """Every mapping name routes and partner overrides give (library mappings load by name)."""
+    names: set[str] = set()
+    for file in route_files:
+        data = file.source.data if file.source else None
+        if isinstance(data, dict) and isinstance(data.get("mapping"), str):
+            names.add(data["mapping"])
+    for file in partner_files:
+        data = file.source.data if file.source else None
+        overrides = (data.get("overrides") or {}).get("mappings") if isinstance(data, dict) and isinstance(data.get("overrides"), dict) else None
+        if isinstance(overrides, dict):
+            names.update(str(k) for k in overrides)
+            names.update(v for v in overrides.values() if isinstance(v, str))
+    return names
+
+
+def _mapping_sources(
+    layout: project_files.Layout,
+    partner_files: list[project_files.ProjectFile],
+    route_files: list[project_files.ProjectFile],
+    read: Callable[[str, str], project_files.ProjectFile],
+    environ: Mapping[str, str] | None,
+    findings: list[Finding],
+) -> dict[str, YamlSource]:
+    """The mapping data of the project by name: its own mapping files, the shipped mappings
+    it names (engine.library) and its overlays merged onto what they extend."""
+    files: dict[str, project_files.ProjectFile] = {}
+    for name, relative in layout.mappings.items():
+        if relative is not None:
+            file = read(relative, "mapping")
+            if file.source is not None:
+                files[name] = file
+        elif library.mapping_file(name) is None:
+            where = Location(f"mappings/{name}/mapping.yaml", 1, 1)
+            findings.append(Finding(where, "missing-file", f"the mapping directory mappings/{name}/ has no mapping.yaml (and mlc ships no mapping {name!r})"))
+    wanted = [*files, *(n for n, r in layout.mappings.items() if r is None), *sorted(_named_mappings(partner_files, route_files))]
+    sources: dict[str, YamlSource] = {}
+    failed: set[str] = set()
+
+    def resolve(name: str, chain: tuple[str, ...]) -> YamlSource | None:
+        if name in sources or name in failed:
+            return sources.get(name)
+        file = files.get(name)
+        if file is None:
+            shipped = project_files.read_library(name, environ)
+            if shipped is None:
+                failed.add(name)
+                return None
+            findings.extend(shipped.findings)
+            file = files[name] = shipped
+        assert file.source is not None
+        if file.kind != "overlay":
+            sources[name] = file.source
+            return file.source
+        failed.add(name)  # until merged: an overlay extending itself is a cycle
+        target = file.source.data.get("extends") if isinstance(file.source.data, dict) else None
+        if not isinstance(target, str):
+            return None
+        if target == name:
+            # a project mapping that extends its own name changes the shipped mapping of that name
+            shipped = project_files.read_library(name, environ)
+            if shipped is not None:
+                findings.extend(shipped.findings)
+            base = shipped.source if shipped is not None else None
+            if base is None:
+                findings.append(Finding(file.source.where(("extends",)), "overlay-extends", f"extends its own name {name!r}, but mlc ships no mapping {name!r}"))
+                return None
+        elif target in chain:
+            cycle = " -> ".join((*chain, name, target))
+            findings.append(Finding(file.source.where(("extends",)), "overlay-extends", f"the overlays extend each other in a circle: {cycle}"))
+            return None
+        else:
+            base = resolve(target, (*chain, name))
+        if base is None or not isinstance(base.data, dict):
+            if target not in files and library.mapping_file(target) is None:
+                known_names = sorted({*files, *library.mapping_names()})
+                findings.append(Finding(file.source.where(("extends",)), "overlay-extends", f"extends {target!r}: no such mapping in the project or shipped with mlc (mappings: {known(known_names)})"))
+            return None
+        merged, problems = overlay.merge(base, file.source, name)
+        findings.extend(problems)
+        if not problems:
+            taken = {f.location for f in findings}
+            findings.extend(f for f in schema.check(merged, "mapping") if f.location not in taken)
+        failed.discard(name)
+        sources[name] = merged
+        return merged
+
+    for name in wanted:
+        resolve(name, ())
+    return dict(sorted(sources.items()))
+
+
 def validate_project(root: Path | str, environ: Mapping[str, str] | None = None) -> tuple[Project | None, list[Finding]]:
     """Every problem of the project at `root`, and the project when none is an error."""
     root = Path(root)
@@ -275,22 +369,14 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         if route is not None and file.schema_ok:
             routes.setdefault(route.name, route)
 
-    mapping_sources: dict[str, YamlSource] = {}
     # Imported here: engine.mapping imports engine.config.lint/source, whose package imports this module.
     from engine.mapping.compile import compile_mapping
 
+    mapping_sources = _mapping_sources(layout, partner_files, route_files, read, environ, findings)
     mappings: dict[str, CompiledMapping] = {}
-    for name, relative in layout.mappings.items():
-        if relative is None:
-            where = Location(f"mappings/{name}/mapping.yaml", 1, 1)
-            findings.append(Finding(where, "missing-file", f"the mapping directory mappings/{name}/ has no mapping.yaml"))
-            continue
-        file = read(relative, "mapping")
-        if file.source is None:
-            continue
-        mapping_sources[name] = file.source
-        compiled, problems = compile_mapping(file.source, name)
-        taken = {f.location for f in file.findings}
+    for name, source in mapping_sources.items():
+        compiled, problems = compile_mapping(source, name)
+        taken = {f.location for f in findings}
         findings.extend(f for f in problems if f.location not in taken)
         if compiled is not None:
             mappings[name] = compiled

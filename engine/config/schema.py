@@ -32,7 +32,7 @@ from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.errors import ConfigError
 
-KINDS = ("case", "connections", "guide", "mapping", "partner", "route")
+KINDS = ("case", "connections", "guide", "mapping", "overlay", "partner", "route")
 """Every file kind that has a schema."""
 
 __all__ = ["KINDS", "check", "label", "schema", "schema_text"]

@@ -50,10 +50,13 @@ class YamlSource:
     keys: dict[Pointer, tuple[int, int]] = field(default_factory=dict, repr=False)
     duplicates: list[tuple[Pointer, tuple[int, int]]] = field(default_factory=list, repr=False)
     """Keys written more than once in the same mapping: the pointer and the later key's place."""
+    files: dict[Pointer, str] = field(default_factory=dict, repr=False)
+    """The file a node came from when it is not `path` (a mapping overlay merged onto the
+    mapping it extends keeps each node's own file: engine.config.overlay)."""
 
     def with_data(self, data: Any) -> YamlSource:
         """The same file and positions with other data of the same shape (e.g. interpolated)."""
-        return YamlSource(self.path, data, self.values, self.keys, self.duplicates)
+        return YamlSource(self.path, data, self.values, self.keys, self.duplicates, self.files)
 
     def where(self, pointer: Pointer = (), *, key: bool = False) -> Location:
         """The location of the value at `pointer` (or of its key with `key=True`).
@@ -66,10 +69,10 @@ class YamlSource:
         while probe:
             if probe in table:
                 line, col = table[probe]
-                return Location(self.path, line, col)
+                return Location(self.files.get(probe, self.path), line, col)
             if probe in self.values:
                 line, col = self.values[probe]
-                return Location(self.path, line, col)
+                return Location(self.files.get(probe, self.path), line, col)
             probe = probe[:-1]
         line, col = self.values.get((), (1, 1))
         return Location(self.path, line, col)

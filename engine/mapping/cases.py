@@ -10,13 +10,18 @@ expected output (`expected.edi` or `expected.json`) and optionally `case.yaml`:
     lookups: {...}                # reference data a route would hand the mapping
     expect_error: "AC-LAMP-99"    # the render must fail with a message containing this
 
-Outputs are compared as text; for X12 the difference is shown segment per line. `--update`
-(re)writes the expected files from what the mapping renders now, to be reviewed in `git diff`.
+X12 outputs are compared as text, the difference shown segment per line. JSON outputs are
+compared as JSON: numbers by value (`5`, `5.0` and `5.00` are equal; `true` is not `1`),
+key order ignored; the difference is shown between both sides with sorted keys. `--update`
+(re)writes the expected files from what the mapping renders now, to be reviewed in `git diff`;
+`discover` selects whole mappings (`NAME`) or single cases (`NAME/CASE`, or a case name
+that only one mapping has), so one case can be updated alone.
 """
 
 from __future__ import annotations
 
 import difflib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -56,20 +61,32 @@ class CaseResult:
 
 
 def discover(root: Path, mappings: list[str] | None = None) -> list[Case]:
-    """Every case of the named mappings (all when None), in name order."""
+    """Every case of the named mappings (all when None), in name order. A name may also be
+    `MAPPING/CASE` or a case name that only one mapping has: that case alone."""
     base = root / "mappings"
     names = sorted(p.name for p in base.iterdir() if p.is_dir()) if base.is_dir() else []
-    if mappings:
-        unknown = [m for m in mappings if m not in names]
-        if unknown:
-            raise ConfigError(f"unknown mapping {', '.join(unknown)} (mappings: {', '.join(names)})")
-        names = [n for n in names if n in mappings]
-    cases: list[Case] = []
+    every: list[Case] = []
     for name in names:
         folder = base / name / "cases"
         if folder.is_dir():
-            cases.extend(Case(name, c.name, c) for c in sorted(folder.iterdir()) if c.is_dir())
-    return cases
+            every.extend(Case(name, c.name, c) for c in sorted(folder.iterdir()) if c.is_dir())
+    if not mappings:
+        return every
+    chosen: set[str] = set()
+    unknown: list[str] = []
+    for wanted in mappings:
+        if wanted in names:
+            chosen.update(c.label for c in every if c.mapping == wanted)
+            continue
+        found = [c for c in every if wanted in (c.label, c.name)]
+        if len(found) > 1 and "/" not in wanted:
+            raise ConfigError(f"the case name {wanted!r} is in several mappings: {', '.join(c.label for c in found)}; name it as MAPPING/CASE")
+        if not found:
+            unknown.append(wanted)
+        chosen.update(c.label for c in found)
+    if unknown:
+        raise ConfigError(f"unknown mapping or case {', '.join(unknown)} (mappings: {', '.join(names)}; a case is MAPPING/CASE)")
+    return [c for c in every if c.label in chosen]
 
 
 def _settings(case: Case) -> dict[str, Any]:
@@ -138,9 +155,40 @@ def run_case(project: Project, case: Case, *, update: bool = False) -> CaseResul
     if expected_file is None:
         return CaseResult(case, False, "no expected output (run with --update to write it)")
     expected = expected_file.read_text(encoding="utf-8")
+    if expected_file.suffix == ".json" and suffix == ".json":
+        return _compare_json(case, expected, result.output, expected_file.name)
     if expected == result.output:
         return CaseResult(case, True)
     return CaseResult(case, False, "output differs", diff_outputs(expected, result.output, expected_file.name, suffix))
+
+
+def _compare_json(case: Case, expected: str, actual: str, name: str) -> CaseResult:
+    try:
+        wanted = json.loads(expected)
+    except json.JSONDecodeError as exc:
+        return CaseResult(case, False, f"{name} is not JSON: {exc}")
+    got = json.loads(actual)
+    if same_json(wanted, got):
+        return CaseResult(case, True)
+    return CaseResult(case, False, "output differs", diff_outputs(_canonical(wanted), _canonical(got), name, ".json"))
+
+
+def same_json(left: object, right: object) -> bool:
+    """JSON equality: numbers by value, objects regardless of key order, booleans apart from
+    numbers (Python's `True == 1` is not JSON's)."""
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left == right
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(same_json(v, right[k]) for k, v in left.items())
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(same_json(a, b) for a, b in zip(left, right, strict=True))
+    return type(left) is type(right) and left == right
+
+
+def _canonical(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def diff_outputs(expected: str, actual: str, name: str, suffix: str) -> str:
@@ -164,3 +212,44 @@ def _segments(text: str) -> list[str]:
     except X12Error:
         terminator = "~"
     return [s.strip() for s in text.split(terminator) if s.strip()]
+
+
+@dataclass(frozen=True)
+class Sample:
+    """An inbound golden case as a file a partner would send: `mlc demo --project` drops it into
+    the partner's Cleo inbox (`name` is `<set>_<case>.edi`)."""
+
+    partner: str
+    name: str
+    content: bytes
+    expect_error: str | None = None
+
+
+def inbound_samples(project: Project) -> list[Sample]:
+    """The X12 inputs of the project's golden cases with the partner each belongs to (its
+    `case.yaml` partner, else the partner of the ISA sender); cases of no partner are left out."""
+    found: list[Sample] = []
+    for case in discover(project.root):
+        source = case.path / "input.edi"
+        if not source.is_file():
+            continue
+        try:
+            settings = _settings(case)
+        except MlcError:
+            continue
+        content = source.read_bytes()
+        owner = settings.get("partner")
+        if not isinstance(owner, str):
+            try:
+                isa = detect(content[:200].decode("ascii", errors="replace"))[1]
+            except X12Error:
+                continue
+            match = project.match_partner("x12.sender", f"{isa[5].strip()}/{isa[6].strip()}")
+            owner = match.id if match is not None else None
+        if owner not in project.partners:
+            continue
+        mapping = project.mapping_sources.get(case.mapping)
+        set_id = mapping.data.get("transaction_set") if mapping is not None and isinstance(mapping.data, dict) else None
+        expect = settings.get("expect_error")
+        found.append(Sample(str(owner), f"{set_id or 'x12'}_{case.name}.edi", content, str(expect) if expect else None))
+    return found

@@ -5,6 +5,10 @@ tests exactly what a render shows. The partner is the one given, or resolved fro
 document as a route would: for ERP JSON through the `partner:` selection of the routes that
 use the mapping (a BC customer number, a GP vendor id...), for X12 by the ISA sender.
 Control numbers and the clock are injected; a render never consumes control numbers.
+
+A partner whose file overrides the named mapping (`overrides.mappings`) is rendered through
+its override, as a route would: `DryRun.mapping` is the mapping used, `DryRun.requested` the
+one named (`mlc render` says which it used).
 """
 
 from __future__ import annotations
@@ -38,6 +42,13 @@ class DryRun:
     output: str
     media_type: str
     notes: list[str] = field(default_factory=list)
+    requested: str = ""
+    """The mapping named by the caller; `mapping` differs when the partner overrides it."""
+
+    @property
+    def overridden(self) -> bool:
+        """Whether the partner's override was used instead of the mapping named."""
+        return bool(self.requested) and self.requested != self.mapping
 
 
 def load_json(data: bytes, source: str) -> Any:
@@ -89,6 +100,7 @@ def render_erp_document(
     """ERP JSON -> X12 (outbound) or a JSON payload (json mappings)."""
     doc = load_json(data, source)
     chosen = _partner(project, partner) if partner else partner_for_document(project, mapping.name, doc, source)
+    mapping = _for_partner(project, mapping, chosen)
     if mapping.direction == "outbound":
         rendered = render_outbound(
             mapping, doc, partner=chosen.data, now=now, controls=controls, lookups=lookups, document=source
@@ -103,6 +115,12 @@ def render_erp_document(
         return DryRun(mapping.name, chosen.id, rendered.text, "application/edi-x12", rendered.notes)
     payload = render_payload(mapping, doc, partner=chosen.data, now=now, lookups=lookups, document=source)
     return DryRun(mapping.name, chosen.id, dump_json(payload), "application/json")
+
+
+def _for_partner(project: Project, mapping: CompiledMapping, partner: Partner) -> CompiledMapping:
+    """The mapping `partner` uses where `mapping` is named (its override, if it has one)."""
+    used = project.mapping_for(mapping.name, partner)
+    return project.mappings.get(used, mapping) if used != mapping.name else mapping
 
 
 def _partner(project: Project, partner_id: str) -> Partner:
@@ -164,6 +182,8 @@ def render_x12_document(
         group = checked.raw.group
         interchange = group.interchange
         owner = chosen or partner_for_interchange(project, interchange, source)
+        if chosen is None:
+            mapping = _for_partner(project, mapping, owner)
         document = f"{source} (ST02 {checked.parsed.control_number})"
         from engine.guides.check import check_or_raise  # see render_erp_document
 
@@ -207,5 +227,10 @@ def dry_run(
             f"unknown mapping {mapping_name!r} (mappings: {', '.join(sorted(project.mappings))})"
         ) from None
     if mapping.direction == "inbound":
-        return render_x12_document(project, mapping, data, source, partner=partner, now=now, lookups=lookups)
-    return render_erp_document(project, mapping, data, source, partner=partner, now=now, controls=controls, lookups=lookups)
+        if partner:
+            mapping = _for_partner(project, mapping, _partner(project, partner))
+        result = render_x12_document(project, mapping, data, source, partner=partner, now=now, lookups=lookups)
+    else:
+        result = render_erp_document(project, mapping, data, source, partner=partner, now=now, controls=controls, lookups=lookups)
+    result.requested = mapping_name
+    return result

@@ -37,10 +37,10 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config.project import Partner
 from engine.config.route import Route
-from engine.errors import ConfigError, MappingError, NotFoundError, X12Error
+from engine.errors import ConfigError, MappingError, MlcError, NotFoundError, X12Error
 from engine.guides.check import check_interchange, check_or_raise
 from engine.mapping.dryrun import dump_json
-from engine.mapping.inbound import render_payload
+from engine.mapping.inbound import document_key, render_payload
 from engine.ports import RemoteFile
 from engine.runtime.runtime import elapsed_ms
 from engine.runtime.targets import check_required, write
@@ -187,7 +187,9 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
             document=f"{name} (ST02 {control})",
         )
         runtime.store.put_artifact(job.id, f"output.{set_id}.{control}", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
-        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", duration_ms=elapsed_ms(started), detail={"route": route.name, "set": set_id, "st02": control})
+        number = _business_number(mapping, checked, partner) or job.key
+        # the event carries the document's own number (an 850's BEG03): `mlc audit PO-4711` finds the file's job
+        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", key=number, duration_ms=elapsed_ms(started), detail={"route": route.name, "set": set_id, "st02": control})
         planned.append((route, checked, output))
     if unhandled and not planned and not rejected:
         raise ConfigError(
@@ -203,7 +205,9 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     for route, checked, output in planned:
         started = time.perf_counter()
         outcome = write(runtime, route, partner, output, job, source=f"{name} ST02 {checked.raw.control_number}")
-        runtime.audit(job, outcome.event, outcome.message, duration_ms=elapsed_ms(started), detail={"route": route.name, **outcome.detail})
+        created = outcome.detail.get("created") or outcome.detail.get("existing")
+        # keyed by the ERP document created (or found): `mlc audit 101005` finds it too
+        runtime.audit(job, outcome.event, outcome.message, key=str(created) if created else job.key, duration_ms=elapsed_ms(started), detail={"route": route.name, **outcome.detail})
         results.append(outcome.message)
         if outcome.event == "held":
             review.append(outcome.message)
@@ -228,6 +232,14 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
         "archived": archived,
         "summary": summary,
     }
+
+
+def _business_number(mapping: Any, checked: CheckedTransaction, partner: Partner) -> str:
+    """The transaction's own number by the mapping's `key:` (BEG03 of an 850), or empty."""
+    try:
+        return document_key(mapping, checked.parsed.tree, partner=partner.data)
+    except MlcError:
+        return ""
 
 
 def _ident(interchange: Interchange) -> tuple[str, str, str]:

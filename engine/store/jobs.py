@@ -25,7 +25,7 @@ from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
-from engine.store.models import UtcDateTime, artifacts, inbound_files, jobs, outbound_groups
+from engine.store.models import UtcDateTime, artifacts, audit_events, inbound_files, jobs, outbound_groups
 from engine.store.records import Enqueued, Job, JobState, parse_state
 
 CLAIMABLE = (JobState.PENDING, JobState.FAILED)
@@ -192,7 +192,8 @@ def count_jobs(connection: Connection, *, route: str | None) -> dict[JobState, i
 
 def matching_job_ids(text: str) -> Select[tuple[int]]:
     """Ids of the jobs `text` refers to: a job id, a document key, a source reference, the
-    name of one of its artifacts, an outbound file name or an inbound file id."""
+    name of one of its artifacts, an outbound file name, an inbound file id, or the key of
+    one of its audit events (the PO number of an inbound 850, the ERP document it created)."""
     conditions = [jobs.c.key == text, jobs.c.source_ref == text]
     if text.strip().isdigit():
         conditions.append(jobs.c.id == int(text.strip()))
@@ -202,6 +203,8 @@ def matching_job_ids(text: str) -> Select[tuple[int]]:
             select(artifacts.c.job_id).where(artifacts.c.name == text),
             select(outbound_groups.c.job_id).where(outbound_groups.c.filename == text),
             select(inbound_files.c.job_id).where(inbound_files.c.file_id == text),
+            # a business number an event was keyed by (an inbound PO number, a created ERP document)
+            select(audit_events.c.job_id).where(audit_events.c.key == text, audit_events.c.job_id.is_not(None)),
         )
         .subquery()
         .c.id

@@ -54,7 +54,9 @@ def test_the_preview_of_a_document_shows_todays_mapping_change_and_takes_no_cont
         x12_job = runtime.store.find_jobs("103001")[0]
         unchanged = preview(runtime, json_job.id)
     project = copy_project(tmp_path / "project")
-    edit(project / "mappings/gp-purchase-order-to-json/mapping.yaml", 'vendorName: "{{ doc.VendorName or none }}"', 'vendorName: "{{ doc.VendorName | upper }}"')
+    (project / "mappings/gp-purchase-order-to-json/mapping.yaml").write_text(  # the project's own variant of the shipped mapping
+        'extends: gp-purchase-order-to-json\noutput:\n  vendorName: "{{ doc.VendorName | upper }}"\n', encoding="utf-8"
+    )
     with world.runtime(tmp_path, root=project, clock=clock) as runtime:
         controls = runtime.store.peek_control("acme", "isa")
         changed = preview(runtime, json_job.id)

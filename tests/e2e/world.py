@@ -27,8 +27,10 @@ from starlette.routing import Mount
 
 from connectors.bc.emulator import BcEmulatorState, EmulatorConfig
 from connectors.bc.emulator import build_app as build_bc_app
+from connectors.bc.emulator.project import seed_project as seed_bc_project
 from connectors.cleo.emulator import CleoEmulatorState
 from connectors.cleo.emulator import build_app as build_cleo_app
+from connectors.cleo.emulator.project import project_state
 from connectors.common import FaultPlan
 from connectors.common.retry import RetryPolicy
 from connectors.gp.emulator import GpEmulator
@@ -64,9 +66,14 @@ class World:
 
     @classmethod
     @contextmanager
-    def start(cls) -> Iterator[World]:
+    def start(cls, root: Path = REPO_ROOT) -> Iterator[World]:
+        # seeded from the project: every partner's Cleo folders and BC customers exist, whatever
+        # partners the project has (its URLs are placeholders until the server runs)
+        placeholders = {name: "http://127.0.0.1:1/x" for name in ("MLC_ENTRA_URL", "MLC_BC_URL", "MLC_CLEO_URL", "MLC_GP_URL")}
+        seeding = load_project(root, environ=placeholders)
         bc = BcEmulatorState(EmulatorConfig(allow_loopback_http=True), auto_deliver=True)
-        cleo = CleoEmulatorState.seeded()
+        seed_bc_project(bc, seeding)
+        cleo = project_state(seeding, samples=False)
         cleo_faults = FaultPlan()
         gp = GpEmulator(idle_seconds=5.0)
         app = Starlette(

@@ -25,7 +25,7 @@ def test_schema_prints_the_shipped_schema_of_each_kind(kind: str) -> None:
 def test_an_unknown_kind_is_a_usage_error_listing_the_kinds() -> None:
     result = CliRunner().invoke(cli, ["schema", "partners"])
     assert result.exit_code == 2
-    assert result.stderr == "mlc: usage: unknown schema kind 'partners'; valid kinds: connections, partner, guide, mapping, route, case\n"
+    assert result.stderr == "mlc: usage: unknown schema kind 'partners'; valid kinds: connections, partner, guide, mapping, overlay, route, case\n"
     assert result.stdout == ""
 
 

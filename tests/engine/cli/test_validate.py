@@ -102,4 +102,5 @@ def test_a_missing_project_directory_is_a_usage_error(tmp_path: Path) -> None:
 def test_the_shipped_example_project_is_valid() -> None:
     result = run("--project", str(REPO))
     assert result.exit_code == 0, result.stdout
-    assert result.stderr.startswith("project OK: 4 partners, ")
+    partners = len(list((REPO / "partners").glob("*.yaml")))  # the example project is a fixture: its size may change
+    assert result.stderr.startswith(f"project OK: {partners} partner{'' if partners == 1 else 's'}, ")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from x12_support import file_segments
 
 from engine.x12 import definition
 from engine.x12.conformance import conforms
@@ -26,7 +27,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _golden_bodies() -> list[tuple[str, list[list[Any]]]]:
     bodies = []
     for path in sorted(ROOT.glob("mappings/*/cases/*/expected.edi")):
-        segments = [line.split("*") for line in path.read_text().split("~\n") if line]
+        segments = file_segments(path)
         st_index = next(i for i, s in enumerate(segments) if s[0] == "ST")
         se_index = next(i for i, s in enumerate(segments) if s[0] == "SE")
         body: list[list[Any]] = [[v.split(">") if ">" in v else v for v in s] for s in segments[st_index + 1 : se_index]]

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from x12_support import file_segments
 
 from engine.x12 import definition
 from engine.x12.structure import _Walker
@@ -23,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[3]
 def _bodies() -> list[tuple[str, list[list[str]]]]:
     found = []
     for path in sorted([*ROOT.glob("mappings/*/cases/*/input.edi"), *ROOT.glob("mappings/*/cases/*/expected.edi")]):
-        segments = [line.split("*") for line in path.read_text().split("~\n") if line]
+        segments = file_segments(path)
         start = None
         for index, segment in enumerate(segments):
             if segment[0] == "ST":

@@ -124,3 +124,20 @@ def only_transaction(tree: dict[str, Any]) -> dict[str, Any]:
     (txn,) = grp["transactions"]
     result: dict[str, Any] = txn
     return result
+
+
+def file_segments(path: Any) -> list[list[str]]:
+    """The segments of an X12 file as element lists, read with the delimiters its ISA declares
+    (a project's golden files may use any), composites rejoined with `>` as the bodies of these
+    tests are written."""
+    from engine.x12.delimiters import detect
+    from engine.x12.tokenizer import tokenize
+
+    data = path.read_bytes()
+    component = detect(data.decode("utf-8"))[0].component
+    segments = []
+    for _, elements in tokenize(io.BytesIO(data), str(path)):
+        if elements[0] != "ISA" and component != ">":
+            elements = [">".join(value.split(component)) for value in elements]
+        segments.append(list(elements))
+    return segments
