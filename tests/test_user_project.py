@@ -17,7 +17,7 @@ from tests.project_checks import (
 )
 
 REPO = Path(__file__).resolve().parents[1]
-PARTS = ("connections.yaml", "partners", "mappings", "schedules")
+PARTS = ("connections.yaml", "partners", "guides", "mappings", "schedules")
 
 ZENITH = """\
 id: zenith

@@ -7,14 +7,17 @@
   text -> HHMM; digits already in X12 form (HHMM, HHMMSS) are kept.
 - `ID`/`AN`/`B`: text. `None` and `""` leave the element empty.
 
-Too long: under the partner's `overlong: truncate` policy (the default) free text (AN) is cut
-to the maximum and the cut is recorded; numbers, dates, times and codes that are too long are
-always an error, as is everything under `overlong: refuse`. A number can never be truncated
-without changing its meaning, and a cut code would be a different code.
+Too long: under the partner's `overlong: truncate` policy (the default) free text (AN elements
+that are names, descriptions, addresses or messages) is cut to the maximum and the cut is
+recorded; numbers, dates, times, codes and identifiers (AN elements named a number, an
+identification, an ID or a code: BIG02 Invoice Number, REF02, IT107 Product/Service ID) that are
+too long are always an error, as is everything under `overlong: refuse`. A cut number, code or
+identifier would name another document or item.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -76,6 +79,10 @@ def format_n(value: Any, decimals: int, where: str) -> str:
     return "0" if text == "-0" else text
 
 
+_IDENTIFIER = re.compile(r"\b(Number|Identification|Identifier|ID|Code|Qualifier)\b")
+"""Words in an AN element's name that make it an identifier, never truncated."""
+
+
 def _length_error(where: str, text: str, element: ElementDef) -> MappingError:
     return MappingError(
         f"{where}: {text!r} is {len(text)} characters; the element allows at most {element.max_len} "
@@ -135,7 +142,7 @@ def formatter(element: ElementDef, where: str) -> Formatter:
             return text
 
         return fmt_tm
-    free_text = kind == "AN"
+    free_text = kind == "AN" and not _IDENTIFIER.search(element.name)
 
     def fmt_text(value: Any, state: FormatState) -> str:
         if value is None:

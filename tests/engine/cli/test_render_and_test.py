@@ -149,7 +149,7 @@ def test_mlc_test_of_an_unknown_mapping_names_the_known_ones() -> None:
 def test_mlc_test_update_of_one_case_rewrites_that_case_only(tmp_path: Path) -> None:
     import shutil
 
-    for name in ("connections.yaml", "partners", "schedules", "mappings"):
+    for name in ("connections.yaml", "partners", "guides", "schedules", "mappings"):
         source = REPO / name
         shutil.copytree(source, tmp_path / name) if source.is_dir() else shutil.copy(source, tmp_path / name)
     cases = tmp_path / "mappings/bc-sales-invoice-to-810/cases"

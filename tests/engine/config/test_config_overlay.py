@@ -154,15 +154,17 @@ changes:
     after: BIG
   - remove: TDS
 """
+VALID_OVERLAY = OVERLAY.replace("  - remove: TDS\n", '  - set: {TDS01: "{{ doc.totalAmountExcludingTax }}"}\n    at: TDS\n')
+"""OVERLAY without removing TDS, which the 810 requires (mlc validate: mapping-mandatory)."""
 
 
 def test_a_project_overlay_compiles_and_a_partner_override_selects_it(tmp_path: Path) -> None:
-    root = write_project(tmp_path, {"mappings/acme-810/mapping.yaml": OVERLAY})
+    root = write_project(tmp_path, {"mappings/acme-810/mapping.yaml": VALID_OVERLAY})
     project, findings = validate_project(root, ENVIRON)
     assert project is not None, [f.line() for f in findings]
     compiled = project.mappings["acme-810"]
     assert compiled.direction == "outbound" and compiled.transaction_set == "810"
-    assert [next(iter(i)) for i in project.mapping_sources["acme-810"].data["segments"]] == ["BIG", "REF", "for_each"]
+    assert [next(iter(i)) for i in project.mapping_sources["acme-810"].data["segments"]] == ["BIG", "REF", "for_each", "TDS"]
 
 
 @pytest.mark.parametrize(

@@ -245,3 +245,9 @@ def test_a_loop_condition_is_checked_per_item_and_numbering_stays_consecutive() 
     )
     segments, _ = render_segments(mapping, {"lines": [{"q": 0}, {"q": 2}, {"q": 0}, {"q": 3}]}, partner=partner(), now=NOW, controls=CONTROLS)
     assert [s[1:3] for s in segments if s[0] == "IT1"] == [["1", "2"], ["2", "3"]]
+
+
+def test_an_overlong_identifier_is_refused_even_under_truncate_while_free_text_is_cut() -> None:
+    long_number = "INV-" + "9" * 30  # BIG02 Invoice Number allows 22: a cut number names another invoice
+    with pytest.raises(MappingError, match=r"BIG02: '" + long_number + r"' is 34 characters; the element allows at most 22"):
+        render_outbound(compiled(INVOICE_810), dict(DOC, number=long_number), partner=partner(), now=NOW, controls=CONTROLS)
