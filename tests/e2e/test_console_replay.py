@@ -53,3 +53,28 @@ def test_an_operator_replays_a_dead_850_from_the_console_after_its_item_is_added
         assert names[names.index("console-replay") + 1] == "replay"
         assert (events[names.index("console-replay")].detail or {})["user"] == "olga"
     assert len([o for o in world.bc_records("salesOrders") if o.get("externalDocumentNumber") == "ACME-PO-7001"]) == 1
+
+
+def test_an_operator_sees_the_held_855_lines_and_re_applies_them_once_the_order_is_reopened(world: World, tmp_path: Path) -> None:
+    from engine.runtime.replay import replay
+
+    with world.runtime(tmp_path) as runtime:
+        runtime.run_once(["cleo-855-to-bc-purchase-orders"])
+        (job,) = runtime.store.jobs(state="review")
+        add_user(runtime.store, "olga", "operator password 1", role="operator", now=runtime.now())
+        console = build_console(runtime, reapply=replay)
+        app = build_app(runtime, WebhookSettings.for_project(runtime.project), secrets=lambda _name: "x" * 32, console=console)
+        with TestClient(app, follow_redirects=False) as client:
+            token = _csrf(client.get("/console/login").text)
+            assert client.post("/console/login", data={"csrf": token, "name": "olga", "password": "operator password 1"}).status_code == 303
+            page = client.get(f"/console/jobs/{job.id}").text
+            assert "20.0 -&gt; 15.0" in page and 'id="reapply"' in page  # line 2: our quantity next to the partner's
+            world.bc.reopen("purchaseOrders", "106001")
+            answer = client.post(f"/console/jobs/{job.id}/reapply", data={"csrf": _csrf(page)})
+            assert answer.status_code == 303
+        assert runtime.store.get(job.id).state is JobState.DONE
+        events = runtime.store.job_events(job.id)
+        names = [e.event for e in events]
+        assert "console-reapply" in names and (events[names.index("console-reapply")].detail or {})["user"] == "olga"
+    po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
+    assert {line["lineObjectNumber"]: line["quantity"] for line in po["purchaseOrderLines"]}["1900-S"] == 15
