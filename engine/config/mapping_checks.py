@@ -36,7 +36,7 @@ from engine.config.source import Pointer, YamlSource
 from engine.x12 import definition as definitions
 from engine.x12.definition import CompositeDef, ElementDef, LoopDef, SegmentUse, TransactionSetDef
 
-__all__ = ["Shape", "check_mapping"]
+__all__ = ["Shape", "check_mapping", "erp_shape", "segment_entries", "x12_shape"]
 
 _ENV = Environment()
 _FIRST_KEY = re.compile(r"^\$\.([A-Za-z_@][\w@.-]*?)(?:\[|\.|$)")
@@ -268,7 +268,7 @@ class _Checker:
             tag = node.id if isinstance(node, SegmentUse) else node.trigger
             if node.usage == "M" and tag not in ("ST", "SE") and tag not in written:
                 self.add(("segments",), "mapping-mandatory", f"{definition.label} requires segment {tag}, and no entry of the mapping writes it")
-        for pointer, tag, elements in _segment_entries(items, ("segments",)):
+        for pointer, tag, elements in segment_entries(items, ("segments",)):
             segment = definition.segments.get(tag)
             if segment is None:
                 continue
@@ -347,10 +347,12 @@ def _first_tag(items: list[Any]) -> str | None:
 
 
 def _written_tags(items: list[Any]) -> set[str]:
-    return {tag for _, tag, _ in _segment_entries(items, ())}
+    return {tag for _, tag, _ in segment_entries(items, ())}
 
 
-def _segment_entries(items: Any, pointer: Pointer) -> list[tuple[Pointer, str, dict[str, Any]]]:
+def segment_entries(items: Any, pointer: Pointer) -> list[tuple[Pointer, str, dict[str, Any]]]:
+    """(pointer of the item, segment id, its elements) of every segment entry of an outbound
+    mapping's `segments` list, loops included, in file order."""
     found: list[tuple[Pointer, str, dict[str, Any]]] = []
     if not isinstance(items, list):
         return found
@@ -358,7 +360,7 @@ def _segment_entries(items: Any, pointer: Pointer) -> list[tuple[Pointer, str, d
         if not isinstance(item, dict):
             continue
         if "for_each" in item:
-            found.extend(_segment_entries(item.get("segments"), (*pointer, index, "segments")))
+            found.extend(segment_entries(item.get("segments"), (*pointer, index, "segments")))
             continue
         for key, value in item.items():
             if key != "when" and isinstance(value, dict):

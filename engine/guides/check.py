@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.config.mapping_checks import segment_entries
 from engine.config.source import Location, YamlSource
 from engine.errors import GuideError
 from engine.guides.address import index, missing, parse_address, qualifier_position, select
@@ -149,8 +150,8 @@ def origin_in_mapping(source: YamlSource, violation: Violation) -> str | None:
     """Where in the mapping the fault comes from, as a phrase for `Violation.line`: the entry
     that writes the element (`written by path:line:col (ELEMENT: template)`), the entry of a
     missing segment that did not produce it (its `when:`), or that no entry writes it."""
-    candidates: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
-    _segment_entries(source.data.get("segments") if isinstance(source.data, dict) else None, ("segments",), violation.segment, candidates)
+    items = source.data.get("segments") if isinstance(source.data, dict) else None
+    candidates = [((*at, tag), elements) for at, tag, elements in segment_entries(items, ("segments",)) if tag == violation.segment]
     wanted = violation.segment + (f"[{violation.qualifier}]" if violation.qualifier else "")
     qualifier_key = f"{violation.segment}{qualifier_position(violation.segment):02d}"
     if violation.qualifier is not None:
@@ -165,19 +166,6 @@ def origin_in_mapping(source: YamlSource, violation: Violation) -> str | None:
     if violation.element:
         return f"the {wanted} entry at {source.where(pointer, key=True)} does not write {violation.element}"
     return f"the {wanted} entry at {source.where(pointer, key=True)} did not produce it (its when: or for_each)"
-
-
-def _segment_entries(items: Any, pointer: tuple[str | int, ...], tag: str, found: list[tuple[tuple[str | int, ...], dict[str, Any]]]) -> None:
-    if not isinstance(items, list):
-        return
-    for position, item in enumerate(items):
-        if not isinstance(item, dict):
-            continue
-        if isinstance(item.get("segments"), list):
-            _segment_entries(item["segments"], (*pointer, position, "segments"), tag, found)
-        elements = item.get(tag)
-        if isinstance(elements, dict):
-            found.append(((*pointer, position, tag), elements))
 
 
 def _shown(value: Any) -> str:
