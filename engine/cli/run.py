@@ -69,7 +69,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
 @project_option
 @database_option
 def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, project: str | None, database: str | None) -> None:
-    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered or a poll failed)."""
+    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered or a poll, or one partner's folder, failed)."""
     root = project_root(project)
     if not once:
         from engine.cli.serve import run_scheduled
@@ -87,13 +87,25 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
             summary = runtime.run_once(routes or None)
         table, dead = run_table(summary, f"mlc run --once ({runtime.store.url})")
     console.print(table)
-    for outcome in summary["work"].outcomes:
-        if outcome.state is JobState.DEAD:
-            click.echo(f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}", err=True)
-    for name, error in summary.get("poll_errors", {}).items():
-        click.echo(f"poll failed: {name}: {error}", err=True)
-    if dead or summary.get("poll_errors"):
+    problems = run_problems(summary)
+    for line in problems:
+        click.echo(line, err=True)
+    if dead or problems:
         sys.exit(1)
+
+
+def run_problems(summary: dict[str, Any]) -> list[str]:
+    """The lines `mlc run --once` prints on stderr: dead jobs, failed polls, and partners whose
+    folder a poll could not read (the other partners were polled)."""
+    lines = [
+        f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}"
+        for outcome in summary["work"].outcomes
+        if outcome.state is JobState.DEAD
+    ]
+    lines += [f"poll failed: {name}: {error}" for name, error in summary.get("poll_errors", {}).items()]
+    for name, failures in summary.get("partner_errors", {}).items():
+        lines += [f"poll failed: {name}: partner {partner}: {error}" for partner, error in failures.items()]
+    return lines
 
 
 @click.command("jobs")
@@ -222,4 +234,4 @@ def replay_command(job_id: int, preview: bool, yes: bool, project: str | None, d
 
 COMMANDS = [run_command, jobs_command, audit_command, replay_command]
 
-__all__ = ["COMMANDS", "run_table"]
+__all__ = ["COMMANDS", "run_problems", "run_table"]

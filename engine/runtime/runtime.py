@@ -294,7 +294,8 @@ class Runtime:
         A route whose poll fails (its system down or throttling past the connector's retries) is
         audited (`poll-failed` keyed by the route name, with the HTTP status: `mlc audit <route>`)
         and listed in `poll_errors`; the other
-        routes are polled and every due job is worked all the same.
+        routes are polled and every due job is worked all the same. A folder route that could not
+        read some partners' folders lists them in `partner_errors` (route -> partner -> reason).
         """
         from engine.runtime.poll import PollResult
 
@@ -312,7 +313,8 @@ class Runtime:
                 poll_errors[name] = self.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
                 self.audit(None, "poll-failed", poll_errors[name], route=name, key=name, status=getattr(exc, "status", None))
         worked = self.work(routes=names if routes is not None else None)
-        return {"polls": polls, "poll_errors": poll_errors, "work": worked}
+        partner_errors = {name: dict(poll.partner_errors) for name, poll in polls.items() if poll.partner_errors}
+        return {"polls": polls, "poll_errors": poll_errors, "partner_errors": partner_errors, "work": worked}
 
 
 def elapsed_ms(started: float) -> float:
