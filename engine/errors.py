@@ -15,6 +15,7 @@ anything else fails (dead-letters) the job at once with its message.
     ├── X12WriteError               a value cannot be written (delimiter in data, width exceeded)
     ├── MappingError                a mapping cannot render a document (field, mapping line)
     ├── StoreError                  the state store failed
+    ├── Waiting                     not a failure: the job waits for others (a file for its transactions)
     └── ConnectorError              anything a connector reports; carries the system name
         ├── AuthenticationError     credentials refused, token could not be obtained or refreshed
         ├── ProtocolError           the remote answered something unusable (bad JSON, HTML, cut)
@@ -33,6 +34,8 @@ No `httpx` exception escapes a connector: they are translated at the boundary wi
 """
 
 from __future__ import annotations
+
+from datetime import datetime
 
 
 class MlcError(Exception):
@@ -103,6 +106,16 @@ class X12WriteError(MlcError):
 
 class MappingError(MlcError):
     """A mapping cannot render a document; the message names the mapping line and the field."""
+
+
+class Waiting(MlcError):
+    """The job cannot finish yet because other jobs it waits for have not (a file job whose
+    transactions are retrying or running elsewhere): it is put back until `not_before`
+    without spending an attempt, never dead-lettered for waiting."""
+
+    def __init__(self, message: str, not_before: datetime) -> None:
+        super().__init__(message)
+        self.not_before = not_before
 
 
 class StoreError(MlcError):

@@ -27,7 +27,7 @@ from typing import Any
 
 from engine.config.project import Partner, Project
 from engine.config.route import Route
-from engine.errors import ConfigError, MlcError, StoreError, TransientError
+from engine.errors import ConfigError, MlcError, StoreError, TransientError, Waiting
 from engine.runtime.lookups import LookupCache
 from engine.runtime.systems import Systems
 from engine.store import Job, JobState, Store, Transaction
@@ -107,6 +107,10 @@ class Runtime:
         self._stop = threading.Event()
         self._with_outcome: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         self.sleep = sleep
+        self._nested: list[JobOutcome] = []
+        self.progress: Callable[[Job, int, int], None] | None = None
+        """Called as a big job advances (a file job: its transactions finished, of how many);
+        `mlc run --once` shows it."""
 
     # -- small services ------------------------------------------------------------------
 
@@ -188,8 +192,16 @@ class Runtime:
             for job in jobs:
                 if not self._still_mine(job):
                     continue
-                result.outcomes.append(self.run_job(job))
+                outcome = self.run_job(job)
+                result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
+                self._nested.clear()
+                result.outcomes.append(outcome)
         return result
+
+    def note_outcome(self, outcome: JobOutcome) -> None:
+        """Report the outcome of a job run inside another one (a file job runs its transaction
+        sets' jobs): it is listed in the `WorkResult` of the `work()` call, as any job is."""
+        self._nested.append(outcome)
 
     def _still_mine(self, job: Job) -> bool:
         """Whether a job claimed in a batch is still this worker's when its turn comes: a job
@@ -228,6 +240,8 @@ class Runtime:
             return self._retry_or_die(job, exc, started)
         except StoreError as exc:
             return self._retry_or_die(job, exc, started)
+        except Waiting as exc:
+            return self._wait(job, exc, started)
         except MlcError as exc:
             return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
         except Exception as exc:  # a bug: the job dies, the worker goes on
@@ -262,6 +276,15 @@ class Runtime:
             log.warning("job %s: could not schedule its retry (%s); it is released when its claim goes stale", job.id, message)
             return JobOutcome(job, JobState.RUNNING, message)
         return JobOutcome(failed, JobState.FAILED, message)
+
+    def _wait(self, job: Job, exc: Waiting, started: float) -> JobOutcome:
+        """Put the job back until `exc.not_before`, its attempt not counted (`Waiting`)."""
+        message = self.mask(str(exc))
+        with self.store.transaction() as tx:
+            waiting = tx.defer(job.id, reason=message, not_before=exc.not_before, worker_id=self.worker_id)
+            self._outcome_events(job, tx)
+            self.audit(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
+        return JobOutcome(waiting, JobState.PENDING, message)
 
     def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
         message = self.mask(message)

@@ -12,7 +12,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select
+from sqlalchemy import Connection, LargeBinary, Row, func, insert, select
 
 from engine.errors import StoreError
 from engine.store.models import artifacts
@@ -60,6 +60,22 @@ def latest(connection: Connection, job_id: int, role: str) -> Artifact | None:
     )
     row = connection.execute(query).one_or_none()
     return None if row is None else _artifact(row)
+
+
+def read_range(connection: Connection, job_id: int, role: str, start: int, length: int) -> bytes | None:
+    """`length` bytes from byte `start` of the job's newest artifact in `role` (read in the
+    database: one transaction of a big file without loading the file); None when there is none."""
+    if start < 0 or length < 0:
+        raise StoreError(f"artifact {role!r} of job {job_id}: invalid range {start}+{length}")
+    piece = func.substr(artifacts.c.content, start + 1, length, type_=LargeBinary())
+    query = (
+        select(piece)
+        .where(artifacts.c.job_id == job_id, artifacts.c.role == role)
+        .order_by(artifacts.c.id.desc())
+        .limit(1)
+    )
+    row = connection.execute(query).one_or_none()
+    return None if row is None else bytes(row[0])
 
 
 def _artifact(row: Row[Any]) -> Artifact:
