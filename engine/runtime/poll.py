@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import MappingError, MlcError, X12Error
-from engine.mapping.templates import base_context, truthy
+from engine.mapping.templates import truthy
 from engine.store import Job, NewJob
 from engine.x12.delimiters import detect
 
@@ -87,7 +87,7 @@ def admit(runtime: Runtime, route: Route, record: dict[str, Any]) -> Admission:
     job that fails with the reason: an unexpected document shape must be seen, not dropped.
     """
     fallback = _label(route, record)
-    context = base_context(doc=record)
+    context = route.context(doc=record)
     try:
         if route.filter is not None and not truthy(route.filter.evaluate(context)):
             return Admission(None, f"{fallback}: left out by the route's filter")
@@ -121,7 +121,7 @@ def _label(route: Route, record: dict[str, Any]) -> str:
     """How a record is named in skip reasons: its key when the key needs no partner, else its number or id."""
     if route.key is not None:
         try:
-            value = route.key.evaluate(base_context(doc=record))
+            value = route.key.evaluate(route.context(doc=record))
             if value not in (None, ""):
                 return str(value)
         except MappingError:
