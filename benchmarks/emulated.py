@@ -124,6 +124,36 @@ def acme_850(sequence: int) -> InboundOrder:
     return InboundOrder(f"850_{po_number}.edi", po_number, isa13, content)
 
 
+def acme_850_batch(first: int, count: int, *, unknown_item: frozenset[int] = frozenset(), isa13: int | None = None) -> InboundOrder:
+    """One interchange of `count` two-line 850s from acme in one group (PO numbers
+    ACME-PO-`first`...); the orders whose sequence is in `unknown_item` name an item acme's
+    cross-reference does not know (they must fail alone). `po_number` is the first order's."""
+    control = f"{isa13 if isa13 is not None else first:09d}"
+    segments = [
+        f"ISA*00*          *00*          *ZZ*ACMERETAIL     *ZZ*MLCONNECT      *240603*0930*U*00401*{control}*0*P*>",
+        f"GS*PO*ACMERETAIL*MLCONNECT*20240603*0930*{int(control)}*X*004010",
+    ]
+    for n in range(first, first + count):
+        quantity, st02 = n % 9 + 1, f"{n - first + 1:04d}"
+        item = "AC-NO-SUCH-ITEM" if n in unknown_item else "AC-CHAIR-02"
+        segments += [
+            f"ST*850*{st02}",
+            f"BEG*00*SA*ACME-PO-{n}**20240603",
+            "DTM*002*20240617",
+            "N1*BY*Acme Retail Inc.*92*ACMERETAIL",
+            "N1*ST*Acme DC 7*92*0007",
+            f"PO1*1*{quantity}*EA*1000.8*PE*BP*AC-DESK-01",
+            "PID*F****ATHENS Desk",
+            f"PO1*2*12*EA*192.8*PE*BP*{item}",
+            "PID*F****PARIS Guest Chair, black",
+            f"CTT*2*{quantity + 12}",
+            f"SE*11*{st02}",
+        ]
+    segments += [f"GE*{count}*{int(control)}", f"IEA*1*{control}"]
+    content = "".join(f"{segment}~\n" for segment in segments).encode("ascii")
+    return InboundOrder(f"850_ACME-BATCH-{first}x{count}.edi", f"ACME-PO-{first}", control, content)
+
+
 def mlc(*args: str) -> list[str]:
     """The command line of `mlc ARGS` with this interpreter (whatever PATH holds)."""
     return [sys.executable, "-c", "import sys; from engine.cli.main import main; sys.argv[0] = 'mlc'; main()", *args]
@@ -232,6 +262,15 @@ class EmulatorProcesses:
         """CPU time used so far by each emulator process: `bc` (with Entra and GP) and `cleo`."""
         return {"bc": float(self._bc.ask("cpu")), "cleo": float(self._cleo.ask("cpu"))}
 
+    def put(self, folder: str, name: str, content: bytes) -> None:
+        """Place a file in a Cleo folder as a partner would."""
+        self._cleo.ask("put", folder, name, content)
+
+    def order_numbers(self) -> list[str]:
+        """The externalDocumentNumber (the partner's PO number) of every BC sales order."""
+        found: list[str] = self._bc.ask("orders")
+        return found
+
     def invoice_records(self) -> list[dict[str, Any]]:
         """The posted invoices as the API serves them, lines expanded."""
         found: list[dict[str, Any]] = self._bc.ask("invoices")
@@ -254,7 +293,13 @@ def _serve_bc(pipe: Connection, invoices: int, lines: int) -> None:
     with serve_in_thread(app) as served:
         pipe.send((served.url, posted))
         numbers = {p.number for p in posted}
-        _answer(pipe, {"invoices": lambda: [r for r in bc.records("salesInvoices") if r["number"] in numbers]})
+        _answer(
+            pipe,
+            {
+                "invoices": lambda: [r for r in bc.records("salesInvoices") if r["number"] in numbers],
+                "orders": lambda: [r.get("externalDocumentNumber") for r in bc.records("salesOrders")],
+            },
+        )
     bc.close()
 
 
@@ -306,7 +351,13 @@ def _serve_cleo(pipe: Connection) -> None:
     delivery.start()
     with serve_in_thread(build_cleo_app(cleo)) as served:
         pipe.send((served.url, None))
-        _answer(pipe, {"count": count, "files": cleo.folder_files, "clear": clear, "requests": requests, "deliver": deliveries})
+        _answer(
+            pipe,
+            {
+                "count": count, "files": cleo.folder_files, "clear": clear, "requests": requests, "deliver": deliveries,
+                "put": lambda folder, name, content: cleo.put_file(folder, name, content) and None,
+            },
+        )
     stop.set()
 
 

@@ -17,6 +17,7 @@ anything else fails (dead-letters) the job at once with its message.
     │   └── GuideError              a document breaks its partner's guide (rule, segment, element)
     ├── StoreError                  the state store failed (a bad value, a job not in the expected state)
     │   └── StoreBusyError          locked, lock or statement timeout, deadlock, lost connection (also transient)
+    ├── Waiting                     not a failure: the job waits for others (a file for its transactions)
     └── ConnectorError              anything a connector reports; carries the system name
         ├── AuthenticationError     credentials refused, token could not be obtained or refreshed
         ├── ProtocolError           the remote answered something unusable (bad JSON, HTML, cut)
@@ -36,6 +37,7 @@ No `httpx` exception escapes a connector: they are translated at the boundary wi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -116,6 +118,16 @@ class GuideError(MappingError):
     def __init__(self, message: str, violations: list[Any] | None = None) -> None:
         super().__init__(message)
         self.violations = list(violations or [])
+
+
+class Waiting(MlcError):
+    """The job cannot finish yet because other jobs it waits for have not (a file job whose
+    transactions are retrying or running elsewhere): it is put back until `not_before`
+    without spending an attempt, never dead-lettered for waiting."""
+
+    def __init__(self, message: str, not_before: datetime) -> None:
+        super().__init__(message)
+        self.not_before = not_before
 
 
 class StoreError(MlcError):

@@ -7,6 +7,7 @@
     mlc_job_duration_seconds{route,kind}        time to run one job (claim to outcome)
     mlc_job_latency_seconds{route}              enqueued to done or dead (queueing, retries and running)
     mlc_polls_total{route,outcome}              scheduler ticks: polled, elsewhere (another worker held the lease), failed
+    mlc_partner_poll_failures_total{route,partner}  polls that could not read one partner's folder (missing, forbidden, unreachable)
     mlc_webhook_requests_total{endpoint,status} webhook calls answered
     mlc_http_requests_total{system,status}      HTTP calls to external systems ("error" when no response came)
 
@@ -118,6 +119,9 @@ class Metrics:
             buckets=LATENCY_SECONDS_BUCKETS, registry=self.registry,
         )
         self.polls = Counter("mlc_polls", "Scheduler ticks of a route, by outcome", ["route", "outcome"], registry=self.registry)
+        self.partner_poll_failures = Counter(
+            "mlc_partner_poll_failures", "Polls that could not read one partner's folder", ["route", "partner"], registry=self.registry
+        )
         self.webhook_requests = Counter(
             "mlc_webhook_requests", "Webhook requests answered, by endpoint and status", ["endpoint", "status"], registry=self.registry
         )
@@ -146,6 +150,10 @@ class Metrics:
     def poll(self, route: str, outcome: str) -> None:
         """Record one scheduler tick of `route`: polled, elsewhere or failed."""
         self.polls.labels(route=route, outcome=outcome).inc()
+
+    def partner_poll_failed(self, route: str, partner: str) -> None:
+        """Record one poll of `route` that could not read `partner`'s folder (the others were polled)."""
+        self.partner_poll_failures.labels(route=route, partner=partner).inc()
 
     def webhook(self, endpoint: str, status: int) -> None:
         """Record one answered webhook request."""

@@ -231,6 +231,11 @@ class Scheduler:
             log.warning("poll of route %s failed: %s", tick.route, tick.error)
         elif tick.outcome == "polled" and tick.poll is not None:
             log.info("polled %s: %d read, %d new job(s)", tick.route, tick.poll.read, tick.poll.enqueued)
+        if tick.poll is not None:
+            for partner, error in tick.poll.partner_errors.items():
+                log.warning("poll of route %s could not read partner %s: %s", tick.route, partner, error)
+                if self.metrics is not None:
+                    self.metrics.partner_poll_failed(tick.route, partner)
         if self.metrics is not None:
             self.metrics.poll(tick.route, tick.outcome)
         if tick.outcome == "polled" and self.on_poll is not None:

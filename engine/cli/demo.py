@@ -256,7 +256,7 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
             result = outcome.job.result or {}
             if outcome.state is JobState.DONE:
                 written += [str(result["file"])] if "file" in result and outcome.job.kind == "document" else []
-                written += [str(item) for item in result.get("written", [])]
+                written += [str(result["written"])] if outcome.job.kind == "transaction" and "written" in result else []
                 written += [str(item) for item in result.get("acks", [])]
             elif outcome.state is JobState.DEAD and _expected_failure(outcome, expected):
                 problems.append(f"[yellow]failed as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail}")
@@ -268,7 +268,7 @@ def _report(runtime: Runtime, outcomes: list[JobOutcome], polls: dict[str, int],
                     f"[yellow]held for review as designed[/]: {outcome.job.key.split('@')[0]}: {outcome.detail} "
                     f"(mlc jobs --state review; reopen the order in BC, then mlc replay {outcome.job.id})"
                 )
-            elif outcome.state is not JobState.SKIPPED:
+            elif outcome.state not in (JobState.SKIPPED, JobState.PENDING):  # pending: a file waiting for its sets
                 failures += 1
                 problems.append(f"[red]{outcome.state.value}[/]: {outcome.job.key}: {outcome.detail}")
         table.add_row(name, str(polls.get(name, 0)), "\n".join(written) or "-", "\n".join(problems) or "0")

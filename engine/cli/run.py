@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -26,7 +27,7 @@ from engine.cli.mapping import project_root
 from engine.config.project import load_project
 from engine.errors import ConfigError, MlcError, UsageError
 from engine.runtime.setup import open_runtime, open_store
-from engine.store import Acknowledgment, JobState
+from engine.store import Acknowledgment, Job, JobState
 
 project_option = click.option("--project", help="The project directory (default: $MLC_PROJECT or the current directory).")
 database_option = click.option(
@@ -71,7 +72,7 @@ def run_table(summary: dict[str, Any], title: str) -> tuple[Table, int]:
 @project_option
 @database_option
 def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, project: str | None, database: str | None) -> None:
-    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered or a poll failed)."""
+    """Run the routes: poll their sources and work the jobs (exit 1 if a job was dead-lettered or a poll, or one partner's folder, failed)."""
     root = project_root(project)
     if not once:
         from engine.cli.serve import run_scheduled
@@ -85,19 +86,55 @@ def run_command(once: bool, routes: tuple[str, ...], worker_id: str | None, proj
                 runtime.route(name)  # unknown names fail before anything runs
             except ConfigError as exc:
                 raise UsageError(exc.message) from None
-        with console.status("polling and working the routes..."):
+        with console.status("polling and working the routes...") as status:
+            runtime.progress = file_progress(status.update, None if console.is_terminal else lambda line: click.echo(line, err=True))
             summary = runtime.run_once(routes or None)
         table, dead = run_table(summary, f"mlc run --once ({runtime.store.url})")
     console.print(table)
     for outcome in summary["work"].outcomes:
         if outcome.state is JobState.REVIEW:  # not a failure: waits for a person (mlc jobs --state review)
             click.echo(f"review: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}")
-        if outcome.state is JobState.DEAD:
-            click.echo(f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}", err=True)
-    for name, error in summary.get("poll_errors", {}).items():
-        click.echo(f"poll failed: {name}: {error}", err=True)
-    if dead or summary.get("poll_errors"):
+    problems = run_problems(summary)
+    for line in problems:
+        click.echo(line, err=True)
+    if dead or problems:
         sys.exit(1)
+
+
+def file_progress(
+    show: Callable[[str], None], log: Callable[[str], None] | None = None, *, steps: int = 10, big: int = 100
+) -> Callable[[Job, int, int], None]:
+    """The `Runtime.progress` of `mlc run --once`: a big inbound file's transactions done /
+    total shown live (`show`, the status line), and, when the output is not a terminal, a
+    line at the start, every tenth and the end (`log`) for files of at least `big` sets."""
+    logged: dict[int, int] = {}
+
+    def report(job: Job, done: int, total: int) -> None:
+        name = str((job.payload or {}).get("name") or job.key)
+        line = f"{job.route}: {name}: {done}/{total} transaction set(s) done"
+        show(line)
+        if log is None or total < big:
+            return
+        step = done * steps // total
+        if logged.get(job.id) != step:
+            logged[job.id] = step
+            log(f"progress: {line}")
+
+    return report
+
+
+def run_problems(summary: dict[str, Any]) -> list[str]:
+    """The lines `mlc run --once` prints on stderr: dead jobs, failed polls, and partners whose
+    folder a poll could not read (the other partners were polled)."""
+    lines = [
+        f"dead: job {outcome.job.id} {outcome.job.route} {outcome.job.key}: {outcome.detail}"
+        for outcome in summary["work"].outcomes
+        if outcome.state is JobState.DEAD
+    ]
+    lines += [f"poll failed: {name}: {error}" for name, error in summary.get("poll_errors", {}).items()]
+    for name, failures in summary.get("partner_errors", {}).items():
+        lines += [f"poll failed: {name}: partner {partner}: {error}" for partner, error in failures.items()]
+    return lines
 
 
 @click.command("jobs")
@@ -265,4 +302,4 @@ def replay_command(job_id: int, preview: bool, yes: bool, project: str | None, d
 
 COMMANDS = [run_command, jobs_command, audit_command, replay_command]
 
-__all__ = ["COMMANDS", "run_table"]
+__all__ = ["COMMANDS", "file_progress", "run_problems", "run_table"]

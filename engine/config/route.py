@@ -68,6 +68,16 @@ class Route:
     """target.require: entity set -> compiled JSONPath over the mapped output (the keys that must exist)."""
 
     @property
+    def settings(self) -> dict[str, Any]:
+        """The route's `settings:` (named values its filter and keys read as `settings.NAME`)."""
+        return dict(self.data.get("settings") or {})
+
+    def context(self, **variables: Any) -> dict[str, Any]:
+        """The context the route's filter, partner key and key are evaluated in: `variables`
+        (the source document as `doc`) and the route's `settings`."""
+        return templates.base_context(settings=self.settings, **variables)
+
+    @property
     def mapping(self) -> str:
         """The mapping named by the route (a partner override may replace it)."""
         return str(self.data["mapping"])

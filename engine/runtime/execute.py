@@ -2,7 +2,8 @@
 
     document  an ERP record (as polled, or fetched for a webhook) -> X12 or JSON -> partner outbox
     fetch     a webhook notification: read the record, admit it as a poll would -> a document job
-    file      an inbound file: 997, every transaction mapped and written to the ERP, archived
+    file      an inbound file: a transaction job per set, worked; then the 997, archived
+    transaction  one inbound transaction set of a file -> its ERP record
 
 Each returns the job's result (a JSON object stored with it); `{"skipped": reason}` marks the
 job skipped. Errors propagate to `Runtime.run_job`, which decides retry or dead letter.
@@ -35,4 +36,8 @@ def execute(runtime: Runtime, job: Job) -> dict[str, Any]:
         from engine.runtime.files import run_file
 
         return run_file(runtime, job)
-    raise ConfigError(f"job {job.id} has kind {job.kind!r}; this engine runs document, fetch and file jobs")
+    if job.kind == "transaction":
+        from engine.runtime.transactions import run_transaction
+
+        return run_transaction(runtime, job)
+    raise ConfigError(f"job {job.id} has kind {job.kind!r}; this engine runs document, fetch, file and transaction jobs")

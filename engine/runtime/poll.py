@@ -10,7 +10,9 @@ documents of customers or vendors that are not partners (or not in this route), 
 counted and audited, never failed, and never keyed (a draft may be posted later).
 
 A **folder source** (the partners' Cleo inboxes) lists the inbox of every partner taking part
-in the route. A file not in the inbound ledger is downloaded once; its bytes, a ledger entry
+in the route, partner by partner: a partner whose folder is missing, forbidden or unreachable
+is recorded (`partner_errors`, a `poll-partner-failed` audit event keyed by the partner id) and
+the other partners are polled all the same. A file not in the inbound ledger is downloaded once; its bytes, a ledger entry
 (file id + SHA-256) and a job go into the store in one transaction. A file already in the
 ledger is not downloaded again. A file whose first transaction set belongs to another inbound
 route of the partner is left for that route (counted in `others`); the runtime remembers its
@@ -23,6 +25,7 @@ inbox without splitting or doubling a file.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.config.project import Partner
 from engine.config.route import Route
-from engine.errors import MappingError, X12Error
-from engine.mapping.templates import base_context, truthy
+from engine.errors import MappingError, MlcError, X12Error
+from engine.mapping.templates import truthy
 from engine.store import Job, NewJob
 from engine.x12.delimiters import detect
 
@@ -39,6 +42,8 @@ if TYPE_CHECKING:
     from engine.runtime.runtime import Runtime
 
 __all__ = ["Admission", "PollResult", "admit", "enqueue_file", "parse_stamp", "poll_route"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -54,6 +59,9 @@ class PollResult:
     others: int = 0
     """Inbox files left for another route (they hold a set this route does not take)."""
     cursor: str | None = None
+    partner_errors: dict[str, str] = field(default_factory=dict)
+    """Partners whose folder could not be read this poll (missing, forbidden, unreachable), with
+    the reason; the other partners were polled all the same."""
 
 
 @dataclass
@@ -82,7 +90,7 @@ def admit(runtime: Runtime, route: Route, record: dict[str, Any]) -> Admission:
     job that fails with the reason: an unexpected document shape must be seen, not dropped.
     """
     fallback = _label(route, record)
-    context = base_context(doc=record)
+    context = route.context(doc=record)
     try:
         if route.filter is not None and not truthy(route.filter.evaluate(context)):
             return Admission(None, f"{fallback}: left out by the route's filter")
@@ -116,7 +124,7 @@ def _label(route: Route, record: dict[str, Any]) -> str:
     """How a record is named in skip reasons: its key when the key needs no partner, else its number or id."""
     if route.key is not None:
         try:
-            value = route.key.evaluate(base_context(doc=record))
+            value = route.key.evaluate(route.context(doc=record))
             if value not in (None, ""):
                 return str(value)
         except MappingError:
@@ -192,30 +200,48 @@ def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
 def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
     result = PollResult(route.name)
     for partner in runtime.project.partners_for(route):
-        cleo = partner.data["cleo"]
-        files = runtime.systems.files(str(cleo.get("connection") or route.data["source"]["connection"]))
-        folder = str(cleo["inbox"])
-        for remote in files.list_files(folder):
-            result.read += 1
-            if runtime.store.ledger_for_file(remote.id):
-                result.already += 1
-                continue
-            seen = (files_name(cleo, route), remote.id, remote.size)
-            if runtime.inbox_owners.get(seen, route.name) != route.name:
-                result.others += 1  # read before: another route takes it (no second download)
-                continue
-            content = files.download(remote)
-            owner = _owner(runtime, route, partner, content)
-            if owner is not route:
-                result.others += 1  # another inbound route of this partner takes this set
-                runtime.remember_owner(seen, owner.name)
-                continue
-            if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
-                result.enqueued += 1
-            else:
-                result.already += 1
-    runtime.audit(None, "poll", route=route.name, detail={"read": result.read, "enqueued": result.enqueued, "already": result.already})
+        try:
+            _poll_partner_inbox(runtime, route, partner, result)
+        except Exception as exc:  # one partner's folder (missing, forbidden, unreachable) never stops the others
+            if not isinstance(exc, MlcError):
+                log.exception("poll of route %s failed for partner %s unexpectedly", route.name, partner.id)
+            message = runtime.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
+            result.partner_errors[partner.id] = message
+            runtime.audit(
+                None, "poll-partner-failed", f"partner {partner.id}: {message}", route=route.name, key=partner.id, partner=partner.id,
+                status=getattr(exc, "status", None), detail={"folder": str(partner.data["cleo"].get("inbox", ""))},
+            )
+    detail: dict[str, Any] = {"read": result.read, "enqueued": result.enqueued, "already": result.already}
+    if result.partner_errors:
+        detail["partner_errors"] = dict(result.partner_errors)
+    runtime.audit(None, "poll", route=route.name, detail=detail)
     return result
+
+
+def _poll_partner_inbox(runtime: Runtime, route: Route, partner: Partner, result: PollResult) -> None:
+    """One partner's inbox: its new files become jobs (counted in `result`)."""
+    cleo = partner.data["cleo"]
+    files = runtime.systems.files(files_name(cleo, route))
+    folder = str(cleo["inbox"])
+    for remote in files.list_files(folder):
+        result.read += 1
+        if runtime.store.ledger_for_file(remote.id):
+            result.already += 1
+            continue
+        seen = (files_name(cleo, route), remote.id, remote.size)
+        if runtime.inbox_owners.get(seen, route.name) != route.name:
+            result.others += 1  # read before: another route takes it (no second download)
+            continue
+        content = files.download(remote)
+        owner = _owner(runtime, route, partner, content)
+        if owner is not route:
+            result.others += 1  # another inbound route of this partner takes this set
+            runtime.remember_owner(seen, owner.name)
+            continue
+        if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
+            result.enqueued += 1
+        else:
+            result.already += 1
 
 
 def enqueue_file(

@@ -4,8 +4,9 @@ First the preview: the job's stored input rendered now (control numbers peeked, 
 next to what was stored before, as a segment-per-line diff. Then, unless only the preview is
 wanted, the job is requeued with a `replay` audit event and run: a document job renders anew
 with fresh control numbers (its file name carries the replay number, `.r1`, since the partner
-may hold the first file); a file job re-runs every step, and what was done before stays done
-(creates find their records, the 997 bytes are reused).
+may hold the first file); a file job re-runs every step and its dead-lettered sets, and what
+was done before stays done (creates find their records, the 997 bytes are reused); a
+transaction job (one set of a file) maps and writes that set alone, from the file stored once.
 """
 
 from __future__ import annotations
@@ -49,9 +50,11 @@ def preview(runtime: Runtime, job_id: int) -> ReplayPreview:
             return _preview_document(runtime, job)
         if job.kind == "file":
             return _preview_file(runtime, job)
+        if job.kind == "transaction":
+            return _preview_transaction(runtime, job)
     except MlcError as exc:
         return ReplayPreview(job, "", "", runtime.mask(str(exc)))
-    raise UsageError(f"job {job_id} is a {job.kind} job; only document and file jobs have an input to replay")
+    raise UsageError(f"job {job_id} is a {job.kind} job; only document, file and transaction jobs have an input to replay")
 
 
 def _preview_document(runtime: Runtime, job: Job) -> ReplayPreview:
@@ -76,31 +79,38 @@ def _preview_document(runtime: Runtime, job: Job) -> ReplayPreview:
 
 
 def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
-    from engine.runtime.files import inbound_route_for, read_interchanges
+    from engine.runtime.files import child_prefix
 
-    stored = runtime.store.artifact(job.id, "input")
-    if stored is None:
-        raise UsageError(f"job {job.id} has no stored input file")
-    partner = runtime.partner(job.partner)
-    read = read_interchanges(stored.content, stored.name)
+    children = [child for child in runtime.store.children(child_prefix(job)) if child.kind == "transaction"]
     outputs, diffs = [], []
-    for checked in read.transactions:
-        route = inbound_route_for(runtime, partner, checked.raw.set_id)
-        if route is None or any(p.level == "error" for p in checked.problems):
-            continue
-        mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
-        group = checked.raw.group
-        text = dump_json(
-            render_payload(
-                mapping, checked.parsed.tree, partner=partner.data, now=runtime.now(),
-                interchange=interchange_facts(group.interchange), group=group_facts(group),
-                document=f"{stored.name} (ST02 {checked.raw.control_number})",
-            )
+    for child in children:
+        shown = _preview_transaction(runtime, child)
+        if shown.error:
+            return ReplayPreview(job, "", "", shown.error)
+        outputs.append(shown.output)
+        if shown.diff:
+            diffs.append(shown.diff)
+    return ReplayPreview(job, "".join(outputs), "\n".join(diffs))
+
+
+def _preview_transaction(runtime: Runtime, job: Job) -> ReplayPreview:
+    from engine.runtime.transactions import read_transaction
+
+    checked = read_transaction(runtime, job)
+    partner = runtime.partner(job.partner)
+    route = runtime.route(job.route)
+    mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
+    group = checked.raw.group
+    name = str((job.payload or {}).get("file", "?"))
+    text = dump_json(
+        render_payload(
+            mapping, checked.parsed.tree, partner=partner.data, now=runtime.now(),
+            interchange=interchange_facts(group.interchange), group=group_facts(group),
+            document=f"{name} (ST02 {checked.raw.control_number})",
         )
-        before = runtime.store.artifact(job.id, f"output.{checked.raw.set_id}.{checked.raw.control_number}")
-        outputs.append(text)
-        diffs.append(diff_outputs(before.content.decode("utf-8") if before else "", text, before.name if before else "(nothing stored)", ".json"))
-    return ReplayPreview(job, "".join(outputs), "\n".join(d for d in diffs if d))
+    )
+    before = runtime.store.artifact(job.id, "output")
+    return ReplayPreview(job, text, diff_outputs(before.content.decode("utf-8") if before else "", text, before.name if before else "(nothing stored)", ".json"))
 
 
 def replay(runtime: Runtime, job_id: int) -> JobOutcome:

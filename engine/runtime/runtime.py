@@ -29,7 +29,7 @@ from typing import Any
 
 from engine.config.project import Partner, Project
 from engine.config.route import Route
-from engine.errors import ConfigError, MlcError, StoreBusyError, StoreError, TransientError
+from engine.errors import ConfigError, MlcError, StoreBusyError, StoreError, TransientError, Waiting
 from engine.retries import watching_retries
 from engine.runtime.lookups import LookupCache
 from engine.runtime.systems import Systems
@@ -117,6 +117,10 @@ class Runtime:
         self.inbox_owners: dict[tuple[str, str, int | None], str] = {}
         """Inbox files read by a route they do not belong to: (connection, file id, size) ->
         the route that takes them, so other routes' polls do not download them again."""
+        self._nested: list[JobOutcome] = []
+        self.progress: Callable[[Job, int, int], None] | None = None
+        """Called as a big job advances (a file job: its transactions finished, of how many);
+        `mlc run --once` shows it."""
 
     # -- small services ------------------------------------------------------------------
 
@@ -208,8 +212,16 @@ class Runtime:
             for job in jobs:
                 if not self._still_mine(job):
                     continue
-                result.outcomes.append(self.run_job(job))
+                outcome = self.run_job(job)
+                result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
+                self._nested.clear()
+                result.outcomes.append(outcome)
         return result
+
+    def note_outcome(self, outcome: JobOutcome) -> None:
+        """Report the outcome of a job run inside another one (a file job runs its transaction
+        sets' jobs): it is listed in the `WorkResult` of the `work()` call, as any job is."""
+        self._nested.append(outcome)
 
     def _still_mine(self, job: Job) -> bool:
         """Whether a job claimed in a batch is still this worker's when its turn comes: a job
@@ -247,6 +259,8 @@ class Runtime:
                 result = execute(self, job)
         except TransientError as exc:
             return self._retry_or_die(job, exc, started)
+        except Waiting as exc:
+            return self._wait(job, exc, started)
         except MlcError as exc:
             return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
         except Exception as exc:  # a bug: the job dies, the worker goes on
@@ -299,6 +313,15 @@ class Runtime:
             return JobOutcome(job, JobState.RUNNING, message)
         return JobOutcome(failed, JobState.FAILED, message)
 
+    def _wait(self, job: Job, exc: Waiting, started: float) -> JobOutcome:
+        """Put the job back until `exc.not_before`, its attempt not counted (`Waiting`)."""
+        message = self.mask(str(exc))
+        with self.store.transaction() as tx:
+            waiting = tx.defer(job.id, reason=message, not_before=exc.not_before, worker_id=self.worker_id)
+            self._outcome_events(job, tx)
+            self.audit(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
+        return JobOutcome(waiting, JobState.PENDING, message)
+
     def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
         message = self.mask(message)
         try:
@@ -339,7 +362,8 @@ class Runtime:
         A route whose poll fails (its system down or throttling past the connector's retries) is
         audited (`poll-failed` keyed by the route name, with the HTTP status: `mlc audit <route>`)
         and listed in `poll_errors`; the other
-        routes are polled and every due job is worked all the same.
+        routes are polled and every due job is worked all the same. A folder route that could not
+        read some partners' folders lists them in `partner_errors` (route -> partner -> reason).
         """
         from engine.runtime.poll import PollResult
 
@@ -357,7 +381,8 @@ class Runtime:
                 poll_errors[name] = self.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
                 self.audit(None, "poll-failed", poll_errors[name], route=name, key=name, status=getattr(exc, "status", None))
         worked = self.work(routes=names if routes is not None else None)
-        return {"polls": polls, "poll_errors": poll_errors, "work": worked}
+        partner_errors = {name: dict(poll.partner_errors) for name, poll in polls.items() if poll.partner_errors}
+        return {"polls": polls, "poll_errors": poll_errors, "partner_errors": partner_errors, "work": worked}
 
 
 def _ledger_failed(tx: Transaction, job: Job, message: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import Connection, LargeBinary, Row, func, insert, select, update
 
 from engine.errors import StoreError
 from engine.store.models import artifact_chunks, artifacts
@@ -85,6 +85,47 @@ def latest(connection: Connection, job_id: int, role: str) -> Artifact | None:
     )
     row = connection.execute(query).one_or_none()
     return None if row is None else _artifact(connection, row)
+
+
+def read_range(connection: Connection, job_id: int, role: str, start: int, length: int) -> bytes | None:
+    """`length` bytes from byte `start` of the job's newest artifact in `role`, cut in the
+    database (one transaction of a big file without loading the file; for an artifact stored in
+    chunks, only the chunks the range overlaps are read); None when there is none."""
+    if start < 0 or length < 0:
+        raise StoreError(f"artifact {role!r} of job {job_id}: invalid range {start}+{length}")
+    query = (
+        select(artifacts.c.id, artifacts.c.size, func.length(artifacts.c.content).label("stored"))
+        .where(artifacts.c.job_id == job_id, artifacts.c.role == role)
+        .order_by(artifacts.c.id.desc())
+        .limit(1)
+    )
+    row = connection.execute(query).one_or_none()
+    if row is None:
+        return None
+    if row.stored or not row.size:
+        piece = func.substr(artifacts.c.content, start + 1, length, type_=LargeBinary())
+        return bytes(connection.execute(select(piece).where(artifacts.c.id == row.id)).scalar_one() or b"")
+    return _chunked_range(connection, row.id, start, length)
+
+
+def _chunked_range(connection: Connection, artifact_id: int, start: int, length: int) -> bytes:
+    sizes = select(artifact_chunks.c.seq, func.length(artifact_chunks.c.content)).where(artifact_chunks.c.artifact_id == artifact_id).order_by(artifact_chunks.c.seq)
+    end = start + length
+    wanted: list[tuple[int, int, int]] = []  # (seq, first byte in the chunk, bytes from it)
+    offset = 0
+    for seq, size in connection.execute(sizes).all():
+        if offset < end and offset + size > start:
+            first = max(start - offset, 0)
+            wanted.append((seq, first, min(end, offset + size) - offset - first))
+        offset += size
+        if offset >= end:
+            break
+    pieces = []
+    for seq, first, count in wanted:
+        piece = func.substr(artifact_chunks.c.content, first + 1, count, type_=LargeBinary())
+        query = select(piece).where(artifact_chunks.c.artifact_id == artifact_id, artifact_chunks.c.seq == seq)
+        pieces.append(bytes(connection.execute(query).scalar_one()))
+    return b"".join(pieces)
 
 
 def _chunked_content(connection: Connection, artifact_id: int) -> bytes:

@@ -48,6 +48,23 @@ _HEARTBEAT_ALL = (
     .values(heartbeat_at=_NOW)
     .returning(jobs.c.id)
 )
+_CLAIM_ONE = (
+    update(jobs)
+    .where(
+        jobs.c.id == bindparam("job_id"),
+        jobs.c.state.in_([state.value for state in CLAIMABLE]),
+        jobs.c.not_before <= _NOW,
+    )
+    .values(
+        state=JobState.RUNNING.value,
+        attempts=jobs.c.attempts + 1,
+        claimed_by=bindparam("worker"),
+        claimed_at=_NOW,
+        heartbeat_at=_NOW,
+        updated_at=_NOW,
+    )
+    .returning(*jobs.c)
+)
 _RELEASE_STALE = (
     update(jobs)
     .where(jobs.c.state == JobState.RUNNING.value, jobs.c.heartbeat_at < bindparam("cutoff", type_=UtcDateTime()))
@@ -105,6 +122,28 @@ def claim(
     if wanted is not None:
         params["routes"] = wanted
     return sorted((_job(row) for row in connection.execute(statement, params)), key=lambda job: job.id)
+
+
+def claim_one(connection: Connection, job_id: int, worker_id: str, *, now: datetime) -> Job | None:
+    """Take the job `job_id` for `worker_id` if it is due (pending, or failed and past its
+    backoff): running, attempts + 1; None when it is not claimable now (running elsewhere,
+    finished, or waiting for its retry)."""
+    row = connection.execute(_CLAIM_ONE, {"job_id": job_id, "worker": worker_id, "now": now}).one_or_none()
+    return None if row is None else _job(row)
+
+
+def children(connection: Connection, prefix: str) -> list[Job]:
+    """The jobs whose key starts with `prefix` (a file job's transactions), oldest first."""
+    query = select(jobs).where(func.substr(jobs.c.key, 1, len(prefix)) == prefix).order_by(jobs.c.id)
+    return [_job(row) for row in connection.execute(query)]
+
+
+def defer(
+    connection: Connection, job_id: int, *, reason: str, not_before: datetime, worker_id: str | None, now: datetime
+) -> Job:
+    """Put a running job back to wait until `not_before` without spending an attempt (a file
+    job waiting for its transactions: waiting is not failing)."""
+    return _transition(connection, job_id, _DEFER, {"last_error": reason, "not_before": not_before}, worker_id, now)
 
 
 def heartbeat(connection: Connection, job_id: int, worker_id: str, *, now: datetime) -> bool:
@@ -251,6 +290,12 @@ _SKIP = _Change(
     (JobState.PENDING, JobState.FAILED, JobState.RUNNING),
     {"state": JobState.SKIPPED.value, "claimed_by": None},
     ("last_error",),
+)
+_DEFER = _Change(
+    "defer",
+    (JobState.RUNNING,),
+    {"state": JobState.PENDING.value, "claimed_by": None, "attempts": jobs.c.attempts - 1},
+    ("last_error", "not_before"),
 )
 _REQUEUE = _Change(
     "requeue",

@@ -143,6 +143,9 @@ class Store:
     enqueue_many = _in_transaction(Transaction.enqueue_many)
     enqueue_many_and_advance = _in_transaction(Transaction.enqueue_many_and_advance)
     claim = _in_transaction(Transaction.claim)
+    claim_one = _in_transaction(Transaction.claim_one)
+    children = _in_transaction(Transaction.children, write=False)
+    defer = _in_transaction(Transaction.defer)
     heartbeat = _in_transaction(Transaction.heartbeat)
     heartbeat_all = _in_transaction(Transaction.heartbeat_all)
     release_stale = _in_transaction(Transaction.release_stale)
@@ -186,6 +189,7 @@ class Store:
 
     record_acknowledgment = _in_transaction(Transaction.record_acknowledgment)
     acknowledgments = _in_transaction(Transaction.acknowledgments, write=False)
+    artifact_range = _in_transaction(Transaction.artifact_range, write=False)
 
     try_lease = _in_transaction(Transaction.try_lease)
     release_lease = _in_transaction(Transaction.release_lease)

@@ -173,6 +173,23 @@ class Transaction:
         return jobs.claim(self.connection, worker_id, limit=limit, routes=routes, now=self.now(now))
 
     @translated
+    def claim_one(self, job_id: int, worker_id: str, *, now: datetime | None = None) -> Job | None:
+        """Claim the job `job_id` if it is due; None when it is not claimable now."""
+        return jobs.claim_one(self.connection, job_id, worker_id, now=self.now(now))
+
+    @translated
+    def children(self, prefix: str) -> list[Job]:
+        """The jobs whose key starts with `prefix` (a file job's transactions), oldest first."""
+        return jobs.children(self.connection, prefix)
+
+    @translated
+    def defer(self, job_id: int, *, reason: str, not_before: datetime, worker_id: str | None = None) -> Job:
+        """Put a running job back to pending until `not_before`, its attempt not counted."""
+        return jobs.defer(
+            self.connection, job_id, reason=reason, not_before=utc(not_before), worker_id=worker_id, now=self.now()
+        )
+
+    @translated
     def heartbeat(self, job_id: int, worker_id: str, *, now: datetime | None = None) -> bool:
         """Extend `worker_id`'s hold on a running job; False when it lost the job."""
         return jobs.heartbeat(self.connection, job_id, worker_id, now=self.now(now))
@@ -466,6 +483,11 @@ class Transaction:
     def artifacts(self, job_id: int) -> list[Artifact]:
         """Every artifact of the job, oldest first."""
         return artifacts_.of_job(self.connection, job_id)
+
+    @translated
+    def artifact_range(self, job_id: int, role: str, start: int, length: int) -> bytes | None:
+        """`length` bytes from byte `start` of the job's newest artifact in `role`, or None."""
+        return artifacts_.read_range(self.connection, job_id, role, start, length)
 
     @translated
     def artifact(self, job_id: int, role: str) -> Artifact | None:

@@ -21,7 +21,7 @@ from typing import Any
 from world import World
 
 from engine.runtime import Runtime
-from engine.store import AuditEvent, JobState
+from engine.store import AuditEvent, Job, JobState
 from engine.x12 import document
 
 SEED_OUTBOX = {
@@ -123,6 +123,8 @@ def assert_audited(runtime: Runtime) -> None:
             last_run = names[max((i for i, n in enumerate(names) if n in ("retry", "replay")), default=0) :]
             if job.kind == "document":
                 assert last_run.index("render") < last_run.index("upload"), (job.key, names)
+            elif job.kind == "transaction":
+                assert last_run.index("map") < len(last_run) - 2 and names[-2] in ("create", "duplicate", "update", "ack"), (job.key, names)
             else:
                 assert names[-2] == "archive", (job.key, names)
         elif job.state is JobState.DEAD:
@@ -135,6 +137,16 @@ def assert_audited(runtime: Runtime) -> None:
                 assert event.status == (int(status.group(1)) if status else None), (job.key, event)
         since_replay = names[len(names) - names[::-1].index("replay") :] if "replay" in names else names
         assert since_replay.count("retry") == job.attempts - (0 if job.state is JobState.FAILED else 1), (job.key, names, job.attempts)
+
+
+def set_jobs(runtime: Runtime, file: str) -> list[Job]:
+    """The transaction-set jobs of an inbound file (each set of a file is a job of its own)."""
+    return [job for job in runtime.store.find_jobs(file) if job.kind == "transaction"]
+
+
+def file_job(runtime: Runtime, file: str) -> Job:
+    """The file job of an inbound file (the one that read it, sent its 997 and archived it)."""
+    return next(job for job in runtime.store.find_jobs(file) if job.kind == "file")
 
 
 def trail(runtime: Runtime, key: str) -> list[AuditEvent]:

@@ -8,9 +8,11 @@ partner customers and 20 purchase orders (850) in acme's inbox besides the seed 
 worker is a real `mlc` process with the project's secrets stored encrypted; `MLC_STALE_AFTER=0`
 makes each restarted worker take back at once the jobs the killed one held. Kills come after a
 random delay, or a random number of uploads into the run (seeded, so the schedule is repeatable;
-where in the code they land depends on timing). At the end every expected 810 and 997 is in its
+where in the code they land depends on timing), and once in the middle of a file of 150 orders
+(one interchange, each set a unit of work of its own) after some of its orders were created. At
+the end every expected 810 and 997 is in its
 outbox, uploaded once (the emulator's request log), valid; no control number is used twice; each
-850 created one sales order; every job is done.
+850 created one sales order; every job is done but the 855 held for review.
 """
 
 from __future__ import annotations
@@ -30,12 +32,14 @@ from delivery import delivery_problems
 from sftp_world import sftp_delivery_problems, sftp_project
 from world import World
 
-from benchmarks.emulated import ROOT, acme_850, mlc, post_invoices, worker_environ
+from benchmarks.emulated import ROOT, acme_850, acme_850_batch, mlc, post_invoices, worker_environ
 from connectors.cleo.sshd import LocalSshd
 from engine.store import JobState, Store
 
 INVOICES = 300
 ORDERS = 20
+BATCH = 150
+"""Orders in one more 850 file (one interchange): each set a unit of work of its own."""
 KILLS = 8
 SEED = 20240502
 WORKER_DEADLINE = 120.0
@@ -72,6 +76,7 @@ class Mailboxes:
     files: Callable[[], int]
     """How many files the mailboxes hold (grows with every upload)."""
     inbox: Callable[[str], dict[str, bytes]]
+    outbox: Callable[[str], dict[str, bytes]]
     problems: Callable[[dict[str, set[str]]], list[str]]
 
 
@@ -85,6 +90,7 @@ def _rest_mailboxes(world: World) -> Mailboxes:
         put=world.cleo.put_file,
         files=lambda: len(world.cleo.files),
         inbox=world.inbox,
+        outbox=world.outbox,
         problems=lambda expected: delivery_problems(world, expected),
     )
 
@@ -100,6 +106,7 @@ def _sftp_mailboxes(sshd: LocalSshd) -> Mailboxes:
         put=lambda folder, name, content: sshd.put(folder, name, content),
         files=files,
         inbox=lambda partner: sshd.folder(f"{partner}/inbox"),
+        outbox=lambda partner: sshd.folder(f"{partner}/outbox"),
         problems=lambda expected: sftp_delivery_problems(sshd, expected),
     )
 
@@ -121,6 +128,14 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
         environ = worker_environ(world.environ, tmp_path / "state", stale_after=0)
     for order in orders:
         mailboxes.put("acme/inbox", order.name, order.content)
+    batch = acme_850_batch(6001, BATCH, isa13=6000)
+    batch_numbers = [f"ACME-PO-{n}" for n in range(6001, 6001 + BATCH)]
+    mailboxes.put("acme/inbox", batch.name, batch.content)
+
+    def batch_created() -> int:
+        wanted = set(batch_numbers)
+        return sum(1 for order in world.bc_records("salesOrders") if order.get("externalDocumentNumber") in wanted)
+
     rng = random.Random(SEED)
 
     kills: list[Kill] = []
@@ -131,8 +146,13 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
             process = subprocess.Popen(mlc("run", "--once"), env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         started, files_before = time.monotonic(), mailboxes.files()
         deadline = started + WORKER_DEADLINE
-        if len(kills) < KILLS:
-            if rng.random() < 0.3:
+        batch_kill = len(kills) >= KILLS and not any(kill.trigger == "batch" for kill in kills) and batch_created() < BATCH - 10
+        if len(kills) < KILLS or batch_kill:
+            if batch_kill:
+                # once more, in the middle of the big file: some of its orders created, others not yet
+                trigger, goal = "batch", min(BATCH - 5, batch_created() + rng.randint(5, 40))
+                alive = _wait(lambda: batch_created() >= goal, process, deadline)  # noqa: B023
+            elif rng.random() < 0.3:
                 trigger, delay = "delay", rng.uniform(0.2, 3.0)
                 alive = _wait(lambda: time.monotonic() - started >= delay, process, deadline)  # noqa: B023
             else:
@@ -148,16 +168,19 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
         assert process.returncode == 0, (tmp_path / f"worker-{starts}.log").read_text(errors="replace")[-3000:]
         break
 
-    mid_run = [kill for kill in kills if kill.uploads > 0]
+    mid_run = [kill for kill in kills if kill.uploads > 0 and kill.trigger != "batch"]
     assert len(mid_run) >= 3, f"too few kills landed mid-run: {kills}"
     expected = {
-        "acme": {i.filename for i in invoices if i.partner == "acme"} | {o.ack_name for o in orders},
+        "acme": {i.filename for i in invoices if i.partner == "acme"} | {o.ack_name for o in orders} | {batch.ack_name},
         "contoso": {i.filename for i in invoices if i.partner == "contoso"},
     }
     assert mailboxes.problems(expected) == []
     created = Counter(order.get("externalDocumentNumber") for order in world.bc_records("salesOrders"))
     assert {order.po_number: created[order.po_number] for order in orders} == {order.po_number: 1 for order in orders}
     assert created["ACME-PO-7001"] == 1
+    assert {number: created[number] for number in batch_numbers} == dict.fromkeys(batch_numbers, 1), "each set of the big file created once"
+    assert [kill for kill in kills if kill.trigger == "batch"], f"no kill landed in the big file: {kills}"
+    assert mailboxes.outbox("acme")[batch.ack_name].count(b"AK5*A") == BATCH
     assert mailboxes.inbox("acme") == {}
     with Store.open(None, state_dir=tmp_path / "state") as store:
         counts = store.job_counts()
@@ -166,7 +189,7 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
     # 106001 refuses: held for review once, however often its worker was killed
     assert {state: n for state, n in counts.items() if n} == {JobState.DONE: counts[JobState.DONE], JobState.REVIEW: 1}
     assert len(in_review) == 1 and "855_106001" in in_review[0]
-    assert counts[JobState.DONE] >= INVOICES + ORDERS
+    assert counts[JobState.DONE] >= INVOICES + ORDERS + 1 + BATCH
     with sqlite3.connect(tmp_path / "state" / "mlc.db") as database:
         events = Counter(dict(database.execute("SELECT event, count(*) FROM audit_events GROUP BY event").fetchall()))
     assert events["done"] == counts[JobState.DONE]  # each job done once, with its event

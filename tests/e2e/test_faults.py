@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from effects import SEED_OUTBOX, Effects, StepClock, assert_audited, message, settle, steps, trail
+from effects import SEED_OUTBOX, Effects, StepClock, assert_audited, file_job, message, set_jobs, settle, steps, trail
 from sqlalchemy import select
 from world import DEMO_SECRETS, World
 
@@ -60,7 +60,7 @@ def assert_routes_done(world: World, routes: list[str] | None = None) -> None:
     if SALES_ORDER_ROUTE in done:
         expected["acme"] |= {"997_acme_000000701.edi", "997_acme_000000702.edi"}
         assert len(orders_for(world, "ACME-PO-7001")) == 1
-        assert set(world.inbox("acme")) == {UNKNOWN_ITEM_FILE}
+        assert world.inbox("acme") == {} and UNKNOWN_ITEM_FILE in world.archive("acme")  # its one set dead, the file taken
     if ACKNOWLEDGMENTS in done:
         expected["globex"].add("997_globex_000000311.edi")
         po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
@@ -305,13 +305,13 @@ def test_a_line_changed_again_during_the_re_apply_dead_letters_the_855_with_the_
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=["cleo-855-to-bc-purchase-orders"])
         assert_audited(runtime)
-        job = runtime.store.find_jobs("855_106001.edi")[0]
-        dead = trail(runtime, "855_106001.edi")[-1]
+        job = set_jobs(runtime, "855_106001.edi")[0]
+        dead = runtime.store.job_events(job.id)[-1]
 
     assert job.state is JobState.DEAD and job.attempts == 1, "a conflict is not retried blindly"
     assert "was changed by someone else again while the update was re-applied" in (job.last_error or "")
     assert dead.event == "dead" and dead.status == 409
-    assert "855_106001.edi" in world.inbox("globex")
+    assert b"AK5*R*5~" in world.outbox("globex")["997_globex_000000311.edi"], "the 997 rejects the set"
 
 
 @pytest.mark.parametrize(
@@ -347,17 +347,20 @@ def test_an_850_with_an_item_missing_from_the_cross_reference_is_dead_with_the_i
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=[SALES_ORDER_ROUTE])
         assert_audited(runtime)
-        events = trail(runtime, UNKNOWN_ITEM_FILE)
-        job = runtime.store.find_jobs(UNKNOWN_ITEM_FILE)[0]
+        job = set_jobs(runtime, UNKNOWN_ITEM_FILE)[0]
+        events = runtime.store.job_events(job.id)
+        file = file_job(runtime, UNKNOWN_ITEM_FILE)
+        file_events = runtime.store.job_events(file.id)
 
     assert job.state is JobState.DEAD and job.attempts == 1
     assert "AC-LAMP-99" in (job.last_error or "")
     assert orders_for(world, "ACME-PO-7002") == []
-    assert UNKNOWN_ITEM_FILE in world.inbox("acme"), "the file stays in the inbox for a replay"
-    assert UNKNOWN_ITEM_FILE not in world.archive("acme")
-    assert steps(events) == ["received", "render", "upload", "dead"], "the 997 went out; nothing was mapped to BC"
-    assert all(e.job_id == job.id for e in events)
+    assert steps(events) == ["enqueued", "dead"], "nothing was mapped to BC"
     assert "AC-LAMP-99" in message(events[-1])
+    assert file.state is JobState.DONE and steps(file_events) == ["received", "split", "render", "upload", "archive", "done"]
+    ack = world.outbox("acme")["997_acme_000000702.edi"].replace(b"\n", b"")
+    assert b"AK2*850*0001~AK3*PO1*10**8~AK4*7**7*AC-LAMP-99~AK5*R*5~AK9*R*1*1*0~" in ack, "the 997 points at the unknown item"
+    assert UNKNOWN_ITEM_FILE in world.archive("acme"), "the set is stored for a replay; the file leaves the inbox"
     effects.assert_nothing_twice()
 
 
@@ -400,13 +403,13 @@ def test_an_850_item_that_passes_the_cross_reference_but_is_not_in_bc_is_named_b
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=[SALES_ORDER_ROUTE])
         assert_audited(runtime)
-        job = runtime.store.find_jobs(file)[0]
-        events = trail(runtime, file)
+        job = set_jobs(runtime, file)[0]
+        events = runtime.store.job_events(job.id)
 
     assert job.state is JobState.DEAD
     assert missing in (job.last_error or "") and "nothing was written" in (job.last_error or "")
     assert orders_for(world, po_number) == []
-    assert file in world.inbox(partner)
+    assert file in world.archive(partner)
     assert events[-1].event == "dead" and missing in message(events[-1])
     assert "create" not in steps(events)
     effects.assert_nothing_twice()
@@ -472,7 +475,7 @@ TWO_ORDERS = (
         pytest.param("AC-CHAIR-02", lambda world: world.bc.delete_record("items", "1900-S"), "items '1900-S'", id="second-order-item-not-in-bc"),
     ],
 )
-def test_a_file_of_two_orders_where_one_cannot_be_written_creates_neither(
+def test_a_file_of_two_orders_where_one_cannot_be_written_creates_the_other_and_rejects_that_one_in_the_997(
     world: World, tmp_path: Path, item: str, setup: Callable[[World], Any], missing: str
 ) -> None:
     setup(world)
@@ -482,11 +485,14 @@ def test_a_file_of_two_orders_where_one_cannot_be_written_creates_neither(
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=[SALES_ORDER_ROUTE])
         assert_audited(runtime)
-        job = runtime.store.find_jobs("850_two_orders.edi")[0]
+        jobs = {job.key.rsplit(".", 1)[-1]: job for job in set_jobs(runtime, "850_two_orders.edi")}
 
-    assert job.state is JobState.DEAD and missing in (job.last_error or "") and "0002" in (job.last_error or "")
-    assert orders_for(world, "ACME-PO-7020") == [] and orders_for(world, "ACME-PO-7021") == []
-    assert "850_two_orders.edi" in world.inbox("acme")
+    assert jobs["0001"].state is JobState.DONE
+    assert jobs["0002"].state is JobState.DEAD and missing in (jobs["0002"].last_error or "") and "0002" in (jobs["0002"].last_error or "")
+    assert len(orders_for(world, "ACME-PO-7020")) == 1 and orders_for(world, "ACME-PO-7021") == []
+    ack = world.outbox("acme")["997_acme_000000720.edi"].decode().replace("\n", "")
+    assert "AK2*850*0001~AK5*A~AK2*850*0002~" in ack and "AK5*R*5~AK9*P*2*2*1~" in ack
+    assert "850_two_orders.edi" in world.archive("acme")
     effects.assert_nothing_twice()
 
 
@@ -501,13 +507,14 @@ def test_refused_credentials_fail_the_polls_and_jobs_of_that_system_cleanly_and_
         assert_audited(runtime)
         with runtime.store.transaction() as tx:
             audit = [str(row) for row in tx.connection.execute(select(audit_events)).all()]
-        jobs = {job.key.split("/")[-1].split("@")[0]: job for job in runtime.store.jobs(limit=100)}
+        jobs = {job.key.split("/")[-1].split("@")[0]: job for job in runtime.store.jobs(limit=100) if job.kind != "transaction"}
+        jobs |= {f"{job.source_ref}#set": job for job in runtime.store.jobs(limit=100) if job.kind == "transaction"}
 
     assert set(summary["poll_errors"]) == {INVOICES, SALES_ORDERS, PURCHASE_ORDERS, GP_850, GP_JSON, GP_VENDORS}
     assert all("Entra refused the client credentials" in summary["poll_errors"][r] for r in (INVOICES, SALES_ORDERS, PURCHASE_ORDERS))
     assert all("HTTP 401" in summary["poll_errors"][r] and "check the secret 'gp-password'" in summary["poll_errors"][r] for r in (GP_850, GP_JSON, GP_VENDORS))
-    assert jobs["855_106001.edi"].state is JobState.DEAD and jobs["855_106001.edi"].attempts == 1, "refused credentials are not retried"
-    assert jobs["856_PO2101.edi"].state is JobState.DEAD and "HTTP 401" in (jobs["856_PO2101.edi"].last_error or "")
+    assert jobs["855_106001.edi#set"].state is JobState.DEAD and jobs["855_106001.edi#set"].attempts == 1, "refused credentials are not retried"
+    assert jobs["856_PO2101.edi#set"].state is JobState.DEAD and "HTTP 401" in (jobs["856_PO2101.edi#set"].last_error or "")
     assert jobs["997_outbound.edi"].state is JobState.DONE, "a route that needs neither system still runs"
     assert not any("wrong-" in text for text in [*audit, *summary["poll_errors"].values(), *(j.last_error or "" for j in jobs.values())])
 
@@ -540,15 +547,15 @@ def test_a_receipt_in_a_closed_gp_period_is_dead_with_gps_message_and_after_reop
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=INBOUND_ROUTES)
         assert_audited(runtime)
-        job = runtime.store.find_jobs("856_PO2101.edi")[0]
-        dead = trail(runtime, "856_PO2101.edi")[-1]
+        job = set_jobs(runtime, "856_PO2101.edi")[0]
+        dead = runtime.store.job_events(job.id)[-1]
 
         assert job.state is JobState.DEAD and job.attempts == 1
         assert "fiscal period 2024-05" in (job.last_error or "") and "closed" in (job.last_error or "")
         assert dead.event == "dead" and dead.status == 400 and dead.job_id == job.id
         assert "fiscal period 2024-05" in message(dead)
         assert world.gp_records("purchaseReceipts") == []
-        assert "856_PO2101.edi" in world.inbox("globex")
+        assert b"AK5*R*5~" in world.outbox("globex")["997_globex_000000312.edi"]
 
         world.gp.reopen_period("2024-05")
         outcome = replay(runtime, job.id)
@@ -604,9 +611,9 @@ def test_a_redelivered_850_creates_no_second_order_and_the_audit_says_why(
         world.cleo.put_file("acme/inbox", name, content)
         settle(runtime, clock, routes=[SALES_ORDER_ROUTE])
         assert_audited(runtime)
-        jobs = [j for j in runtime.store.jobs(route=SALES_ORDER_ROUTE) if "7002" not in j.key]
+        jobs = [j for j in runtime.store.jobs(route=SALES_ORDER_ROUTE) if "7002" not in j.key and j.kind == "file"]
         resend = max(jobs, key=lambda j: j.id)
-        events = runtime.store.job_events(resend.id)
+        events = [e for j in [resend, *set_jobs(runtime, name)] if j.id >= resend.id for e in runtime.store.job_events(j.id)]
 
     assert len(jobs) == 2, "the re-delivery is a job of its own"
     assert resend.state is JobState.DONE
@@ -639,8 +646,8 @@ def test_a_job_whose_retries_run_out_is_dead_with_gave_up_after_n_attempts_and_e
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=[route])
         assert_audited(runtime)
-        job = runtime.store.find_jobs(key)[0]
-        events = trail(runtime, key)
+        job = (set_jobs(runtime, key) or runtime.store.find_jobs(key))[0]  # an inbound file: its set's job
+        events = runtime.store.job_events(job.id)
         attempts = runtime.settings.max_attempts
 
     assert job.state is JobState.DEAD and job.attempts == attempts

@@ -49,8 +49,12 @@ def test_run_once_carries_every_flow_and_second_run_sends_nothing_again(world: W
     # flow 8: a 997 for every inbound group (acme 850s, globex 855/856; none for the 997 file)
     assert sum(1 for n in world.outbox("acme") if n.startswith("997_")) == 2
     assert sum(1 for n in world.outbox("globex") if n.startswith("997_")) == 2
-    # processed files left the inbox; the failed one stays for a replay
-    assert set(world.inbox("acme")) == {"850_ACME-PO-7002_unknown_item.edi"}
+    # the unknown item's set is rejected in its 997 (its own job dead, replayable from the store)
+    assert b"AK5*R*5~" in world.outbox("acme")["997_acme_000000702.edi"]
+    assert b"AK5*A~" in world.outbox("acme")["997_acme_000000701.edi"]
+    # processed files left the inbox, the one whose only set was dead-lettered too
+    assert world.inbox("acme") == {}
+    assert "850_ACME-PO-7002_unknown_item.edi" in world.archive("acme")
     assert world.inbox("globex") == {}
     # the second run found nothing new and did nothing
     assert second["work"].outcomes == []

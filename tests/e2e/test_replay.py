@@ -7,7 +7,7 @@ import io
 from pathlib import Path
 
 import pytest
-from effects import Effects, StepClock, assert_audited, message, settle, steps, trail
+from effects import Effects, StepClock, assert_audited, message, set_jobs, settle, steps, trail
 from world import World, copy_project, edit
 
 from engine.errors import UsageError
@@ -77,21 +77,21 @@ def test_the_preview_of_a_file_whose_mapping_fails_names_the_reason(world: World
     clock = StepClock()
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=["cleo-850-to-bc-sales-orders"])
-        job = runtime.store.find_jobs(UNKNOWN_ITEM_FILE)[0]
+        job = set_jobs(runtime, UNKNOWN_ITEM_FILE)[0]
         shown = preview(runtime, job.id)
 
     assert shown.error is not None and "AC-LAMP-99" in shown.error
     assert shown.job.id == job.id and shown.job.state is JobState.DEAD
 
 
-def test_a_dead_850_replayed_after_the_partner_cross_reference_is_fixed_creates_its_order_once_and_leaves_the_inbox(
+def test_a_dead_850_replayed_after_the_partner_cross_reference_is_fixed_creates_its_order_once(
     world: World, tmp_path: Path
 ) -> None:
     effects = Effects.watch(world)
     clock = StepClock()
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=["cleo-850-to-bc-sales-orders"])
-        job = runtime.store.find_jobs(UNKNOWN_ITEM_FILE)[0]
+        job = set_jobs(runtime, UNKNOWN_ITEM_FILE)[0]
     project = copy_project(tmp_path / "project")
     edit(project / "partners/acme.yaml", "    AC-CHAIR-02: 1900-S\n", "    AC-CHAIR-02: 1900-S\n    AC-LAMP-99: 1906-S\n")
     with world.runtime(tmp_path, root=project, clock=clock) as runtime:
@@ -107,9 +107,9 @@ def test_a_dead_850_replayed_after_the_partner_cross_reference_is_fixed_creates_
     assert sorted(line["lineObjectNumber"] for line in orders[0]["salesOrderLines"]) == ["1896-S", "1906-S"]
     assert UNKNOWN_ITEM_FILE not in world.inbox("acme") and UNKNOWN_ITEM_FILE in world.archive("acme")
     names = steps(events)
-    assert names[names.index("replay") :] == ["replay", "upload", "map", "create", "archive", "done"], "the 997 is sent again as stored, not rendered"
+    assert names == ["enqueued", "dead", "replay", "map", "create", "done"], "the set alone runs again, from the file stored once"
     assert "was dead" in message(events[names.index("replay")])
-    assert effects.stored["acme/outbox/997_acme_000000702.edi"] == 1
+    assert effects.stored["acme/outbox/997_acme_000000702.edi"] == 1, "the 997 that rejected the set went out once"
     effects.assert_nothing_twice()
 
 
@@ -118,7 +118,7 @@ def test_replaying_a_done_855_applies_it_again_to_the_purchase_order(world: Worl
     clock = StepClock()
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=["cleo-855-to-bc-purchase-orders"])
-        job = runtime.store.find_jobs("855_106001.edi")[0]
+        job = set_jobs(runtime, "855_106001.edi")[0]
         po = next(p for p in world.bc_records("purchaseOrders") if p["number"] == "106001")
         changed = next(line for line in po["purchaseOrderLines"] if line["lineObjectNumber"] == "1900-S")
         world.bc.patch_line("purchaseOrderLines", changed["id"], {"quantity": 20}, "*")  # someone undid the change
@@ -139,7 +139,7 @@ def test_a_running_job_cannot_be_replayed_and_a_fetch_job_has_no_input_to_previe
         fetch, _ = runtime.store.enqueue("bc-invoices-to-810", "notification:1", kind="fetch", payload={"id": "x"})
         with pytest.raises(UsageError, match=f"job {running.id} is running \\(worker another-worker\\)"):
             replay(runtime, running.id)
-        with pytest.raises(UsageError, match="only document and file jobs have an input to replay"):
+        with pytest.raises(UsageError, match="only document, file and transaction jobs have an input to replay"):
             preview(runtime, fetch.id)
         assert runtime.store.get(running.id).state is JobState.RUNNING
 
@@ -151,7 +151,7 @@ def test_a_dead_850_replayed_after_its_missing_item_is_added_to_bc_reads_the_ref
     clock = StepClock()
     with world.runtime(tmp_path, clock=clock) as runtime:
         settle(runtime, clock, routes=["cleo-850-to-bc-sales-orders"])
-        job = runtime.store.find_jobs("850_ACME-PO-7001.edi")[0]
+        job = set_jobs(runtime, "850_ACME-PO-7001.edi")[0]
         assert job.state is JobState.DEAD and "items '1900-S'" in (job.last_error or "")
         world.bc.add_record("items", {k: v for k, v in chair.items() if k in ("number", "displayName", "type", "unitPrice", "baseUnitOfMeasureCode")})
 

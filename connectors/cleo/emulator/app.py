@@ -153,7 +153,7 @@ async def _get_folder(request: Request, state: CleoEmulatorState) -> Response:
 
 async def _list_files(request: Request, state: CleoEmulatorState) -> Response:
     state.check_access(request.headers.get("authorization"))
-    files = state.files_in(request.path_params["folder_id"])
+    files = state.readable_files_in(request.path_params["folder_id"])
     wanted = request.query_params.get(paths.FILTER)
     if wanted is not None:
         found = _NAME_FILTER.fullmatch(wanted.strip())
@@ -197,7 +197,7 @@ def _check_name(name: str) -> None:
 
 async def _download(request: Request, state: CleoEmulatorState) -> Response:
     state.check_access(request.headers.get("authorization"))
-    stored = state.file(request.path_params["file_id"])
+    stored = state.readable_file(request.path_params["file_id"])
     return Response(
         stored.content,
         media_type="application/octet-stream",

@@ -130,6 +130,22 @@ class CleoEmulatorState:
             self.folders[folder.id] = folder
             return folder
 
+    def set_permissions(self, path: str, permissions: tuple[str, ...]) -> Folder:
+        """Change a folder's permissions (`()` forbids listing, download and upload: a partner
+        folder closed to our user); the folder."""
+        with self._lock:
+            folder = self.folder_by_path(path)
+            folder.permissions = tuple(permissions)
+            return folder
+
+    def remove_folder(self, path: str) -> None:
+        """Delete a folder and its files (a partner's folder that does not exist any more)."""
+        with self._lock:
+            folder = self.folder_by_path(path)
+            del self.folders[folder.id]
+            for stored in [f for f in self.files.values() if f.folder_id == folder.id]:
+                del self.files[stored.id]
+
     def put_file(self, folder: str, name: str, content: bytes, *, modified: datetime | None = None) -> StoredFile:
         """Store a file as a partner would (replacing a file of the same name: test set-up only)."""
         with self._lock:
@@ -241,6 +257,24 @@ class CleoEmulatorState:
         with self._lock:
             self.folder(folder_id)
             return [f for f in self.files.values() if f.folder_id == folder_id]
+
+    def readable_files_in(self, folder_id: str) -> list[StoredFile]:
+        """The files of a folder the user may download from; 403 for a folder without the
+        `download` permission (a mailbox whose inbox is closed to us lists nothing)."""
+        with self._lock:
+            folder = self.folder(folder_id)
+            if "download" not in folder.permissions:
+                raise EmulatorError(403, f"Folder {folder.path!r} does not allow downloads.")
+            return [f for f in self.files.values() if f.folder_id == folder_id]
+
+    def readable_file(self, file_id: str) -> StoredFile:
+        """A file to download; 403 when its folder does not allow downloads."""
+        with self._lock:
+            stored = self.file(file_id)
+            folder = self.folders.get(stored.folder_id)
+            if folder is not None and "download" not in folder.permissions:
+                raise EmulatorError(403, f"Folder {folder.path!r} does not allow downloads.")
+            return stored
 
     def upload(self, folder_id: str, name: str, content: bytes) -> StoredFile:
         """Store an uploaded file; a name already in the folder is a 409 (never overwritten)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,17 @@ def project() -> Any:
 def test_the_invoice_route_takes_posted_invoices_only(project: Any, number: str, status: str, passes: bool) -> None:
     route = project.routes["bc-invoices-to-810"]
     doc = dict(INVOICE, number=number, status=status)
-    assert truthy(route.filter.evaluate(base_context(doc=doc))) is passes
+    assert truthy(route.filter.evaluate(route.context(doc=doc))) is passes
+
+
+def test_the_unposted_invoice_series_is_a_route_setting_not_a_literal(project: Any) -> None:
+    route = project.routes["bc-invoices-to-810"]
+    assert route.settings == {"unposted_invoice_prefix": "S-INV-"}
+    other_company = dataclasses.replace(route, data={**route.data, "settings": {"unposted_invoice_prefix": "INV-DRAFT-"}})
+    released = dict(INVOICE, number="INV-DRAFT-0042", status="Open")
+    assert truthy(route.filter.evaluate(route.context(doc=released))) is True, "not this company's draft series"
+    assert truthy(other_company.filter.evaluate(other_company.context(doc=released))) is False
+    assert truthy(other_company.filter.evaluate(other_company.context(doc=dict(INVOICE, number="S-INV-1005", status="Open")))) is True
 
 
 @pytest.mark.parametrize(

@@ -190,7 +190,7 @@ def test_replaying_an_unknown_job_answers_404(client: TestClient, seeded: Seeded
 def test_a_fetch_job_has_no_replay_preview(client: TestClient, seeded: Seeded) -> None:
     log_in(client, OPERATOR)
     answer = client.get(f"/console/jobs/{seeded.fetch}/replay")
-    assert answer.status_code == 409 and "only document and file jobs have an input to replay" in answer.text
+    assert answer.status_code == 409 and "only document, file and transaction jobs have an input to replay" in answer.text
 
 
 def test_reapply_answers_501_when_the_build_has_no_reapply_action(client: TestClient, seeded: Seeded) -> None:

@@ -54,7 +54,7 @@ def test_workers_run_due_jobs_and_record_their_outcomes(runtime: Runtime, metric
         pool.stop(timeout=10)
 
     assert dead and pool.alive() == 0
-    assert "this engine runs document, fetch and file jobs" in (runtime.store.get(job.id).last_error or "")
+    assert "this engine runs document, fetch, file and transaction jobs" in (runtime.store.get(job.id).last_error or "")
     assert b'mlc_jobs_finished_total{route="bc-invoices-to-810",state="dead"} 1.0' in metrics.render()[0]
 
 

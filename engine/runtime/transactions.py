@@ -1,0 +1,119 @@
+"""One inbound transaction set as its own unit of work: X12 -> ERP record, exactly once.
+
+A file job (`engine.runtime.files`) makes a `transaction` job of every valid set of its file,
+keyed `<file job key>|<ISA13>.<GS06>.<ST02>` on the route the partner takes for the set. The
+job reads only its own bytes from the file stored once with the file job (`payload.range`,
+through `Store.artifact_range`), wrapped in the set's own ISA/GS, and then:
+
+1. checks the set against the partner's guide, maps it (`render_payload`) and stores the
+   result as its `output` artifact (the map event is keyed by the set's own number, an 850's
+   BEG03, so `mlc audit PO-4711` finds it);
+2. checks the route's `require` keys (customer, items) before anything is written;
+3. writes it (`engine.runtime.targets.write`): a create is looked up first by the route's
+   `unique` fields, so a re-run after a crash finds the order it created and never creates it
+   twice. The write's event is keyed by the ERP document it created or found. A write that
+   held changes the record refuses in its state (an 855 on a Released order) puts the job in
+   the review state (`review` in its result).
+
+A bad set (an item no cross-reference or ERP knows, an ERP refusal) dead-letters its own job
+only; the file's other sets go on, and the 997 rejects this one. `mlc replay` of the job maps
+it again from the stored file with today's mapping and reference data and creates it then.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from engine.errors import MappingError, MlcError
+from engine.guides.check import check_or_raise
+from engine.mapping.dryrun import dump_json
+from engine.mapping.inbound import document_key, render_payload
+from engine.runtime.runtime import elapsed_ms
+from engine.runtime.slices import standalone
+from engine.runtime.targets import check_required, write
+from engine.store import Job
+from engine.x12.document import CheckedTransaction, group_facts, interchange_facts
+
+if TYPE_CHECKING:
+    from engine.runtime.runtime import Runtime
+
+__all__ = ["business_number", "read_transaction", "run_transaction", "transaction_bytes"]
+
+
+def transaction_bytes(runtime: Runtime, job: Job) -> bytes:
+    """The set as a file of its own (its ISA/GS, the set's bytes from the stored file, GE/IEA)."""
+    payload = job.payload or {}
+    if "text" in payload:
+        body = str(payload["text"]).encode("utf-8")
+    else:
+        start, end = (int(value) for value in payload["range"])
+        found = runtime.store.artifact_range(int(payload["file_job"]), "input", start, end - start)
+        if found is None or len(found) != end - start:
+            raise MappingError(f"job {job.id}: the file of job {payload.get('file_job')} is not stored (whole); the set cannot be read")
+        body = found
+    return standalone(str(payload["envelope"]), body, str(payload["gs06"]), str(payload["isa13"]))
+
+
+def read_transaction(runtime: Runtime, job: Job) -> CheckedTransaction:
+    """The job's set, read and checked as the file job read it."""
+    from engine.runtime.files import read_interchanges
+
+    payload = job.payload or {}
+    name = f"{payload.get('file', '?')} (ST02 {payload.get('st02', '?')})"
+    read = read_interchanges(transaction_bytes(runtime, job), name)
+    if len(read.transactions) != 1:
+        raise MappingError(f"job {job.id}: expected one transaction set in {name}, read {len(read.transactions)}")
+    return read.transactions[0]
+
+
+def run_transaction(runtime: Runtime, job: Job) -> dict[str, Any]:
+    """Run a transaction job (module docstring)."""
+    payload = job.payload or {}
+    partner = runtime.partner(job.partner)
+    route = runtime.route(job.route)
+    checked = read_transaction(runtime, job)
+    name, control, set_id = str(payload.get("file", "?")), checked.raw.control_number, checked.raw.set_id
+    source = f"{name} ST02 {control}"
+    check_or_raise(partner.guide, set_id, "inbound", checked.parsed.tree, f"{name} (ST02 {control})")
+    mapping_name = runtime.project.mapping_for(route.mapping, partner)
+    mapping = runtime.project.mappings[mapping_name]
+    group = checked.raw.group
+    started = time.perf_counter()
+    output = render_payload(
+        mapping,
+        checked.parsed.tree,
+        partner=partner.data,
+        now=runtime.now(),
+        interchange=interchange_facts(group.interchange),
+        group=group_facts(group),
+        document=f"{name} (ST02 {control})",
+    )
+    with runtime.store.transaction() as tx:
+        tx.put_artifact(job.id, "output", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
+        number = business_number(mapping, checked, partner.data) or job.key
+        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", tx=tx, key=number, duration_ms=elapsed_ms(started), detail={"set": set_id, "st02": control, "file_job": payload.get("file_job")})
+    check_required(runtime, route, output, source)
+    started = time.perf_counter()
+    outcome = write(runtime, route, partner, output, job, source=source)
+    # Recorded with the job's outcome (one commit less per set): a worker dying before it re-runs
+    # the set, whose create then finds its record by the route's unique fields and says so.
+    created = outcome.detail.get("created") or outcome.detail.get("existing")
+    runtime.audit(
+        job, outcome.event, outcome.message, with_outcome=True, key=str(created) if created else job.key, duration_ms=elapsed_ms(started), detail=outcome.detail
+    )
+    result: dict[str, Any] = {"set": set_id, "st02": control, "file_job": payload.get("file_job"), "event": outcome.event, "written": outcome.message, "summary": outcome.message}
+    if outcome.event == "held":
+        result["review"] = [outcome.message]
+    return result
+
+
+def business_number(mapping: Any, checked: CheckedTransaction, partner: dict[str, Any]) -> str:
+    """The transaction's own number by the mapping's `key:` (BEG03 of an 850), or empty."""
+    if mapping is None:
+        return ""
+    try:
+        return document_key(mapping, checked.parsed.tree, partner=partner)
+    except MlcError:
+        return ""
+
