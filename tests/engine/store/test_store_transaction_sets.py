@@ -55,3 +55,16 @@ def test_artifact_range_reads_bytes_of_the_newest_artifact_without_the_rest(stor
     assert store.artifact_range(job.id, "input", 0, 3) == b"ISA"
     assert store.artifact_range(job.id, "input", content.index(b"\xc3"), 2) == b"\xc3\xa9", "byte offsets, not characters"
     assert store.artifact_range(job.id, "output", 0, 3) is None
+
+
+def test_artifact_range_of_an_artifact_stored_in_chunks_reads_across_chunk_borders(store: Store) -> None:
+    """A file pushed to the webhook is stored in chunks (`put_artifact_stream`): a set's bytes
+    may start in one chunk and end in another."""
+    job, _ = store.enqueue("r", "push", kind="file")
+    pieces = [b"ISA*00~GS*PO~", b"ST*850*0001~BE", b"G*00~SE*3*0001~", b"", b"ST*850*0002~SE*2*0002~GE~IEA~"]
+    content = b"".join(pieces)
+    store.put_artifact_stream(job.id, "input", "push.edi", iter(pieces), media_type="application/edi-x12")
+
+    for start, end in [(0, 3), (13, 40), (content.index(b"ST*850*0002"), len(content)), (14, 15), (0, len(content)), (len(content) - 2, len(content) + 10)]:
+        assert store.artifact_range(job.id, "input", start, end - start) == content[start:end], (start, end)
+    assert store.artifact_range(job.id, "input", len(content) + 5, 3) == b""
