@@ -20,6 +20,7 @@ from engine.console.security import COOKIE, Session, new_csrf
 from engine.console.users import User
 from engine.console.x12view import annotate, looks_like_x12
 from engine.errors import MlcError, StoreError, UsageError
+from engine.runtime.transactions import transaction_bytes
 from engine.store import JobState
 
 if TYPE_CHECKING:
@@ -178,15 +179,17 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
         shown: list[dict[str, Any]] = []
         for artifact in listed:
             if artifact.size > MAX_SHOWN_BYTES:
-                shown.append({"artifact": artifact, "x12": None, "text": None, "too_big": True})
+                shown.append({"artifact": artifact, "x12": None, "text": None, "too_big": True, "job_id": job_id})
                 continue
             found = queries.artifact_content(tx.connection, job_id, artifact.id)
             content = found[1] if found else b""
             if looks_like_x12(content):
-                shown.append({"artifact": artifact, "x12": annotate(content), "text": None, "too_big": False})
+                shown.append({"artifact": artifact, "x12": annotate(content), "text": None, "too_big": False, "job_id": job_id})
             else:
-                shown.append({"artifact": artifact, "x12": None, "text": _pretty(content), "too_big": False})
-    record = (job.payload or {}).get("record") if not any(a.role == "input" for a in listed) else None
+                shown.append({"artifact": artifact, "x12": None, "text": _pretty(content), "too_big": False, "job_id": job_id})
+    if job.kind == "transaction":
+        shown.insert(0, _transaction_set(console, job))
+    record = (job.payload or {}).get("record") if not any(a.role == "input" for a in listed) and job.kind != "transaction" else None
     acks_sent = [_ack_status(item) for item in shown if item["artifact"].role.startswith("ack.") and item["x12"] is not None]
     return {
         "job": job,
@@ -200,6 +203,28 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
         "record": json.dumps(record, indent=2, ensure_ascii=False) if record is not None else None,
         "review": _review({"differences": _held_lines(console, job.id)}, job.result, job.payload) if job.state.value == "review" else None,
         "result": json.dumps(job.result, indent=2, ensure_ascii=False) if job.result else None,
+    }
+
+
+def _transaction_set(console: Console, job: Any) -> dict[str, Any]:
+    """A transaction job's input: its set, read from its file job's stored file (the file is
+    stored once, with the file job; the download is that file)."""
+    payload = job.payload or {}
+    file_job = int(payload.get("file_job") or 0)
+    try:
+        content = transaction_bytes(console.runtime, job)
+        problem = None
+    except (MlcError, KeyError, ValueError) as exc:
+        content, problem = b"", f"the set cannot be read from file job {file_job}: {exc}"
+    with console.runtime.store.reading() as tx:
+        stored = next((a for a in queries.artifact_rows(tx.connection, file_job) if a.role == "input"), None) if file_job else None
+    artifact = queries.ArtifactRow(
+        stored.id if stored else 0, "input (set)", f"{payload.get('file', '?')} ST02 {payload.get('st02', '?')}",
+        "application/edi-x12", len(content), "", stored.created_at if stored else job.created_at,
+    )
+    return {
+        "artifact": artifact, "x12": annotate(content) if content else None, "text": problem or "", "too_big": False,
+        "job_id": file_job if stored else None, "file_job": file_job,
     }
 
 

@@ -86,7 +86,8 @@ def _log_in(driver: Any, console: Console, user: tuple[str, str], path: str = "/
 
 
 def _dead_850(console: Console) -> int:
-    jobs = [job for job in console.runtime.store.find_jobs("850_ACME-PO-7001.edi")]
+    """The job of the 850's one transaction set (its file job is done: the 997 rejected the set)."""
+    jobs = [job for job in console.runtime.store.find_jobs("850_ACME-PO-7001.edi") if job.kind == "transaction"]
     assert len(jobs) == 1
     return jobs[0].id
 
@@ -112,15 +113,18 @@ def test_an_operator_finds_a_dead_850_by_its_po_number_reads_why_and_replays_it_
     browser.find_element("css selector", "#search").click()
     _wait(browser, "#count", f"matching “{PO_NUMBER}”")
     rows = browser.find_elements("css selector", "#jobs-table tbody tr")
-    assert len(rows) == 1 and "850_ACME-PO-7001.edi" in rows[0].text and "dead" in rows[0].text
+    # the file's job (done: its 997 rejected the set) and the set's own job (dead)
+    assert len(rows) == 2 and all("850_ACME-PO-7001.edi" in row.text for row in rows)
+    (dead,) = [row for row in rows if "dead" in row.text]
     screenshot(browser, "jobs")
 
-    rows[0].find_element("css selector", "a.job-key").click()
+    dead.find_element("css selector", "a.job-key").click()
     reason = _wait(browser, "#last-error")
     assert "1900-S" in reason.text, reason.text
     timeline = browser.find_element("css selector", "#timeline").text
-    assert "received" in timeline and "dead" in timeline
+    assert "enqueued" in timeline and "dead" in timeline
     assert browser.find_elements("css selector", "#artifacts tbody tr"), "the inbound file is listed for download"
+    assert "one transaction set of the file of job" in browser.find_element("css selector", "#file-job").text
     beg = browser.find_element("css selector", ".x12 summary span[title^='BEG03 Purchase Order Number']")
     assert beg.text == PO_NUMBER
     screenshot(browser, "document")
