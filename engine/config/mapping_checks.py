@@ -17,7 +17,10 @@ and find what used to pass and render wrong or empty documents:
   definition puts that segment inside the loop, so the X12 reader takes it as part of the
   last iteration (a header SAC after the IT1 loop reads as the last line's allowance);
 - `mapping-mandatory`: a mandatory segment of the set no entry writes, or a mandatory element
-  an entry of its segment does not write.
+  an entry of its segment does not write;
+- `mapping-payload-field` (`check_payload_fields`): a key of an inbound payload that the entity
+  it is written to does not have (its values' types are checked at render,
+  `engine.mapping.payload`).
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from engine.config.source import Pointer, YamlSource
 from engine.x12 import definition as definitions
 from engine.x12.definition import CompositeDef, ElementDef, LoopDef, SegmentUse, TransactionSetDef
 
-__all__ = ["Shape", "check_mapping", "erp_shape", "segment_entries", "x12_shape"]
+__all__ = ["Shape", "check_mapping", "check_payload_fields", "erp_shape", "segment_entries", "x12_shape"]
 
 _ENV = Environment()
 _FIRST_KEY = re.compile(r"^\$\.([A-Za-z_@][\w@.-]*?)(?:\[|\.|$)")
@@ -295,6 +298,46 @@ class _Checker:
                 return
             for key, item in value.items():
                 self.output(item, (*pointer, key), names)
+
+
+def check_payload_fields(source: YamlSource, shape: Any) -> list[Finding]:
+    """`mapping-payload-field`: a key of an inbound or JSON mapping's `output` that the entity it
+    is written to (`shape`, an `engine.plugins.EntityShape`) does not have, with "did you mean".
+    Keys starting with `_` (the runtime's own) and `@odata.` are not the entity's; an open shape
+    (its field list incomplete) refuses none."""
+    data = source.data if isinstance(source.data, dict) else {}
+    findings: list[Finding] = []
+
+    def walk(value: Any, pointer: Pointer, entity: Any) -> None:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*pointer, index), entity)
+            return
+        if not isinstance(value, dict):
+            return
+        if "for_each" in value:
+            walk(value.get("item"), (*pointer, "item"), entity)
+            return
+        if set(value) == {"value", "when"}:
+            walk(value["value"], (*pointer, "value"), entity)
+            return
+        for key, item in value.items():
+            text = str(key)
+            if text.startswith(("_", "@odata.")):
+                continue
+            if entity.closed and text not in entity.fields:
+                close = difflib.get_close_matches(text, sorted(entity.fields), n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                findings.append(
+                    Finding(source.where((*pointer, key), key=True), "mapping-payload-field", f"{text!r} is not a field of {entity.entity}{hint}")
+                )
+                continue
+            lines = entity.lists.get(text)
+            if lines is not None:
+                walk(item, (*pointer, key), lines)
+
+    walk(data.get("output"), ("output",), shape)
+    return findings
 
 
 def _chains(tree: nodes.Template) -> list[list[Any]]:

@@ -77,7 +77,7 @@ def test_a_005010_partner_reads_a_004010_inbound_mapping_whose_segments_are_the_
 
 def test_validate_says_where_a_004010_inbound_mapping_reads_what_005010_changed(tmp_path: Path) -> None:
     """005010 replaced MSG by MTX in the 850's N9 loop: a mapping reading N9_loop/MSG is warned."""
-    mapping = ORDER_MAPPING + '  note: "{{ doc.N9_loop | dig(\'0.MSG.0.MSG01\') }}"\n'
+    mapping = ORDER_MAPPING + '  _note: "{{ doc.N9_loop | dig(\'0.MSG.0.MSG01\') }}"\n'
     files = {"partners/acme.yaml": _inbound_only(_acme("005010")), "mappings/order-850/mapping.yaml": mapping}
     project, findings = validate_project(write_project(tmp_path, files), ENVIRON)
     assert project is not None  # warnings only
