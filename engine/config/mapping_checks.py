@@ -12,7 +12,7 @@ and find what used to pass and render wrong or empty documents:
   error at the `for_each` line, not at a later element);
 - `mapping-xref`: a cross-reference table that no partner using the mapping defines;
 - `mapping-literal`: a constant that is not valid for its element (type, date, time, codes,
-  length), e.g. `DTM02: "06/03/2024"`;
+  length; a unit not in the complete 355 list of the set's version), e.g. `DTM02: "06/03/2024"`;
 - `mapping-loop-position` (warning): a segment written after a `for_each` loop whose
   definition puts that segment inside the loop, so the X12 reader takes it as part of the
   last iteration (a header SAC after the IT1 loop reads as the last line's allowance);
@@ -37,6 +37,7 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.x12 import definition as definitions
+from engine.x12.codelists import UNIT_ELEMENT, unit_codes, unit_list_version
 from engine.x12.definition import CompositeDef, ElementDef, LoopDef, SegmentUse, TransactionSetDef
 
 __all__ = ["Shape", "check_mapping", "check_payload_fields", "erp_shape", "segment_entries", "x12_shape"]
@@ -227,10 +228,10 @@ class _Checker:
                             self.template(component, (*at, position), names)
                         continue
                     self.template(value, at, names)
-                    if segment is not None:
-                        self.literal(value, at, segment, str(element_id))
+                    if segment is not None and definition is not None:
+                        self.literal(value, at, segment, str(element_id), definition.version)
 
-    def literal(self, value: Any, pointer: Pointer, segment: Any, element_id: str) -> None:
+    def literal(self, value: Any, pointer: Pointer, segment: Any, element_id: str, version: str) -> None:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return
         text = str(value)
@@ -242,7 +243,7 @@ class _Checker:
         element = segment.elements[position - 1]
         if isinstance(element, CompositeDef):
             return
-        problem = _literal_problem(text, element)
+        problem = _literal_problem(text, element, version)
         if problem:
             self.add(pointer, "mapping-literal", f"{element_id}: the constant {text!r} {problem}")
 
@@ -411,7 +412,7 @@ def segment_entries(items: Any, pointer: Pointer) -> list[tuple[Pointer, str, di
     return found
 
 
-def _literal_problem(text: str, element: ElementDef) -> str | None:
+def _literal_problem(text: str, element: ElementDef, version: str) -> str | None:
     kind = element.type
     if kind == "DT":
         if not text.isdigit() or len(text) not in (6, 8):
@@ -429,6 +430,8 @@ def _literal_problem(text: str, element: ElementDef) -> str | None:
     elif kind == "R":
         if not re.fullmatch(r"-?(\d+\.?\d*|\.\d+)", text):
             return f"is not a number (type R of {element.ref})"
+    elif kind == "ID" and element.ref == UNIT_ELEMENT and text not in unit_codes(version):
+        return f"is not an X12 {unit_list_version(version)} unit code (element {UNIT_ELEMENT}; an ERP unit goes through | x12_unit)"
     elif kind == "ID" and element.codes and text not in element.codes:
         shown = ", ".join(sorted(element.codes)[:12]) + (", ..." if len(element.codes) > 12 else "")
         return f"is not a code of {element.ref} {element.name} (valid: {shown})"
