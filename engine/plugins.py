@@ -40,15 +40,36 @@ class EmulatorSpec:
     None: `build()` serves every project."""
 
 
+FIELD_KINDS = ("string", "date", "datetime", "decimal", "integer", "boolean", "guid", "enum")
+"""What a `FieldType` can be: text; a date `YYYY-MM-DD`; a date and time with its zone; a JSON
+number; a JSON whole number; true/false; a GUID text; one of a set of texts."""
+
+
+@dataclass(frozen=True)
+class FieldType:
+    """The type of one field of an ERP entity as the system documents it (`kind`, one of
+    `FIELD_KINDS`), with the values of an enum and the maximum length of a text where known."""
+
+    kind: str
+    values: tuple[str, ...] = ()
+    max_length: int | None = None
+    source: str = ""
+    """The system's own name of the type (`Edm.Date`, `NAV.salesLineType`), for messages."""
+
+
 @dataclass(frozen=True)
 class EntityShape:
-    """The fields of an ERP entity as the connector reads it, for `mlc validate` to check the
-    fields a mapping names (`doc.shipToName`): `fields` every field of a record; `lists` the
-    list-valued fields (expanded lines) and the shape of their items."""
+    """The fields of an ERP entity as the connector reads or writes it: `fields` every field of
+    a record, for `mlc validate` to check the fields a mapping names (`doc.shipToName`); `lists`
+    the list-valued fields (expanded lines) and the shape of their items; `types` the type of
+    the fields whose type is known, for checking a payload before it is written; `closed`:
+    `fields` is the complete list, so a payload key outside it is refused."""
 
     entity: str
     fields: frozenset[str]
     lists: Mapping[str, EntityShape] = field(default_factory=dict)
+    types: Mapping[str, FieldType] = field(default_factory=dict)
+    closed: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,6 +107,9 @@ class ConnectorPlugin:
     """Check a connection entry; raise ConfigError listing every problem (the result is ignored)."""
     entity_shape: Callable[[str, str | None], EntityShape | None] | None = field(default=None, repr=False)
     """The shape of an entity read with an `expand` (None when the connector does not know it)."""
+    payload_shape: Callable[[str], EntityShape | None] | None = field(default=None, repr=False)
+    """The shape of a body written to an entity (its lines included, with field types), which
+    inbound payloads are checked against at render (None when the connector does not know it)."""
     local_servers: tuple[LocalServerSpec, ...] = ()
     """Real servers the plugin can start locally for the demo (e.g. Cleo's SFTP over sshd)."""
 

@@ -13,12 +13,13 @@ from typing import Any
 
 import httpx
 
+from connectors.bc import field_types
 from connectors.bc.client import DOCUMENT_LINES, ENTITY_SETS, BcConnector
 from connectors.bc.config import BcConfig
 from connectors.bc.webhooks import Notification, Subscription, Subscriptions, parse_notifications
 from connectors.common import RetryPolicy
 from engine.errors import SecretError
-from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape
+from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape, FieldType
 
 
 def connect(
@@ -65,6 +66,39 @@ def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
     return EntityShape(f"BC {entity}", frozenset({*fields, "@odata.etag"}), lists)
 
 
+def payload_shape(entity: str) -> EntityShape | None:
+    """The body of a POST or PATCH to a BC entity set: its fields and its lines (deep insert),
+    each field with its type from the API v2.0 resource pages (`connectors.bc.field_types`).
+    BC refuses a property its type does not have, so the shape is closed."""
+    from connectors.bc.emulator.schema import ENTITY_SETS as SHAPES
+
+    found = SHAPES.get(entity)
+    if found is None:
+        return None
+    lists: dict[str, EntityShape] = {}
+    fields = set(found.fields)
+    if found.lines and found.line_fields is not None:
+        fields.add(found.lines)
+        line_types = field_types.LINE_FIELD_TYPES.get(found.lines, {})
+        lists[found.lines] = EntityShape(f"BC {found.lines}", frozenset(found.line_fields), types=_typed(line_types))
+    return EntityShape(f"BC {entity}", frozenset(fields), lists, _typed(field_types.TYPES.get(entity, {})))
+
+
+_KINDS = {"GUID": "guid", "string": "string", "date": "date", "datetime": "datetime", "decimal": "decimal", "integer": "integer", "boolean": "boolean"}
+_EDM = {"guid": "Edm.Guid", "string": "Edm.String", "date": "Edm.Date", "datetime": "Edm.DateTimeOffset", "decimal": "Edm.Decimal", "integer": "Edm.Int32", "boolean": "Edm.Boolean"}
+
+
+def _typed(types: Mapping[str, str]) -> dict[str, FieldType]:
+    typed = {}
+    for name, documented in types.items():
+        if documented.startswith("NAV."):
+            typed[name] = FieldType("enum", field_types.ENUM_VALUES.get(documented, ()), source=documented)
+        else:
+            kind = _KINDS[documented]
+            typed[name] = FieldType(kind, source=_EDM[kind])
+    return typed
+
+
 def _build_bc_for_project(project: Any) -> Any:
     """The BC emulator with the project's partners' customers and vendors added."""
     from connectors.bc.emulator import build_bc, shared_state
@@ -84,6 +118,7 @@ plugin = ConnectorPlugin(
     connect=connect,
     validate_config=BcConfig.from_mapping,
     entity_shape=entity_shape,
+    payload_shape=payload_shape,
 )
 
 __all__ = [
@@ -97,5 +132,6 @@ __all__ = [
     "connect",
     "entity_shape",
     "parse_notifications",
+    "payload_shape",
     "plugin",
 ]

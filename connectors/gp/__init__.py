@@ -11,7 +11,7 @@ from connectors.gp import paths
 from connectors.gp.client import GpClient, connect
 from connectors.gp.config import GpConfig, GpVersion
 from connectors.gp.emulator import build_app as _build_emulator
-from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape
+from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape, FieldType
 
 
 def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
@@ -23,7 +23,23 @@ def entity_shape(entity: str, expand: str | None = None) -> EntityShape | None:
     return EntityShape(f"GP {entity}", frozenset(fields)) if fields else None
 
 
-__all__ = ["GpClient", "GpConfig", "GpVersion", "connect", "entity_shape", "plugin"]
+def payload_shape(entity: str) -> EntityShape | None:
+    """The body written to a GP entity, with the few field types GP is assumed to require
+    (`paths.FIELD_TYPES`). Open: the complete field list of a written body is not known, so a
+    key outside the known fields is not refused."""
+    if entity not in paths.FIELD_TYPES:
+        return None
+    fields = {"purchaseOrders": paths.PO_FIELDS, "purchaseReceipts": ()}[entity]
+    line_fields = {"purchaseOrders": paths.PO_LINE_FIELDS, "purchaseReceipts": paths.RECEIPT_LINE_FIELDS}[entity]
+    lines = EntityShape(f"GP {entity} line", frozenset(line_fields), types=_typed(paths.LINE_FIELD_TYPES[entity]), closed=False)
+    return EntityShape(f"GP {entity}", frozenset({*fields, paths.LINES_KEY}), {paths.LINES_KEY: lines}, _typed(paths.FIELD_TYPES[entity]), closed=False)
+
+
+def _typed(types: dict[str, str]) -> dict[str, FieldType]:
+    return {name: FieldType(kind, source=f"GP {kind} [assumed]") for name, kind in types.items()}
+
+
+__all__ = ["GpClient", "GpConfig", "GpVersion", "connect", "entity_shape", "payload_shape", "plugin"]
 
 plugin = ConnectorPlugin(
     name="gp",
@@ -32,4 +48,5 @@ plugin = ConnectorPlugin(
     connect=connect,
     validate_config=GpConfig.from_mapping,
     entity_shape=entity_shape,
+    payload_shape=payload_shape,
 )

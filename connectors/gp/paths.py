@@ -261,6 +261,20 @@ RECEIPT_LINE_FIELDS = (
 RECEIPT_DATE_FIELD = "ReceiptDate"
 RECEIPT_PO_FIELD = "PurchaseOrderId"
 
+FIELD_TYPES: dict[str, dict[str, str]] = {
+    "purchaseOrders": {"Date": "date", "RequiredDate": "date"},
+    "purchaseReceipts": {RECEIPT_DATE_FIELD: "date"},
+}
+"""[U] The types GP is assumed to require of a written body, per entity: only those the
+emulator's rules check (a date `YYYY-MM-DD`; emulator/rules.py `_check_date`). The other
+fields' types are not known, and no complete field list of a written receipt is either."""
+
+LINE_FIELD_TYPES: dict[str, dict[str, str]] = {
+    "purchaseOrders": {"QuantityOrdered": "decimal", "PromisedDate": "date", "PromisedShipDate": "date", "RequiredDate": "date"},
+    "purchaseReceipts": {"QuantityShipped": "decimal"},
+}
+"""[U] The same for the lines (`_positive` checks a quantity is a number)."""
+
 # --- Errors -----------------------------------------------------------------------------------
 
 ERROR_CODE_KEY = "ErrorCode"

@@ -12,12 +12,15 @@ and find what used to pass and render wrong or empty documents:
   error at the `for_each` line, not at a later element);
 - `mapping-xref`: a cross-reference table that no partner using the mapping defines;
 - `mapping-literal`: a constant that is not valid for its element (type, date, time, codes,
-  length), e.g. `DTM02: "06/03/2024"`;
+  length; a unit not in the complete 355 list of the set's version), e.g. `DTM02: "06/03/2024"`;
 - `mapping-loop-position` (warning): a segment written after a `for_each` loop whose
   definition puts that segment inside the loop, so the X12 reader takes it as part of the
   last iteration (a header SAC after the IT1 loop reads as the last line's allowance);
 - `mapping-mandatory`: a mandatory segment of the set no entry writes, or a mandatory element
-  an entry of its segment does not write.
+  an entry of its segment does not write;
+- `mapping-payload-field` (`check_payload_fields`): a key of an inbound payload that the entity
+  it is written to does not have (its values' types are checked at render,
+  `engine.mapping.payload`).
 """
 
 from __future__ import annotations
@@ -34,9 +37,10 @@ from jinja2 import Environment, TemplateSyntaxError, nodes
 from engine.config.lint import Finding
 from engine.config.source import Pointer, YamlSource
 from engine.x12 import definition as definitions
+from engine.x12.codelists import UNIT_ELEMENT, unit_codes, unit_list_version
 from engine.x12.definition import CompositeDef, ElementDef, LoopDef, SegmentUse, TransactionSetDef
 
-__all__ = ["Shape", "check_mapping", "erp_shape", "segment_entries", "x12_shape"]
+__all__ = ["Shape", "check_mapping", "check_payload_fields", "erp_shape", "segment_entries", "x12_shape"]
 
 _ENV = Environment()
 _FIRST_KEY = re.compile(r"^\$\.([A-Za-z_@][\w@.-]*?)(?:\[|\.|$)")
@@ -224,10 +228,10 @@ class _Checker:
                             self.template(component, (*at, position), names)
                         continue
                     self.template(value, at, names)
-                    if segment is not None:
-                        self.literal(value, at, segment, str(element_id))
+                    if segment is not None and definition is not None:
+                        self.literal(value, at, segment, str(element_id), definition.version)
 
-    def literal(self, value: Any, pointer: Pointer, segment: Any, element_id: str) -> None:
+    def literal(self, value: Any, pointer: Pointer, segment: Any, element_id: str, version: str) -> None:
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             return
         text = str(value)
@@ -239,7 +243,7 @@ class _Checker:
         element = segment.elements[position - 1]
         if isinstance(element, CompositeDef):
             return
-        problem = _literal_problem(text, element)
+        problem = _literal_problem(text, element, version)
         if problem:
             self.add(pointer, "mapping-literal", f"{element_id}: the constant {text!r} {problem}")
 
@@ -295,6 +299,46 @@ class _Checker:
                 return
             for key, item in value.items():
                 self.output(item, (*pointer, key), names)
+
+
+def check_payload_fields(source: YamlSource, shape: Any) -> list[Finding]:
+    """`mapping-payload-field`: a key of an inbound or JSON mapping's `output` that the entity it
+    is written to (`shape`, an `engine.plugins.EntityShape`) does not have, with "did you mean".
+    Keys starting with `_` (the runtime's own) and `@odata.` are not the entity's; an open shape
+    (its field list incomplete) refuses none."""
+    data = source.data if isinstance(source.data, dict) else {}
+    findings: list[Finding] = []
+
+    def walk(value: Any, pointer: Pointer, entity: Any) -> None:
+        if isinstance(value, list):
+            for index, item in enumerate(value):
+                walk(item, (*pointer, index), entity)
+            return
+        if not isinstance(value, dict):
+            return
+        if "for_each" in value:
+            walk(value.get("item"), (*pointer, "item"), entity)
+            return
+        if set(value) == {"value", "when"}:
+            walk(value["value"], (*pointer, "value"), entity)
+            return
+        for key, item in value.items():
+            text = str(key)
+            if text.startswith(("_", "@odata.")):
+                continue
+            if entity.closed and text not in entity.fields:
+                close = difflib.get_close_matches(text, sorted(entity.fields), n=1)
+                hint = f"; did you mean {close[0]}?" if close else ""
+                findings.append(
+                    Finding(source.where((*pointer, key), key=True), "mapping-payload-field", f"{text!r} is not a field of {entity.entity}{hint}")
+                )
+                continue
+            lines = entity.lists.get(text)
+            if lines is not None:
+                walk(item, (*pointer, key), lines)
+
+    walk(data.get("output"), ("output",), shape)
+    return findings
 
 
 def _chains(tree: nodes.Template) -> list[list[Any]]:
@@ -368,7 +412,7 @@ def segment_entries(items: Any, pointer: Pointer) -> list[tuple[Pointer, str, di
     return found
 
 
-def _literal_problem(text: str, element: ElementDef) -> str | None:
+def _literal_problem(text: str, element: ElementDef, version: str) -> str | None:
     kind = element.type
     if kind == "DT":
         if not text.isdigit() or len(text) not in (6, 8):
@@ -386,6 +430,8 @@ def _literal_problem(text: str, element: ElementDef) -> str | None:
     elif kind == "R":
         if not re.fullmatch(r"-?(\d+\.?\d*|\.\d+)", text):
             return f"is not a number (type R of {element.ref})"
+    elif kind == "ID" and element.ref == UNIT_ELEMENT and text not in unit_codes(version):
+        return f"is not an X12 {unit_list_version(version)} unit code (element {UNIT_ELEMENT}; an ERP unit goes through | x12_unit)"
     elif kind == "ID" and element.codes and text not in element.codes:
         shown = ", ".join(sorted(element.codes)[:12]) + (", ..." if len(element.codes) > 12 else "")
         return f"is not a code of {element.ref} {element.name} (valid: {shown})"

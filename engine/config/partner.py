@@ -31,6 +31,7 @@ from engine.config.schema import label
 from engine.config.source import YamlSource
 from engine.errors import ConfigError
 from engine.x12 import definition as definitions
+from engine.x12.codelists import unit_codes, unit_list_version
 
 if TYPE_CHECKING:
     from engine.guides.guide import Guide
@@ -197,6 +198,7 @@ def check_partner(data: Mapping[str, Any], source: YamlSource, stem: str) -> lis
                 )
             )
         seen.setdefault(char, role)
+    findings.extend(_check_units(data, source, version))
     transactions = data.get("transactions")
     if isinstance(version, str) and isinstance(transactions, list):
         available = _available()
@@ -212,6 +214,28 @@ def check_partner(data: Mapping[str, Any], source: YamlSource, stem: str) -> lis
                     )
                 )
     return findings
+
+
+def _check_units(data: Mapping[str, Any], source: YamlSource, version: Any) -> list[Finding]:
+    """A warning for each X12 code of the `uom` table (X12 code -> ERP unit, what `x12_unit`
+    reads) that is not an X12 355 code of the partner's version: a typo there would go out as
+    it is. A warning, not an error: a partner may agree on codes of its own."""
+    xref = data.get("xref")
+    table = xref.get("uom") if isinstance(xref, dict) else None
+    if not isinstance(table, dict) or not isinstance(version, str):
+        return []
+    codes = unit_codes(version)
+    return [
+        Finding(
+            source.where(("xref", "uom", code), key=True),
+            "partner-uom",
+            f"xref uom: {code!r} is not an X12 {unit_list_version(version)} unit code (element 355); "
+            "the table maps X12 codes (EA, CA, BX, ...) to ERP units",
+            "warning",
+        )
+        for code in table
+        if str(code) not in codes
+    ]
 
 
 @cache

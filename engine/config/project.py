@@ -15,7 +15,9 @@ The `Project` keeps:
 - `partners` (id -> `Partner`: `.id`, `.data` with every default applied, `.source`);
 - `routes` (name -> `Route`: `.data`, `.source`, compiled `Value`s and lookups);
 - `mapping_sources` (name -> YamlSource, interpolated) and `mappings` (name ->
-  `CompiledMapping`);
+  `CompiledMapping`; an inbound or JSON mapping's `target` is the shape of the ERP entity its
+  routes write it to, from the connector's `payload_shape`, which every render checks the
+  payload against);
 - partner resolution: `find_partner(by, key)` (ConfigError naming what was looked for and the
   known keys), `match_partner(by, key)` (None instead), `mapping_for(route_mapping, partner)`
   (partner overrides applied), `takes_part(partner, route)` and `partners_for(route)`.
@@ -212,6 +214,58 @@ def _check_mapping_uses(
     return findings
 
 
+def _attach_targets(
+    mappings: Mapping[str, CompiledMapping], sources: Mapping[str, YamlSource], partners: Mapping[str, Partner],
+    routes: Mapping[str, Route], connections: Mapping[str, Any],
+) -> list[Finding]:
+    """Give each inbound and JSON mapping the shape of the entity its routes write its payload
+    to (`CompiledMapping.target`, from the connection's plugin, `payload_shape`), so every render
+    checks the payload's values against their fields; and report, at the key, a payload key the
+    entity does not have (`mapping-payload-field`). A mapping written to two different entities
+    is checked against neither (a warning says so)."""
+    from engine.config.mapping_checks import check_payload_fields
+    from engine.plugins import EntityShape, discover
+
+    try:
+        plugins = discover()
+    except ConfigError:
+        plugins = {}  # reported as plugin-load by the connection checks
+    written: dict[str, dict[str, tuple[EntityShape, str]]] = {}
+    for route in routes.values():
+        target = route.data.get("target") or {}
+        connection = connections.get(str(target.get("connection")), {})
+        plugin = plugins.get(str(connection.get("type")))
+        entity = target.get("entity")
+        if plugin is None or plugin.payload_shape is None or not isinstance(entity, str) or not isinstance(route.mapping, str):
+            continue
+        shape = plugin.payload_shape(entity)
+        if shape is None:
+            continue
+        names = {route.mapping} | {
+            str(((p.data.get("overrides") or {}).get("mappings") or {}).get(route.mapping, route.mapping)) for p in partners.values()
+        }
+        for name in names:
+            written.setdefault(name, {})[shape.entity] = (shape, route.name)
+    findings: list[Finding] = []
+    for name, shapes in sorted(written.items()):
+        mapping = mappings.get(name)
+        if mapping is None or mapping.direction == "outbound":
+            continue
+        if len(shapes) > 1:
+            listed = ", ".join(f"{entity} (route {route})" for entity, (_, route) in sorted(shapes.items()))
+            findings.append(
+                Finding(
+                    mapping.source.where(("output",), key=True), "mapping-target",
+                    f"mapping {name} is written to {listed}: its payload is checked against none of them", "warning",
+                )
+            )
+            continue
+        shape = next(iter(shapes.values()))[0]
+        mapping.target = shape
+        findings.extend(check_payload_fields(sources.get(name, mapping.source), shape))
+    return findings
+
+
 def _root_causes(findings: list[Finding], partner_files: list[project_files.ProjectFile]) -> list[Finding]:
     """The findings without those that only follow from a partner file that could not be read
     (a YAML or schema error there is the one error: the cases and routes naming the partner,
@@ -382,6 +436,7 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
             mappings[name] = compiled
 
     findings.extend(_check_mapping_uses(mapping_sources, partners, routes, connections))
+    findings.extend(_attach_targets(mappings, mapping_sources, partners, routes, connections))
     case_files = [read(relative, "case") for relative in layout.cases]
     catalog = Catalog(
         connections=connections,

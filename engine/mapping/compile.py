@@ -23,6 +23,7 @@ from engine.errors import MappingError
 from engine.mapping.formatting import FormatState, Formatter, formatter, plain
 from engine.mapping.paths import Path, check_jsonpath, compile_path
 from engine.mapping.templates import TemplateCompiler, Value
+from engine.plugins import EntityShape
 from engine.x12 import definition as definitions
 from engine.x12.definition import CompositeDef, ElementDef, SegmentDef, TransactionSetDef
 from engine.x12.scanners import Checker, checker
@@ -121,6 +122,10 @@ class CompiledMapping:
     key: Value | None = None
     segments: list[SegmentNode | LoopNode] = field(default_factory=list)
     output: Any = None
+    target: EntityShape | None = None
+    """The entity an inbound or JSON payload is written to, with its field types: set when the
+    project is loaded from the routes that use the mapping (`engine.config.project`), so every
+    render checks the payload against it (`engine.mapping.payload`). None: not checked."""
 
     @property
     def path(self) -> str:
@@ -269,6 +274,9 @@ class _Compiler(TemplateCompiler):
 @dataclass
 class ObjectNode:
     items: list[tuple[str, Any]]
+    plans: dict[int, Any] = field(default_factory=dict, repr=False, compare=False)
+    """The checks of its keys against an entity, by the entity shape's id, made on first use
+    (`engine.mapping.inbound`)."""
 
 
 @dataclass

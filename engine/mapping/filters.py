@@ -16,6 +16,7 @@ from jinja2.runtime import Context
 
 from engine.errors import MappingError
 from engine.mapping.paths import compile_jsonpath
+from engine.mapping.units import builtin_unit, unknown_unit_message
 
 MISSING: Any = object()
 
@@ -164,6 +165,28 @@ def _reversed(entries: dict[str, Any]) -> dict[str, Any]:
             _REVERSED.clear()
         cached = _REVERSED[id(entries)] = (entries, {str(v): k for k, v in entries.items()})
     return cached[1]
+
+
+@pass_context
+def x12_unit(context: Context, value: Any, table: str = "uom") -> str:
+    """An ERP unit of measure as an X12 355 code: the partner's `table` (X12 code -> ERP unit,
+    read the other way round), else the built-in code of a standard unit, else the unit itself
+    when it is a 355 code of the partner's version; anything else fails the render naming the
+    unit, the document line and the table to add it to (`engine.mapping.units`). An empty unit
+    stays empty (the segment's syntax notes say when a unit is required)."""
+    if value is None or value == "":
+        return ""
+    unit = str(value)
+    partner = context.get("partner") or {}
+    entries = (partner.get("xref") or {}).get(table)
+    if isinstance(entries, dict):
+        mapped = _reversed(entries).get(unit)
+        if mapped is not None:
+            return str(mapped)
+    found = builtin_unit(unit, str((partner.get("x12") or {}).get("version") or "004010"))
+    if found is None:
+        raise MappingError(unknown_unit_message(unit, partner, table, context.get("loop")))
+    return found
 
 
 def code(value: Any, table: dict[str, Any], default: Any = MISSING) -> Any:
@@ -349,6 +372,7 @@ FILTERS: dict[str, Any] = {
     "where": where,
     "x12_date": x12_date,
     "x12_time": x12_time,
+    "x12_unit": x12_unit,
     "xref": xref,
 }
 

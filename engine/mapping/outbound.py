@@ -218,7 +218,11 @@ def unresolved_message(partner: dict[str, Any], misses: list[tuple[str, str]]) -
         if key not in by_table.setdefault(table, []):
             by_table[table].append(key)
     parts = [f"{', '.join(keys)} (table {table!r})" for table, keys in by_table.items()]
-    return f"not in partner {partner.get('id', '?')!r} cross-reference: " + "; ".join(parts)
+    partner_id = partner.get("id", "?")
+    return (
+        f"not in partner {partner_id!r} cross-reference: " + "; ".join(parts)
+        + f"; add them to partners/{partner_id}.yaml under xref: {', '.join(by_table)}"
+    )
 
 
 def party(x12: dict[str, Any]) -> Party:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from connectors.bc import field_types
+
 ZERO_GUID = "00000000-0000-0000-0000-000000000000"
 
 
@@ -351,7 +353,7 @@ ENTITY_SETS: dict[str, EntitySet] = {
 LINE_SETS: dict[str, EntitySet] = {s.lines: s for s in ENTITY_SETS.values() if s.lines}
 """Flat line sets (`companies({cid})/salesInvoiceLines({id})`) by name, to their document set."""
 LINE_READ_ONLY = _LINE_READ_ONLY
-LINE_TYPES = ("Comment", "Account", "Item", "Resource", "Value", "Fixed Asset", "Charge")
+LINE_TYPES = field_types.LINE_TYPES
 
 UNPOSTED_STATUS = {"Pending Approval": "In Review", "Released": "Open", "Pending Prepayment": "Open"}
 """Sales Header status -> API status; anything else is "Draft" (Sales Invoice Aggregator)."""

@@ -171,3 +171,31 @@ def test_golden_json_is_compared_as_json_numbers_by_value_and_key_order_ignored(
     assert not same_json({"a": True}, {"a": 1})
     assert not same_json({"a": "5"}, {"a": 5})
     assert not same_json([1, 2], [2, 1])
+
+
+def _wrong_way_date(project: Path) -> int:
+    """The project's own copy of the shipped 850 mapping with `x12_date` where `iso_date`
+    belongs (an X12 date written as the ERP date); the line of orderDate."""
+    shipped = (REPO / "engine/library/mappings/x12-850-to-bc-sales-order/mapping.yaml").read_text(encoding="utf-8")
+    right = 'orderDate: "{{ doc.BEG.BEG05 | iso_date }}"'
+    assert shipped.count(right) == 1
+    own = project / "mappings/x12-850-to-bc-sales-order/mapping.yaml"
+    own.write_text(shipped.replace(right, right.replace("iso_date", "x12_date")), encoding="utf-8")
+    return next(number for number, text in enumerate(shipped.splitlines(), start=1) if right in text)
+
+
+def test_an_inbound_date_filter_used_the_wrong_way_round_fails_render_and_test_naming_the_field_value_and_line(project_copy: Path) -> None:
+    line = _wrong_way_date(project_copy)
+    expected = (
+        f"mappings/x12-850-to-bc-sales-order/mapping.yaml:{line} (orderDate): the payload field orderDate got "
+        "'20240603': an X12 date (CCYYMMDD), not an ERP date; BC salesOrders.orderDate "
+        "(Edm.Date) takes a date YYYY-MM-DD"
+    )
+    rendered = CliRunner().invoke(
+        cli, ["render", "x12-850-to-bc-sales-order", "--input", str(SEED / "850_ACME-PO-7001.edi"), "--project", str(project_copy)]
+    )
+    assert rendered.exit_code == 1 and expected in rendered.stderr, rendered.output
+    tested = CliRunner().invoke(cli, ["test", "x12-850-to-bc-sales-order/acme-po-7001", "--format", "json", "--project", str(project_copy)])
+    assert tested.exit_code == 1, tested.output
+    [case] = json.loads(tested.stdout)
+    assert case["result"] == "FAIL" and expected in case["detail"], case

@@ -70,6 +70,18 @@ def test_the_base_project_has_no_finding(tmp_path: Path) -> None:
             id="literal-number",
         ),
         pytest.param(
+            'IT102: "{{ line.quantity }}", ',
+            'IT102: "{{ line.quantity }}", IT103: EACH, ',
+            "mappings/invoice-810/mapping.yaml:12:79: error mapping-literal IT103: the constant 'EACH' is not an X12 004010 unit code (element 355; an ERP unit goes through | x12_unit)",
+            id="literal-unit",
+        ),
+        pytest.param(
+            'IT102: "{{ line.quantity }}", ',
+            'IT102: "{{ line.quantity }}", IT103: CA, ',
+            None,
+            id="literal-unit-valid",
+        ),
+        pytest.param(
             'BIG02: "{{ doc.number }}"',
             'BIG02: "{{ doc.number }}"\n      BIG01: "{{ doc.invoiceDate }}"',
             None,

@@ -77,7 +77,7 @@ def test_a_005010_partner_reads_a_004010_inbound_mapping_whose_segments_are_the_
 
 def test_validate_says_where_a_004010_inbound_mapping_reads_what_005010_changed(tmp_path: Path) -> None:
     """005010 replaced MSG by MTX in the 850's N9 loop: a mapping reading N9_loop/MSG is warned."""
-    mapping = ORDER_MAPPING + '  note: "{{ doc.N9_loop | dig(\'0.MSG.0.MSG01\') }}"\n'
+    mapping = ORDER_MAPPING + '  _note: "{{ doc.N9_loop | dig(\'0.MSG.0.MSG01\') }}"\n'
     files = {"partners/acme.yaml": _inbound_only(_acme("005010")), "mappings/order-850/mapping.yaml": mapping}
     project, findings = validate_project(write_project(tmp_path, files), ENVIRON)
     assert project is not None  # warnings only
@@ -94,3 +94,12 @@ def test_an_outbound_mapping_for_another_version_renders_for_a_005010_partner_an
     _, findings = validate_project(write_project(tmp_path / "b", {"partners/acme.yaml": _acme("003040")}), ENVIRON)
     refused = {f.message for f in findings if f.code == "x12-version" and f.level == "error"}
     assert "partner acme uses X12 003040, but route invoices's mapping is written for 004010 (and 003040 has no 810 definition to read or check it against)" in refused
+
+
+def test_a_uom_code_that_is_no_x12_unit_code_of_the_partners_version_is_a_warning(tmp_path: Path) -> None:
+    text = edit(ACME, "xref:\n", "xref:\n  uom: {EA: PCS, XQ: BAG}\n")
+    project, findings = validate_project(write_project(tmp_path, {"partners/acme.yaml": text}), ENVIRON)
+    warned = [f for f in findings if f.code == "partner-uom"]
+    assert project is not None and len(warned) == 1 and warned[0].level == "warning"
+    assert "'XQ' is not an X12 004010 unit code (element 355)" in warned[0].message
+    assert warned[0].location.path == "partners/acme.yaml"

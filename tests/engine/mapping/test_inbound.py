@@ -69,7 +69,10 @@ def test_every_unknown_item_is_named_and_nothing_is_returned() -> None:
     ]
     with pytest.raises(MappingError) as caught:
         render_payload(compiled(ORDER_850), body, partner=partner(), now=NOW, interchange=INTERCHANGE, document="po.edi")
-    assert str(caught.value) == "po.edi: not in partner 'acme' cross-reference: AC-LAMP-99, AC-SOFA-77 (table 'items')"
+    assert str(caught.value) == (
+        "po.edi: not in partner 'acme' cross-reference: AC-LAMP-99, AC-SOFA-77 (table 'items'); "
+        "add them to partners/acme.yaml under xref: items"
+    )
 
 
 def test_a_missing_segment_names_the_field_and_the_mapping_line() -> None:
