@@ -99,6 +99,7 @@ __all__ = [
     "Subscription",
     "Subscriptions",
     "connect",
+    "default_rate_limit",
     "entity_shape",
     "parse_notifications",
     "plugin",

@@ -49,7 +49,7 @@ class Pacer:
     ) -> None:
         self.connection = connection
         self.limit = limit
-        self._slots = slots
+        self.slots = slots
         self._clock = clock
         self._sleep = sleep
 
@@ -61,7 +61,7 @@ class Pacer:
             return 0.0
         now = self._clock()
         try:
-            at = self._slots.reserve(wants, now=now, max_wait=self.limit.max_wait)
+            at = self.slots.reserve(wants, now=now, max_wait=self.limit.max_wait)
         except Refused as refused:
             report_rate_wait(self.connection, None)
             wait = refused.at - now
