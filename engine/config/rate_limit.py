@@ -3,7 +3,7 @@
     connections:
       bc:
         type: bc
-        rate_limit: {requests: 6000, per: 300s}    # Business Central online's documented limit
+        rate_limit: {requests: 5900, per: 300s}    # the default for Business Central online
       cleo:
         type: cleo
         rate_limit:

@@ -3,10 +3,11 @@ any host) sharing the store paces under one budget.
 
 Each request takes its slots in one short write transaction: one upsert per budget
 (engine/store/budgets.py, the same GCRA step as `engine.pacing.slots.step`), all of a
-request's budgets or none. Measured on this machine (benchmarks/rate_budget.py): about 1 ms of
-wall time and 0.5-0.8 ms of CPU per grant on SQLite (mostly the commit) and on PostgreSQL over
+request's budgets or none. Measured on this machine (benchmarks/rate_budget.py, docs/requests.md):
+about 1 ms of wall time per grant for one worker on an idle machine, 2-5 ms with 2-4 workers on
+a loaded one, and 0.6-0.9 ms of CPU, on SQLite (mostly the commit) and on PostgreSQL over
 loopback (begin, upsert, commit). Against Business Central online, whose budget spaces
-requests 50 ms apart, that is 2% of a slot, so a grant per request is kept: reserving batches
+requests 50 ms apart, that is a few percent of a turn, so a grant per request is kept: reserving batches
 of slots per worker would save round trips but lose every slot a worker reserved and did not
 use in time, so workers with uneven work would fall short of the rate.
 

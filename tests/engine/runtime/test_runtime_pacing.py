@@ -74,6 +74,6 @@ def test_bc_online_is_paced_by_default(tmp_path: Path, bc: str, paced: bool) -> 
         pacer = pacer_of(systems.connector("bc"))
         assert (pacer is not None) is paced
         if pacer is not None:
-            assert pacer.limit.rate == Rate(6000, 300.0)
+            assert pacer.limit.rate == Rate(5900, 300.0)
             assert isinstance(pacer.slots, MemorySlots)  # no store: this process's budgets
         assert pacer_of(systems.connector("cleo")) is None
