@@ -28,6 +28,7 @@ anything else fails (dead-letters) the job at once with its message.
         │   ├── RemoteValidationError  the remote refused the content (e.g. GP closed period)
         │   └── RetriableHttpError  429, 408, 5xx (also a TransientError)
         ├── RefusedOperationError   the connector refused before sending (e.g. GP History write)
+        ├── RateBudgetError         the connection's rate budget has no turn within max_wait: not sent (also transient)
         └── TransportError          timeout, refused or dropped connection (also transient)
 
 `TransientError` is a mixin: `isinstance(exc, TransientError)` decides a retry.
@@ -158,6 +159,16 @@ class ProtocolError(ConnectorError):
 
 class RefusedOperationError(ConnectorError):
     """The connector refused an operation before sending anything (a safety rule)."""
+
+
+class RateBudgetError(ConnectorError, TransientError):
+    """The request's turn under the connection's rate budget is more than `max_wait` away, so it
+    was not sent; `retry_after` is when the turn would have come (seconds). The job is retried
+    later instead of holding its worker (connectors do not retry it in-process)."""
+
+    def __init__(self, message: str, *, system: str, retry_after: float) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, system=system)
 
 
 class TransportError(ConnectorError, TransientError):

@@ -10,12 +10,15 @@
     mlc_partner_poll_failures_total{route,partner}  polls that could not read one partner's folder (missing, forbidden, unreachable)
     mlc_webhook_requests_total{endpoint,status} webhook calls answered
     mlc_http_requests_total{system,status}      HTTP calls to external systems ("error" when no response came)
+    mlc_rate_budget_wait_seconds{connection}    how long each paced request waited for its turn (engine/pacing)
+    mlc_rate_budget_refused_total{connection}   requests not sent: their turn was more than max_wait away
 
 HTTP calls are counted where they happen, in the connectors' shared client
 (`connectors.common.client`), which reports every response to `report_http_call`; the engine
-never imports connectors, so the hook lives here and connectors call it. Each `Metrics` keeps
-its own registry (several can live in one process, as in tests) and listens to HTTP calls until
-`close()`.
+never imports connectors, so the hook lives here and connectors call it. Rate-budget waits are
+reported the same way, by `engine.pacing.Pacer` (`report_rate_wait`). Each `Metrics` keeps
+its own registry (several can live in one process, as in tests) and listens to HTTP calls and
+rate-budget waits until `close()`.
 """
 
 from __future__ import annotations
@@ -35,7 +38,17 @@ from engine.errors import MlcError
 if TYPE_CHECKING:  # the store (SQLAlchemy) is not imported by connectors that only report HTTP calls
     from engine.store import JobState, Store
 
-__all__ = ["HttpObserver", "Metrics", "add_http_observer", "remove_http_observer", "report_http_call"]
+__all__ = [
+    "HttpObserver",
+    "Metrics",
+    "RateObserver",
+    "add_http_observer",
+    "add_rate_observer",
+    "remove_http_observer",
+    "remove_rate_observer",
+    "report_http_call",
+    "report_rate_wait",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +59,14 @@ when no response came (timeout, refused connection)."""
 _observers: list[HttpObserver] = []
 _observers_lock = threading.Lock()
 
+RateObserver = Callable[[str, "float | None"], None]
+"""Called with (connection, seconds waited) for every request paced under a rate budget;
+seconds None when the request was refused (its turn was more than max_wait away)."""
+
+_rate_observers: list[RateObserver] = []
+
 JOB_SECONDS_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+RATE_WAIT_BUCKETS = (0.0, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 LATENCY_SECONDS_BUCKETS = (0.1, 0.5, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 24 * 3600.0)
 
 
@@ -72,6 +92,30 @@ def report_http_call(system: str, method: str, status: int | None) -> None:
             observer(system, method, status)
         except Exception:  # a broken metric must never fail a business call
             log.exception("an HTTP metrics observer failed")
+
+
+def add_rate_observer(observer: RateObserver) -> None:
+    """Call `observer` for every request paced under a rate budget from now on."""
+    with _observers_lock:
+        _rate_observers.append(observer)
+
+
+def remove_rate_observer(observer: RateObserver) -> None:
+    """Stop calling `observer` (no error if it was not registered)."""
+    with _observers_lock:
+        if observer in _rate_observers:
+            _rate_observers.remove(observer)
+
+
+def report_rate_wait(connection: str, seconds: float | None) -> None:
+    """A request of `connection` waited `seconds` for its turn (None: refused); never raises."""
+    with _observers_lock:
+        observers = list(_rate_observers)
+    for observer in observers:
+        try:
+            observer(connection, seconds)
+        except Exception:  # a broken metric must never fail a business call
+            log.exception("a rate-budget metrics observer failed")
 
 
 class _StoreCollector(Collector):
@@ -128,11 +172,27 @@ class Metrics:
         self.http_requests = Counter(
             "mlc_http_requests", "HTTP calls to external systems, by system and status", ["system", "status"], registry=self.registry
         )
+        self.rate_waits = Histogram(
+            "mlc_rate_budget_wait_seconds", "Time each paced request waited for its turn under its connection's rate budget", ["connection"],
+            buckets=RATE_WAIT_BUCKETS, registry=self.registry,
+        )
+        self.rate_refused = Counter(
+            "mlc_rate_budget_refused", "Requests not sent: their turn under the rate budget was more than max_wait away", ["connection"],
+            registry=self.registry,
+        )
         add_http_observer(self._http_call)
+        add_rate_observer(self._rate_wait)
 
     def close(self) -> None:
-        """Stop counting HTTP calls (the registry stays readable)."""
+        """Stop counting HTTP calls and rate-budget waits (the registry stays readable)."""
         remove_http_observer(self._http_call)
+        remove_rate_observer(self._rate_wait)
+
+    def _rate_wait(self, connection: str, seconds: float | None) -> None:
+        if seconds is None:
+            self.rate_refused.labels(connection=connection).inc()
+        else:
+            self.rate_waits.labels(connection=connection).observe(seconds)
 
     def _http_call(self, system: str, method: str, status: int | None) -> None:
         self.http_requests.labels(system=system, status=str(status) if status is not None else "error").inc()

@@ -112,6 +112,10 @@ class ConnectorPlugin:
     inbound payloads are checked against at render (None when the connector does not know it)."""
     local_servers: tuple[LocalServerSpec, ...] = ()
     """Real servers the plugin can start locally for the demo (e.g. Cleo's SFTP over sshd)."""
+    default_rate_limit: Callable[[Mapping[str, Any]], Mapping[str, Any] | None] | None = field(default=None, repr=False)
+    """The `rate_limit:` a connection entry gets when it sets none (the system's documented
+    limit, e.g. Business Central online's), or None; a connector that paces takes a `pacer` in
+    `connect` (engine/pacing)."""
 
 
 @cache

@@ -3,7 +3,8 @@
 A *record system* (Business Central, GP) lists changed records and reads, creates and updates
 them; a *file store* (Cleo, a local folder) lists, downloads, uploads, deletes and moves
 files. The runtime only ever talks to these protocols, so the same route runs against the
-real system, its emulator, or a local folder.
+real system, its emulator, or a local folder. A *request pacer* is what the runtime hands a
+connector so its requests stay under the connection's rate budget (`engine.pacing.Pacer`).
 """
 
 from __future__ import annotations
@@ -82,4 +83,14 @@ class FileStore(Protocol):
 
     def move(self, file: RemoteFile, folder: str) -> RemoteFile:
         """Move the file to another folder (archiving after processing)."""
+        ...
+
+
+@runtime_checkable
+class RequestPacer(Protocol):
+    """Holds each request of a connection until its turn under the connection's rate budget."""
+
+    def pace(self, method: str, path: str) -> float:
+        """Wait until the request (`path` relative to the connection's base URL) may be sent;
+        the seconds waited. Raises `RateBudgetError` when its turn is too far away (not sent)."""
         ...

@@ -15,11 +15,12 @@ import httpx
 
 from connectors.bc import field_types
 from connectors.bc.client import DOCUMENT_LINES, ENTITY_SETS, BcConnector
-from connectors.bc.config import BcConfig
+from connectors.bc.config import BcConfig, default_rate_limit
 from connectors.bc.webhooks import Notification, Subscription, Subscriptions, parse_notifications
 from connectors.common import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec, EntityShape, FieldType
+from engine.ports import RequestPacer
 
 
 def connect(
@@ -28,13 +29,15 @@ def connect(
     transport: httpx.BaseTransport | None = None,
     *,
     retry: RetryPolicy | None = None,
+    pacer: RequestPacer | None = None,
 ) -> BcConnector:
-    """A connector for one `connections.yaml` entry; `secrets(name)` returns a stored secret."""
+    """A connector for one `connections.yaml` entry; `secrets(name)` returns a stored secret;
+    `pacer` paces its API requests under the connection's rate budget (the runtime's)."""
     settings = BcConfig.from_mapping(config)
     client_secret = secrets(settings.secret)
     if not client_secret:
         raise SecretError(f"bc: the secret {settings.secret!r} holding the Entra client secret is empty")
-    return BcConnector(settings, client_secret, transport=transport, retry=retry)
+    return BcConnector(settings, client_secret, transport=transport, retry=retry, pacer=pacer)
 
 
 def _build_entra() -> Any:
@@ -119,6 +122,7 @@ plugin = ConnectorPlugin(
     validate_config=BcConfig.from_mapping,
     entity_shape=entity_shape,
     payload_shape=payload_shape,
+    default_rate_limit=default_rate_limit,
 )
 
 __all__ = [
@@ -130,6 +134,7 @@ __all__ = [
     "Subscription",
     "Subscriptions",
     "connect",
+    "default_rate_limit",
     "entity_shape",
     "parse_notifications",
     "payload_shape",

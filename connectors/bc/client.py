@@ -45,6 +45,7 @@ from engine.errors import (
     ProtocolError,
     UnauthorizedError,
 )
+from engine.ports import RequestPacer
 
 __all__ = [
     "DOCUMENT_LINES",
@@ -63,7 +64,8 @@ class BcConnector:
 
     `client_secret` is the resolved Entra client secret (never read from configuration);
     `transport` is shared by the token and API requests; `retry` decides backoff (inject
-    `RetryPolicy(sleep=...)` in tests); `clock` drives the token cache.
+    `RetryPolicy(sleep=...)` in tests); `clock` drives the token cache; `pacer` paces the API
+    requests under the connection's rate budget (Entra's token requests are another system's).
     """
 
     system = SYSTEM
@@ -76,6 +78,7 @@ class BcConnector:
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pacer: RequestPacer | None = None,
     ) -> None:
         self.config = config
         self.auth = EntraTokenProvider(
@@ -98,6 +101,7 @@ class BcConnector:
             retry=retry,
             headers={"Accept": "application/json"},
             secrets=self.secrets,
+            pacer=pacer,
         )
         self.subscriptions = Subscriptions(self)
 

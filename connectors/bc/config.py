@@ -20,6 +20,12 @@ DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 MAX_PAGE_SIZE = 20000
 """Business Central online never serves more than 20,000 entities per page."""
 
+ONLINE_RATE_LIMIT: Mapping[str, Any] = {"requests": 5900, "per": "300s"}
+"""The budget of a Business Central online connection: its documented OData limit per user
+(the connection's Entra app) is 6,000 requests in a 5-minute sliding window, answered 429
+beyond; 100 fewer are granted, because a request leaves a few milliseconds after its turn
+(benchmarks/rate_budget.py), and a late one must not make a window count 6,001 (docs/requests.md)."""
+
 GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 _REQUIRED = ("tenant", "environment", "company_id", "client_id", "secret")
@@ -31,8 +37,9 @@ _OPTIONAL: dict[str, type | tuple[type, ...]] = {
     "timeout": (int, float),
     "token_skew": (int, float),
 }
-_IGNORED = ("type", "name", "auth", "description")
-"""Keys a connection entry may carry for the engine's own use (the connector type, a label)."""
+_IGNORED = ("type", "name", "auth", "description", "rate_limit")
+"""Keys a connection entry may carry for the engine's own use (the connector type, a label, the
+request budget the engine paces the connection under: engine/config/rate_limit.py)."""
 
 
 @dataclass(frozen=True)
@@ -118,3 +125,13 @@ class BcConfig:
     def token_url(self) -> str:
         """The Entra v2.0 token endpoint of the tenant."""
         return f"{self.authority}/{self.tenant}/oauth2/v2.0/token"
+
+
+def default_rate_limit(data: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The budget of a connection that sets no `rate_limit:`: Business Central online's
+    documented limit when `api_base` is BC online (the default), none for another server (on
+    premises, whose limits its administrator sets, or an emulator)."""
+    api_base = data.get("api_base", DEFAULT_API_BASE)
+    if isinstance(api_base, str) and api_base.rstrip("/").lower() == DEFAULT_API_BASE:
+        return ONLINE_RATE_LIMIT
+    return None

@@ -28,6 +28,7 @@ from connectors.cleo.sshkeys import load_private_key as _load_private_key
 from connectors.common.retry import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec, LocalServer, LocalServerSpec
+from engine.ports import RequestPacer
 
 
 def connect(
@@ -38,13 +39,16 @@ def connect(
     retry: RetryPolicy | None = None,
     clock: Callable[[], float] = time.monotonic,
     base_dir: str | Path | None = None,
+    pacer: RequestPacer | None = None,
 ) -> CleoFileStore | SftpFileStore:
-    """The store for a validated connection mapping; passwords and keys come from `secrets`."""
+    """The store for a validated connection mapping; passwords and keys come from `secrets`;
+    `pacer` paces the REST requests under the connection's rate budget (the runtime's; an sftp
+    connection has no budget: its configuration refuses `rate_limit`)."""
     if isinstance(config, Mapping) and config.get("transport") == "sftp":
         return connect_sftp(config, secrets, retry=retry, base_dir=base_dir)
     cfg = CleoConfig.from_mapping(config)
     password = _secret(secrets, cfg.password_secret, f"password of {cfg.username!r}")
-    return CleoFileStore(cfg, password, transport=transport, retry=retry, clock=clock)
+    return CleoFileStore(cfg, password, transport=transport, retry=retry, clock=clock, pacer=pacer)
 
 
 def connect_sftp(

@@ -91,6 +91,8 @@ class TokenManager:
         self._oauth = OAuth2Client(
             base_url=str(http.raw.base_url), transport=transport, timeout=timeout, follow_redirects=False
         )
+        # Token requests go to Cleo itself: they count against the connection's rate budget.
+        self._oauth.event_hooks = {**self._oauth.event_hooks, "request": [http.pace_request]}
         self._oauth.register_compliance_hook("access_token_response", self._screen)
         self._oauth.register_compliance_hook("refresh_token_response", self._screen)
 

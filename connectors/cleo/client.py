@@ -48,7 +48,7 @@ from engine.errors import (
     RefusedOperationError,
     UnauthorizedError,
 )
-from engine.ports import RemoteFile
+from engine.ports import RemoteFile, RequestPacer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +102,7 @@ class CleoFileStore:
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
+        pacer: RequestPacer | None = None,
     ) -> None:
         self.config = config
         self._http = HttpClient(
@@ -112,6 +113,7 @@ class CleoFileStore:
             retry=retry,
             headers={"Accept": "application/json"},
             secrets=lambda: self._tokens.secrets(),
+            pacer=pacer,
         )
         self._tokens = TokenManager(
             self._http,

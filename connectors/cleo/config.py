@@ -24,7 +24,8 @@ from typing import Any
 from engine.errors import ConfigError
 
 REQUIRED = ("base_url", "username", "password_secret")
-OPTIONAL = ("type", "transport", "auth", "page_size", "token_skew_seconds", "timeout_seconds")
+OPTIONAL = ("type", "transport", "auth", "page_size", "token_skew_seconds", "timeout_seconds", "rate_limit")
+"""`rate_limit` is the engine's: the request budget it paces the connection under (engine/config/rate_limit.py)."""
 AUTH_KINDS = ("password",)
 MAX_PAGE_SIZE = 1000
 

@@ -83,7 +83,9 @@ class SftpConfig:
         if not isinstance(data, Mapping):
             raise ConfigError(f"{where}: expected a mapping, got {type(data).__name__}")
         problems: list[str] = []
-        unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL))
+        if "rate_limit" in data:
+            problems.append("rate_limit paces HTTP requests and the sftp transport sends none; remove it (or use transport: rest)")
+        unknown = sorted(set(data) - set(REQUIRED) - set(OPTIONAL) - {"rate_limit"})
         if unknown:
             problems.append(f"unknown keys {unknown} for transport sftp; valid keys: {', '.join(REQUIRED + OPTIONAL)}")
         if data.get("type", "cleo") != "cleo":

@@ -7,6 +7,11 @@ is built. The transport is injectable (`httpx.MockTransport` in tests, the emula
 loopback, the real system in production). Every response (each retry, each auth round trip)
 and every call that got no response is reported to `engine.metrics.report_http_call`, which
 feeds the service's metrics.
+
+With a `pacer` (the runtime gives one to a connection with a rate budget: `engine.pacing`),
+every request the client sends waits for its turn first: retries and the resend after a 401 are
+requests too (an httpx request hook, so auth flows are paced as well). A `RateBudgetError`
+(turn too far away) leaves the client unretried: the job is retried later.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from engine.errors import (
     UnauthorizedError,
 )
 from engine.metrics import report_http_call
+from engine.ports import RequestPacer
 from engine.secrets import mask as mask
 
 RETRIABLE_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
@@ -67,7 +73,8 @@ class HttpClient:
     """An httpx client bound to one system, with retries and error translation.
 
     `secrets` returns the values to mask in any error text (called lazily, so rotated
-    credentials are masked too).
+    credentials are masked too). `pacer` paces every request under the connection's rate
+    budget (module docstring).
     """
 
     def __init__(
@@ -82,8 +89,10 @@ class HttpClient:
         headers: Mapping[str, str] | None = None,
         error_decoder: ErrorDecoder = default_error_decoder,
         secrets: Callable[[], Iterable[str]] = lambda: (),
+        pacer: RequestPacer | None = None,
     ) -> None:
         self.system = system
+        self.pacer = pacer
         self.retry = retry or RetryPolicy()
         self.error_decoder = error_decoder
         self.secrets = secrets
@@ -94,11 +103,22 @@ class HttpClient:
             timeout=timeout,
             headers=dict(headers or {}),
             follow_redirects=False,
-            event_hooks={"response": [self._observe]},
+            event_hooks={"request": [self.pace_request], "response": [self._observe]},
         )
+        self._base_path = self._client.base_url.path.rstrip("/")
 
     def _observe(self, response: httpx.Response) -> None:
         report_http_call(self.system, response.request.method, response.status_code)
+
+    def pace_request(self, request: httpx.Request) -> None:
+        """Wait for `request`'s turn under the rate budget (an httpx request hook; also hooked
+        into a connector's own token client when it talks to the same system)."""
+        if self.pacer is None:
+            return
+        path = request.url.path
+        if self._base_path and path.startswith(self._base_path):
+            path = path[len(self._base_path) :] or "/"
+        self.pacer.pace(request.method, path)
 
     @property
     def raw(self) -> httpx.Client:

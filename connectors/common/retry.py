@@ -1,7 +1,9 @@
 """Retry policy shared by every connector: which errors to retry and how long to wait.
 
 Built from tenacity's own pieces: `retry_if_exception_type(TransientError)` decides what is
-retried (429, 408, 5xx, timeouts, dropped connections); `stop_after_attempt` combined with a
+retried (429, 408, 5xx, timeouts, dropped connections), except a `RateBudgetError` (the
+request's turn under the rate budget is too far away: it already waited `max_wait`, so the job
+is retried later instead); `stop_after_attempt` combined with a
 bound on the whole sequence (`stop_before_total`) keeps a run from hanging on a system that
 stays down; the wait (`wait_retry_after`) is the Retry-After of the answer that was *just*
 refused when it carried one, otherwise exponential backoff with full jitter (a uniform draw
@@ -27,6 +29,7 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
+    retry_if_not_exception_type,
     stop_after_attempt,
     wait_exponential,
     wait_random_exponential,
@@ -34,7 +37,7 @@ from tenacity import (
 from tenacity.stop import stop_base
 from tenacity.wait import wait_base
 
-from engine.errors import RetriableHttpError, TransientError
+from engine.errors import RateBudgetError, RetriableHttpError, TransientError
 from engine.retries import report_retry
 
 T = TypeVar("T")
@@ -126,7 +129,7 @@ class RetryPolicy:
         retrying = Retrying(
             stop=self.stop(),
             wait=self.wait(),
-            retry=retry_if_exception_type(TransientError),
+            retry=retry_if_exception_type(TransientError) & retry_if_not_exception_type(RateBudgetError),
             sleep=self.sleep,
             before_sleep=self._before_sleep,
             reraise=True,

@@ -36,6 +36,7 @@ from engine.errors import (
     SecretError,
     UnauthorizedError,
 )
+from engine.ports import RequestPacer
 
 SYSTEM = "gp"
 
@@ -67,6 +68,7 @@ class GpClient:
         *,
         transport: httpx.BaseTransport | None = None,
         retry: RetryPolicy | None = None,
+        pacer: RequestPacer | None = None,
     ) -> None:
         self.config = config
         self._password = password
@@ -86,6 +88,7 @@ class GpClient:
             headers={"Accept": "application/json"},
             error_decoder=decode_error,
             secrets=lambda: (self._password,),
+            pacer=pacer,
         )
 
     def __repr__(self) -> str:
@@ -288,8 +291,10 @@ def connect(
     transport: httpx.BaseTransport | None = None,
     *,
     retry: RetryPolicy | None = None,
+    pacer: RequestPacer | None = None,
 ) -> GpClient:
-    """A `GpClient` for a `connections.yaml` entry; the password resolved through `secrets`."""
+    """A `GpClient` for a `connections.yaml` entry; the password resolved through `secrets`;
+    `pacer` paces its requests under the connection's rate budget (the runtime's)."""
     cfg = GpConfig.from_mapping(config)
     try:
         password = secrets(cfg.password_secret)
@@ -297,7 +302,7 @@ def connect(
         raise SecretError(f"gp: the secret {cfg.password_secret!r} is not in the secret store") from exc
     if not isinstance(password, str) or not password:
         raise SecretError(f"gp: the secret {cfg.password_secret!r} is empty")
-    return GpClient(cfg, password, transport=transport, retry=retry)
+    return GpClient(cfg, password, transport=transport, retry=retry, pacer=pacer)
 
 
 def _check_expand(expand: str | None) -> None:

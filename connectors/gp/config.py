@@ -60,6 +60,7 @@ _KEYS = {
     "timeout",
     "page_size",
     "verify_tls",
+    "rate_limit",  # the engine's: the request budget it paces the connection under
 }
 _REQUIRED = ("base_url", "company", "version", "username", "password_secret")
 

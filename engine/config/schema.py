@@ -113,6 +113,9 @@ def _findings(error: ValidationError, source: YamlSource) -> list[Finding]:
         message = f"{where} must be one of {', '.join(map(str, valid))}; found {instance!r}"
     elif validator == "pattern":
         message = f"{where}: {instance!r} is not valid ({_expected(error)})"
+    elif validator == "dependentRequired" and isinstance(instance, dict) and isinstance(value, dict):
+        needs = [f"{key} needs {' and '.join(k for k in wanted if k not in instance)}" for key, wanted in value.items() if key in instance and any(k not in instance for k in wanted)]
+        message = f"{where}: {'; '.join(needs)}"
     elif validator in ("minLength", "maxLength") and isinstance(instance, str):
         bound = "at least" if validator == "minLength" else "at most"
         message = f"{where}: {instance!r} is {len(instance)} characters long; {bound} {value} allowed"

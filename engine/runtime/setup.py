@@ -98,7 +98,7 @@ def open_runtime(
         secrets, mask = resolver, resolver.mask
     store = open_store(project, environ=environ, url=database)
     try:
-        with Systems(project, secrets, **connect_options) as systems:
+        with Systems(project, secrets, store=store, **connect_options) as systems:
             yield Runtime(project, store, systems, settings=settings, clock=clock, worker_id=worker_id, mask=mask)
     finally:
         store.close()

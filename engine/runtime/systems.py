@@ -9,6 +9,11 @@ threads and closed together.
 `secrets` is `name -> value` (an `engine.secrets.SecretResolver`, or the emulators' demo
 credentials for `mlc demo`); `connect_options` are passed to every plugin's `connect` that
 accepts them (an httpx transport or a retry policy in tests).
+
+A connection with a rate budget (`rate_limit:`, or its connector's default) is given a `pacer`
+when its plugin's `connect` takes one: the budget is kept in `store` when there is one, so
+every worker sharing the store paces under it together, else in this process
+(engine/pacing).
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ from __future__ import annotations
 import inspect
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import plugins
 from engine.config.project import Project
 from engine.errors import ConfigError
+from engine.pacing import MemorySlots, Pacer, Slots, StoreSlots, rate_limit_of
 from engine.ports import FileStore, RecordSystem
+
+if TYPE_CHECKING:
+    from engine.store import Store
 
 __all__ = ["Systems"]
 
@@ -29,10 +38,11 @@ __all__ = ["Systems"]
 class Systems:
     """Lazily connected connectors of a project, by connection name (thread-safe)."""
 
-    def __init__(self, project: Project, secrets: Callable[[str], str], **connect_options: Any) -> None:
+    def __init__(self, project: Project, secrets: Callable[[str], str], *, store: Store | None = None, **connect_options: Any) -> None:
         self._project = project
         self._secrets = secrets
         self._options = connect_options
+        self._slots: Slots = StoreSlots(store) if store is not None else MemorySlots()
         self._open: dict[str, Any] = {}
         self._lock = threading.Lock()
 
@@ -85,4 +95,8 @@ class Systems:
         options = {key: value for key, value in self._options.items() if key in accepted}
         if "base_dir" in accepted:
             options.setdefault("base_dir", self._project.root)
+        if "pacer" in accepted and "pacer" not in options:
+            limit = rate_limit_of(config, plugin.default_rate_limit)
+            if limit is not None:
+                options["pacer"] = Pacer(name, limit, self._slots)
         return plugin.connect(config, self._secrets, **options)

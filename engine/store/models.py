@@ -21,6 +21,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Dialect,
+    Double,
     Float,
     ForeignKey,
     Index,
@@ -325,3 +326,16 @@ artifact_chunks = Table(
 )
 """The content of an artifact stored in pieces (a pushed file streamed in): its `artifacts`
 row then has an empty `content` and the real `size` and SHA-256."""
+
+# -- rate budgets (revision 0004) ---------------------------------------------------------------
+
+rate_budgets = Table(
+    "rate_budgets",
+    metadata,
+    Column("name", String, primary_key=True),
+    Column("tat", Double, nullable=False),
+    Column("spacing", Double, nullable=False),
+)
+"""One row per rate budget (a connection, or one endpoint of it): the GCRA's theoretical arrival
+time `tat` (seconds since the epoch, from the workers' clocks) and the `spacing` between two
+requests it was computed with (engine/store/budgets.py)."""

@@ -53,6 +53,7 @@ def test_minimal_sftp_config_gets_defaults() -> None:
         pytest.param({"temp_prefix": "a/b"}, ["temp_prefix must be"], id="temp-prefix-slash"),
         pytest.param({"timeout_seconds": 0}, ["timeout_seconds must be a number > 0"], id="zero-timeout"),
         pytest.param({"base_url": "https://x"}, ["unknown keys ['base_url'] for transport sftp"], id="rest-key"),
+        pytest.param({"rate_limit": {"requests": 1, "per": 1}}, ["rate_limit paces HTTP requests and the sftp transport sends none"], id="rate-limit"),
         pytest.param(
             {"host": "", "port": 70000, "auth": "x"},
             ["host is required", "port must be", "auth must be one of"],

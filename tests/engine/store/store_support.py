@@ -102,3 +102,33 @@ def take_control_numbers(url: str, state_dir: str, partner: str, count: int, sta
     with Store.open(url, state_dir=Path(state_dir)) as store:
         start.wait()
         return [store.next_control(partner, "isa") for _ in range(count)]
+
+
+class VirtualClock:
+    """A worker's own wall time for pacing tests: it moves only by what the worker sleeps."""
+
+    def __init__(self, start: float) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def pace_requests(url: str, state_dir: str, requests: int, per: float, count: int, start: BarrierLike, t0: float) -> list[float]:
+    """Run in another process: pace `count` requests of connection "bc" under `requests` per
+    `per` through the store at `url`, on a virtual clock starting at `t0`; their send times."""
+    from engine.config.rate_limit import Rate, RateLimit
+    from engine.pacing import Pacer, StoreSlots
+
+    with Store.open(url, state_dir=Path(state_dir)) as store:
+        clock = VirtualClock(t0)
+        pacer = Pacer("bc", RateLimit(Rate(requests, per)), StoreSlots(store), clock=clock, sleep=clock.sleep)
+        start.wait()
+        sent = []
+        for _ in range(count):
+            pacer.pace("GET", "/companies")
+            sent.append(clock.now)
+        return sent

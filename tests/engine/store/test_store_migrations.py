@@ -34,6 +34,7 @@ TABLES = {
     "jobs",
     "leases",
     "outbound_groups",
+    "rate_budgets",
 }
 
 
@@ -89,7 +90,7 @@ def test_the_migration_scripts_live_inside_the_package() -> None:
     assert MIGRATIONS.parent == Path(__file__).resolve().parents[3] / "engine" / "store"
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
-    assert [p.name for p in sorted((MIGRATIONS / "versions").glob("v*.py"))] == ["v0001_initial.py", "v0002_acknowledgments.py", "v0003_console.py"]
+    assert [p.name for p in sorted((MIGRATIONS / "versions").glob("v*.py"))] == ["v0001_initial.py", "v0002_acknowledgments.py", "v0003_console.py", "v0004_rate_budgets.py"]
 
 
 def test_a_schema_from_a_newer_version_is_a_store_error(tmp_path: Path) -> None:
