@@ -9,8 +9,14 @@ to the baseline, the sales orders BC holds afterwards, and the 997's AK5 verdict
 per file names an item acme's cross-reference does not know: it must fail alone (the other
 orders created, the 997 rejecting that set only).
 
+With `--ship-notice-packs N` it also sends one 856 from globex (one transaction set: a shipment,
+one order, N packs of 4 items each, the shape of benchmarks/hl_856.py; 36,000 packs is about
+20 MB) through `mlc run --once --route cleo-856-to-gp` and prints the same figures for it. One
+set is one unit of work: its parsed tree and the GP receipt it maps to (4 lines per pack) are
+held whole, so its memory grows with the set, unlike a file of many sets.
+
 Goals: peak worker RSS under 150 MB, and within 1.3x between the 200- and 2,000-order files.
-Run: .venv/bin/python benchmarks/big_inbound.py [--sizes 200,2000]
+Run: .venv/bin/python benchmarks/big_inbound.py [--sizes 200,2000] [--ship-notice-packs 36000]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.emulated import EmulatorProcesses, acme_850_batch, mlc, worker_environ  # noqa: E402
+from benchmarks.hl_856 import ITEMS_PER_PACK, ship_notice  # noqa: E402
 
 ROUTE = "cleo-850-to-bc-sales-orders"
 RSS_GOAL_MB = 150.0
@@ -69,10 +76,45 @@ def run_size(count: int, first: int) -> dict[str, float | int | str]:
     }
 
 
+def run_ship_notice(packs: int) -> dict[str, float | int | str]:
+    """One 856 of `packs` packs from globex through `cleo-856-to-gp` on a fresh store."""
+    content, hl_count = ship_notice(packs)
+    with EmulatorProcesses.start() as emulators, tempfile.TemporaryDirectory(prefix="mlc-big-") as state:
+        emulators.clear("globex/inbox")
+        emulators.put("globex/inbox", "856_GLX-SHP-BIG.edi", content)
+        environ = worker_environ(emulators.environ, Path(state) / "state")
+        started = time.perf_counter()
+        with open(Path(state) / "worker.log", "wb") as log:
+            process = subprocess.Popen(mlc("run", "--once", "--route", "cleo-856-to-gp"), env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
+            _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - started
+        output = (Path(state) / "worker.log").read_text(encoding="utf-8", errors="replace")
+        acks = [c.decode() for name, c in emulators.files("globex/outbox").items() if name.startswith("997_")]
+    return {
+        "mb": len(content) / 1_000_000,
+        "hl": hl_count,
+        "items": packs * ITEMS_PER_PACK,
+        "wall_s": wall,
+        "rss_mb": usage.ru_maxrss / 1024,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "accepted": "".join(acks).count("AK5*A"),
+        "exit": os.waitstatus_to_exitcode(status),
+        "tail": output.strip().splitlines()[-1] if output.strip() else "",
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="200,2000", help="Comma-separated order counts; the first is the baseline.")
+    parser.add_argument("--ship-notice-packs", type=int, default=0, help="Also one 856 of this many packs (36000: about 20 MB).")
     args = parser.parse_args()
+    if args.ship_notice_packs:
+        notice = run_ship_notice(args.ship_notice_packs)
+        print(
+            f"856 of {notice['mb']:.1f} MB ({notice['hl']:,} HL, {notice['items']:,} items): wall {float(notice['wall_s']):.1f} s, "
+            f"worker CPU {float(notice['cpu_s']):.1f} s, peak RSS {float(notice['rss_mb']):.0f} MB, 997 AK5 A {notice['accepted']}, "
+            f"exit {notice['exit']}; worker: {notice['tail']}"
+        )
     sizes = [int(size) for size in args.sizes.split(",")]
     results = [run_size(size, 10_000 * (n + 1)) for n, size in enumerate(sizes)]
     base = results[0]
