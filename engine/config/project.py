@@ -32,22 +32,23 @@ import dataclasses
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine import library
 from engine.config import files as project_files
 from engine.config import overlay, schema
 from engine.config.connections import check_connections
 from engine.config.lint import Finding
+from engine.config.mapping_checks import Shape, check_mapping, erp_shape
 from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
 from engine.config.references import Catalog, MappingInfo, check_references, known
 from engine.config.route import Route, compile_route
 from engine.config.schema import check as schema_check
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
-
-if TYPE_CHECKING:
-    from engine.mapping.compile import CompiledMapping
+from engine.guides.guide import Guide, compile_guide
+from engine.mapping.compile import CompiledMapping, compile_mapping
+from engine.plugins import discover
 
 __all__ = ["Partner", "Project", "Route", "load_project", "validate_project"]
 
@@ -129,8 +130,6 @@ def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) 
 def _attach_guides(root: Path, partners: dict[str, Partner], read: Callable[[str, str], project_files.ProjectFile]) -> list[Finding]:
     """Compile each partner's `guide:` (inline, or a guide file read once however many
     partners name it) onto `Partner.guide`; the findings of every guide."""
-    from engine.guides.guide import Guide, compile_guide
-
     findings: list[Finding] = []
     files: dict[str, project_files.ProjectFile | None] = {}
     compiled: dict[tuple[str, str], Guide | None] = {}  # a shared file, per X12 version: compiled once
@@ -179,9 +178,6 @@ def _check_mapping_uses(
 ) -> list[Finding]:
     """`engine.config.mapping_checks` on every mapping, with the source entity of the routes
     that use it and the cross-reference tables of the partners taking part."""
-    from engine.config.mapping_checks import Shape, check_mapping, erp_shape
-    from engine.plugins import discover
-
     try:
         plugins = discover()
     except ConfigError:
@@ -392,9 +388,6 @@ def validate_project(root: Path | str, environ: Mapping[str, str] | None = None)
         findings.extend(problems)
         if route is not None and file.schema_ok:
             routes.setdefault(route.name, route)
-
-    # Imported here: engine.mapping imports engine.config.lint/source, whose package imports this module.
-    from engine.mapping.compile import compile_mapping
 
     mapping_sources = _mapping_sources(layout, partner_files, route_files, read, environ, findings)
     mappings: dict[str, CompiledMapping] = {}
