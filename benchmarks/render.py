@@ -213,7 +213,7 @@ def bench_850(count: int) -> None:
 def bench_project() -> None:
     from benchmarks.render_project import run_project
 
-    run_project(ROOT, 500, 40)
+    run_project(ROOT, 500, 40, overlays=False)
 
 
 def main() -> None:

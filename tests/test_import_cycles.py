@@ -1,14 +1,33 @@
-"""Modules import one way: no cycle among the module-level imports of the connectors (an import
-under `if TYPE_CHECKING:` is for the type checker only and does not count)."""
+"""Modules import one way: no import cycle through the modules of the checked packages.
+
+The graph is read from the source with `ast`: every `import` and `from ... import` of a project
+module, at module level or inside a function (a function-level import is a cycle deferred, not
+removed), except those under `if TYPE_CHECKING:` (for the type checker only). Importing
+`a.b.c` also runs the packages `a` and `a.b` (their `__init__`), so an import of a module is an
+import of its packages as well, unless the importer is inside them already. A cycle is a
+strongly connected component of that graph; it is reported with the import lines that make it.
+
+`UNCHECKED` lists the packages whose modules may still import each other in a circle, each
+with the reason; remove an entry once the cycle is gone, and the package is checked.
+"""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Iterator
+from functools import cache
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+TREES = ("engine", "connectors")
+UNCHECKED = {
+    "engine.runtime": "the step modules (poll, execute, documents, files) import Runtime back (issue 13, part 4)",
+}
+
+Graph = dict[str, dict[str, int]]
+"""module -> {imported module: the line of the (first) import}"""
 
 
 def _module_name(path: Path) -> str:
@@ -16,58 +35,169 @@ def _module_name(path: Path) -> str:
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
-def _runtime_imports(path: Path, modules: set[str]) -> set[str]:
-    """The project modules `path` imports when it is loaded (module level, outside TYPE_CHECKING)."""
+def _packages_of(module: str) -> list[str]:
+    parts = module.split(".")
+    return [".".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _type_checking_nodes(tree: ast.Module) -> set[int]:
+    skipped: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for statement in node.body:
+                skipped.update(id(child) for child in ast.walk(statement))
+    return skipped
+
+
+def _imports(path: Path, module: str, modules: set[str]) -> dict[str, int]:
+    """The project modules `module` (the file `path`) imports anywhere, with their lines."""
+
+    def known(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    found: set[str] = set()
+    skipped = _type_checking_nodes(tree)
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: dict[str, int] = {}
+    for node in ast.walk(tree):
+        if id(node) in skipped:
+            continue
+        targets: list[str | None] = []
+        if isinstance(node, ast.Import):
+            targets = [known(alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package
+                for _ in range(node.level - 1):
+                    anchor = anchor.rpartition(".")[0]
+                base = f"{anchor}.{base}" if base else anchor
+            targets = [known(f"{base}.{a.name}") if f"{base}.{a.name}" in modules else known(base) for a in node.names]
+        for target in targets:
+            if target is not None and target != module:
+                found.setdefault(target, node.lineno)
+    inside = set(_packages_of(module))
+    for target, line in list(found.items()):
+        for package_name in _packages_of(target):
+            if package_name in modules and package_name not in inside and package_name != module:
+                found.setdefault(package_name, line)
+    return found
 
-    def visit(nodes: list[ast.stmt]) -> None:
-        for node in nodes:
-            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
-                visit(node.orelse)
+
+@cache
+def import_graph() -> Graph:
+    """The import graph of every module of `TREES` (module docstring)."""
+    files = {_module_name(path): path for tree in TREES for path in sorted((ROOT / tree).rglob("*.py"))}
+    names = set(files)
+    return {module: _imports(path, module, names) for module, path in files.items()}
+
+
+def cycles(graph: Graph) -> list[list[str]]:
+    """The strongly connected components of more than one module (Tarjan's algorithm, without
+    recursion), each sorted."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for start in sorted(graph):
+        if start in index:
+            continue
+        work: list[tuple[str, Iterator[str]]] = [(start, iter(sorted(graph[start])))]
+        index[start] = low[start] = len(index)
+        stack.append(start)
+        on_stack.add(start)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph.get(target, {})))))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
                 continue
-            if isinstance(node, ast.Import):
-                found.update(alias.name for alias in node.names if alias.name in modules)
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                for alias in node.names:
-                    full = f"{node.module}.{alias.name}"
-                    found.add(full if full in modules else node.module)
-            elif isinstance(node, ast.If | ast.Try | ast.With):
-                for block in ("body", "orelse", "finalbody", "handlers"):
-                    for child in getattr(node, block, []):
-                        visit(child.body if isinstance(child, ast.ExceptHandler) else [child])
-
-    visit(tree.body)
-    return {name for name in found if name in modules}
-
-
-def _graph(package: str) -> dict[str, set[str]]:
-    files = sorted((ROOT / package).rglob("*.py"))
-    modules = {_module_name(path) for path in files}
-    return {_module_name(path): _runtime_imports(path, modules) - {_module_name(path)} for path in files}
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1:
+                    found.append(sorted(component))
+    return found
 
 
-def _cycle_through(graph: dict[str, set[str]], start: str) -> list[str] | None:
-    stack: list[tuple[str, list[str]]] = [(start, [start])]
-    seen: set[str] = set()
-    while stack:
-        node, path = stack.pop()
-        for target in sorted(graph.get(node, ())):
-            if target == start:
-                return [*path, start]
-            if target not in seen and not start.startswith(target + ".") and not target.startswith(start + "."):
-                seen.add(target)
-                stack.append((target, [*path, target]))
-    return None
+def described(component: list[str], graph: Graph) -> str:
+    members = set(component)
+    lines = [f"{a.replace('.', '/')}.py:{graph[a][b]} imports {b}" for a in component for b in sorted(graph[a]) if b in members]
+    return "an import cycle of " + ", ".join(component) + ":\n  " + "\n  ".join(lines)
 
 
-@pytest.mark.parametrize("module", ["connectors.bc.client", "connectors.bc.webhooks", "connectors.bc.odata"])
-def test_the_bc_connector_and_its_webhooks_import_one_way(module: str) -> None:
-    graph = _graph("connectors")
-    assert _cycle_through(graph, module) is None
+def _in(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
 
 
-def test_the_webhook_module_does_not_import_the_connector_module_at_load_time() -> None:
-    graph = _graph("connectors")
-    assert "connectors.bc.client" not in graph["connectors.bc.webhooks"]
-    assert "connectors.bc.webhooks" in graph["connectors.bc.client"]
+def _unchecked(module: str) -> bool:
+    return any(_in(module, package) for package in UNCHECKED)
+
+
+def _checked_packages() -> list[str]:
+    packages = sorted({m for m in import_graph() if (ROOT / m.replace(".", "/") / "__init__.py").is_file()})
+    return [p for p in packages if not _unchecked(p)]
+
+
+@pytest.mark.parametrize("package", _checked_packages())
+def test_no_import_cycle_runs_through_the_package(package: str) -> None:
+    # a cycle among modules of UNCHECKED packages only is theirs; one that reaches a module of
+    # `package` outside them is this package's
+    graph = import_graph()
+    through = [c for c in cycles(graph) if any(_in(m, package) and not _unchecked(m) for m in c)]
+    assert through == [], "\n".join(described(c, graph) for c in through)
+
+
+def test_the_unchecked_packages_exist_and_still_have_a_cycle() -> None:
+    # an entry whose cycle is gone is removed, so the package is checked from then on
+    graph = import_graph()
+    found = cycles(graph)
+    for package in UNCHECKED:
+        assert (ROOT / package.replace(".", "/") / "__init__.py").is_file(), package
+        assert any(any(_in(m, package) for m in c) for c in found), f"{package} has no import cycle any more: remove it from UNCHECKED"
+
+
+@pytest.mark.parametrize(
+    ("modules", "expected"),
+    [
+        pytest.param({"p.a": "import p.b", "p.b": "def f():\n    import p.a\n"}, [["p.a", "p.b"]], id="a-function-level-import-closes-it"),
+        pytest.param(
+            {"p.a": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import p.b\n", "p.b": "import p.a"}, [], id="type-checking-only"
+        ),
+        pytest.param({"p": "from p.a import x", "p.a": "x = 1", "q.b": "from p.a import x", "p.c": "import q.b"}, [], id="siblings-no-cycle"),
+        pytest.param(
+            {"p": "from p.a import x", "p.a": "import q.b\nx = 1", "q": "", "q.b": "from p.c import y", "p.c": "y = 1"},
+            [["p", "p.a", "q.b"]],
+            id="through-a-package-init",
+        ),
+    ],
+)
+def test_cycles_are_found_through_function_level_imports_and_package_inits(
+    tmp_path: Path, modules: dict[str, str], expected: list[list[str]]
+) -> None:
+    files = {}
+    for name, text in modules.items():
+        is_package = any(other.startswith(name + ".") for other in modules)
+        path = tmp_path / (name.replace(".", "/") + ("/__init__.py" if is_package else ".py"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        files[name] = path
+    graph = {name: _imports(path, name, set(modules)) for name, path in files.items()}
+    assert cycles(graph) == expected

@@ -1,16 +1,22 @@
-"""Project configuration: YAML files with positions, `${ENV}`, JSON Schemas, partners, routes.
+"""Project files: YAML with positions, `${ENV}`, JSON Schemas, findings, partners.
 
-`load_project` / `validate_project` (engine.config.project) read a project directory and
-report every problem as a `Finding` (`path:line:col: level CODE message`). The schemas of the
-file kinds ship in `engine/config/schemas/` (`engine.config.schema`).
+Every project file is read through this package (`engine.config.files`: YAML with the line
+and column of each node, `${ENV}` interpolation, the file kind's JSON Schema) and every
+problem is a `Finding` (`path:line:col: level CODE message`). The schemas of the file kinds
+ship in `engine/config/schemas/` (`engine.config.schema`).
+
+The project itself is loaded by `engine.config.project` (`load_project`, `validate_project`,
+`Project`), routes are compiled by `engine.config.route` (`Route`, `Lookup`): they compile the
+mappings and guides (`engine.mapping`, `engine.guides`), which read their files through this
+package, so this package does not import them. Imports run one way: the file layer here,
+then `engine.mapping` and `engine.guides`, then `engine.config.project` and `.route`
+(tests/test_import_cycles.py).
 """
 
 from __future__ import annotations
 
 from engine.config.lint import Finding
 from engine.config.partner import BY_KINDS, Partner
-from engine.config.project import Project, load_project, validate_project
-from engine.config.route import Lookup, Route
 from engine.config.schema import KINDS
 from engine.config.source import Location, Pointer, YamlFileError, YamlSource, load_yaml, parse_yaml
 
@@ -19,15 +25,10 @@ __all__ = [
     "KINDS",
     "Finding",
     "Location",
-    "Lookup",
     "Partner",
     "Pointer",
-    "Project",
-    "Route",
     "YamlFileError",
     "YamlSource",
-    "load_project",
     "load_yaml",
     "parse_yaml",
-    "validate_project",
 ]

@@ -21,7 +21,7 @@ import difflib
 import json
 import re
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import resources
 from typing import Any
 
@@ -63,7 +63,10 @@ def _validator(kind: str) -> jsonschema.Draft202012Validator:
 
 def check(source: YamlSource, kind: str) -> list[Finding]:
     """Every schema violation of `source` (a file of `kind`), in document order."""
-    errors = list(_validator(kind).iter_errors(source.data))
+    try:
+        errors = _errors(kind, _frozen(source.data))
+    except TypeError:  # data holding something unhashable: validated as it is
+        errors = tuple(_validator(kind).iter_errors(source.data))
     # a mapping with an unknown key also breaks its key count (a segment item); one report is enough
     unknown = {tuple(e.absolute_path) for e in errors if e.validator == "additionalProperties"}
     findings: list[Finding] = []
@@ -72,6 +75,37 @@ def check(source: YamlSource, kind: str) -> list[Finding]:
             continue
         findings.extend(_findings(error, source))
     return sorted(set(findings))
+
+
+Frozen = tuple[Any, ...]
+"""YAML data as a hashable tree (`_frozen`)."""
+
+
+def _frozen(data: Any) -> Frozen:
+    """`data` as nested tuples that tell apart what JSON Schema tells apart (`1`, `1.0` and
+    `true` are equal in Python, not in a schema): each node with its type, keys in order."""
+    if isinstance(data, dict):
+        return (dict, tuple((_frozen(k), _frozen(v)) for k, v in data.items()))
+    if isinstance(data, list):
+        return (list, tuple(_frozen(v) for v in data))
+    return (type(data), data)
+
+
+def _thawed(frozen: Frozen) -> Any:
+    kind, value = frozen
+    if kind is dict:
+        return {_thawed(k): _thawed(v) for k, v in value}
+    if kind is list:
+        return [_thawed(v) for v in value]
+    return value
+
+
+@lru_cache(maxsize=512)
+def _errors(kind: str, frozen: Frozen) -> tuple[ValidationError, ...]:
+    """The violations of data of `kind`, found once per process for equal data: the data
+    alone decides them (500 partner overlays of one mapping merge into equal data); `check`
+    places them in each file."""
+    return tuple(_validator(kind).iter_errors(_thawed(frozen)))
 
 
 def label(pointer: Pointer) -> str:

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import urlencode
 
@@ -232,7 +232,3 @@ def build_console(runtime: Runtime, settings: ConsoleSettings | None = None, *, 
     )
 
 
-def overdue_cutoff(console: Console) -> tuple[datetime, float]:
-    """The time before which an unacknowledged group is overdue, and the hours allowed."""
-    hours = console.settings.ack_overdue_hours or console.runtime.settings.ack_overdue_hours
-    return console.runtime.now() - timedelta(hours=hours), hours

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -376,11 +376,15 @@ async def reapply_now(console: Console, request: Request, user: User) -> Respons
 # -- partners -------------------------------------------------------------------------------
 
 
-def _partner_data(console: Console) -> list[dict[str, Any]]:
-    from engine.console.app import overdue_cutoff
+def _overdue_cutoff(console: Console) -> datetime:
+    """The time before which an unacknowledged group is overdue."""
+    hours = console.settings.ack_overdue_hours or console.runtime.settings.ack_overdue_hours
+    return console.runtime.now() - timedelta(hours=hours)
 
+
+def _partner_data(console: Console) -> list[dict[str, Any]]:
     project = console.runtime.project
-    cutoff, _hours = overdue_cutoff(console)
+    cutoff = _overdue_cutoff(console)
     routes_of: dict[str, list[str]] = {}
     for name in sorted(project.routes):
         for partner in project.partners_for(name):

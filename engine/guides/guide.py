@@ -36,7 +36,7 @@ from engine.errors import ConfigError
 from engine.guides.address import Address, parse_address
 from engine.guides.rules import Rule, compile_rule
 from engine.x12 import definition as definitions
-from engine.x12.definition import CompositeDef, ElementDef, LoopDef, SegmentUse, TransactionSetDef
+from engine.x12.definition import CompositeDef, ElementDef, TransactionSetDef
 
 __all__ = ["Guide", "SetGuide", "compile_guide"]
 
@@ -112,12 +112,9 @@ class _SetCompiler:
         self.pointer = pointer
         self.definition = definition
         self.findings = findings
-        self.segments: dict[str, tuple[ElementDef | CompositeDef, ...]] = {}
-        if definition is not None:
-            for node in definition.body.walk():
-                if isinstance(node, SegmentUse):
-                    self.segments[node.id] = node.segment.elements
-        self.loops = {n.trigger for n in definition.body.walk() if isinstance(n, LoopDef)} if definition else set()
+        self.segments: dict[str, tuple[ElementDef | CompositeDef, ...]] = (
+            {tag: segment.elements for tag, segment in definition.segments.items()} if definition is not None else {}
+        )
 
     def error(self, where: Pointer, code: str, message: str, level: str = "error", *, key: bool = False) -> None:
         self.findings.append(Finding(self.source.where((*self.pointer, *where), key=key), code, message, level))

@@ -25,7 +25,7 @@ import operator
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
@@ -93,17 +93,10 @@ def compile_rule(spec: Any, location: Location) -> Rule:
     kind = "equals" if "equals" in spec else "expect"
     raw = str(spec[kind]).strip()
     text = raw[2:-2].strip() if raw.startswith("{{") and raw.endswith("}}") else raw
-    env = _environment()
     try:
-        parsed = env.parse("{{ " + text + " }}")
-        expression = env.compile_expression(text, undefined_to_none=False)
+        expression, calls = _compiled(text)
     except TemplateSyntaxError as exc:
         raise ConfigError(f"rule {spec.get('id')!r}: the {kind} expression is not valid Jinja: {exc.message}") from None
-    calls: list[tuple[str, tuple[str, ...]]] = []
-    for call in parsed.find_all(nodes.Call):
-        if isinstance(call.node, nodes.Name) and call.node.name in FUNCTIONS:
-            args = tuple(a.value for a in call.args if isinstance(a, nodes.Const) and isinstance(a.value, str))
-            calls.append((call.node.name, args))
     return Rule(
         id=str(spec["id"]),
         at=str(spec["at"]),
@@ -112,8 +105,25 @@ def compile_rule(spec: Any, location: Location) -> Rule:
         text=text,
         location=location,
         evaluate=expression,
-        calls=tuple(calls),
+        calls=calls,
     )
+
+
+@lru_cache(maxsize=1024)
+def _compiled(text: str) -> tuple[Callable[[dict[str, Any]], Any], tuple[tuple[str, tuple[str, ...]], ...]]:
+    """The expression `text` compiled, and the calls of `FUNCTIONS` it makes with their literal
+    arguments: once per process for every rule with this text (500 partner guides repeating
+    the same invoice-total rule). The environment is this module's one; what differs between
+    rules (id, place in its guide, the partner) is on each `Rule`."""
+    env = _environment()
+    parsed = env.parse("{{ " + text + " }}")
+    expression = env.compile_expression(text, undefined_to_none=False)
+    calls: list[tuple[str, tuple[str, ...]]] = []
+    for call in parsed.find_all(nodes.Call):
+        if isinstance(call.node, nodes.Name) and call.node.name in FUNCTIONS:
+            args = tuple(a.value for a in call.args if isinstance(a, nodes.Const) and isinstance(a.value, str))
+            calls.append((call.node.name, args))
+    return expression, tuple(calls)
 
 
 class RuleContext:

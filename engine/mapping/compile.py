@@ -331,7 +331,7 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
         mapping.key = compiler.value(data["key"], ("key",), "key")
     if direction == "outbound":
         dictionary = definitions.segment_dictionary(mapping.version)
-        used = {node.id for node in mapping.definition.body.walk() if not hasattr(node, "body")} if mapping.definition else set()
+        used = set(mapping.definition.segments) if mapping.definition else set()
         compiler.placed = dict(mapping.definition.segments) if mapping.definition else {}
         mapping.segments = compiler.segments(data.get("segments"), ("segments",), dictionary, used)
     else:

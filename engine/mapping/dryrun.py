@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, MappingError
+from engine.guides.check import check_interchange, check_or_raise, origin_in_mapping
 from engine.mapping.compile import CompiledMapping
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
@@ -105,11 +106,6 @@ def render_erp_document(
         rendered = render_outbound(
             mapping, doc, partner=chosen.data, now=now, controls=controls, lookups=lookups, document=source
         )
-        from engine.guides.check import (  # engine.guides reads engine.config, which imports this package
-            check_interchange,
-            origin_in_mapping,
-        )
-
         written = project.mapping_sources.get(mapping.name)
         check_interchange(chosen.guide, rendered.text, "outbound", source, (lambda v: origin_in_mapping(written, v)) if written else None)
         return DryRun(mapping.name, chosen.id, rendered.text, "application/edi-x12", rendered.notes)
@@ -185,8 +181,6 @@ def render_x12_document(
         if chosen is None:
             mapping = _for_partner(project, mapping, owner)
         document = f"{source} (ST02 {checked.parsed.control_number})"
-        from engine.guides.check import check_or_raise  # see render_erp_document
-
         check_or_raise(owner.guide, checked.parsed.set_id, "inbound", checked.parsed.tree, document)
         payloads.append(
             render_payload(

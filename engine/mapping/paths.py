@@ -39,7 +39,8 @@ _ABSENT: Any = object()
 
 @lru_cache(maxsize=1024)
 def compile_jsonpath(path: str) -> Any:
-    """A jsonpath-ng expression (with filters), cached; MappingError on a bad path."""
+    """A jsonpath-ng expression (with filters), compiled once per process for every path of
+    this text (jsonpath-ng's parser is the same for all); MappingError on a bad path."""
     try:
         return parse_jsonpath(path)
     except (JsonPathLexerError, JsonPathParserError, Exception) as exc:  # jsonpath-ng raises bare Exception too
@@ -228,7 +229,15 @@ def _descent(text: str, expression: Any) -> tuple[str, str | Filter | None] | No
 
 
 def compile_path(text: str) -> Path:
-    """A `for_each` path; MappingError when it is not valid JSONPath."""
+    """A `for_each` path; MappingError when it is not valid JSONPath. Compiled once per
+    process for every loop of this text (and jsonpath-ng's `auto_id_field` setting, which
+    decides whether a path is read directly): a `Path` holds the text alone, a loop's place
+    is passed to `Path.items`."""
+    return _compile_path(text, jsonpath.auto_id_field)
+
+
+@lru_cache(maxsize=1024)
+def _compile_path(text: str, auto_id_field: Any) -> Path:
     text = text.strip()
     if text.startswith("$"):
         simple = _SIMPLE_ROOT_PATH.match(text)

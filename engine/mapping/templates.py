@@ -12,6 +12,17 @@ translation raises or does not exist. `translation(False)` (or `MLC_TRANSLATE=0`
 environment) turns the translations off, so everything goes through Jinja; `FALLBACKS` counts
 the evaluations that went through Jinja (the tests hold it at zero over the golden inputs).
 
+A text compiles once per process, however many values hold it (500 partner overlays of one
+mapping repeat its texts 500 times): `compiled` and `template_problems` are caches keyed by
+the text alone. That key is the whole input: the environment is this module's one
+`ENVIRONMENT` (its filters, tests and globals fixed at import), the translation's helpers are
+`HELPERS`, a value's variables (`doc`, a loop's alias) are names read from the render context,
+and the bounds of `engine.mapping.sandbox` and the `translation` switch are read when a value
+is evaluated, not when it is compiled. What differs between two values of one text, where
+they are written, stays on each `Value` (`where`, used by every error message and by
+`FALLBACKS`), and `check_template` places a cached problem at the line of the file holding
+the value; nothing cached names a file.
+
 The environment (`engine.mapping.sandbox`) is Jinja's `ImmutableSandboxedEnvironment` with
 `StrictUndefined`, bounded: a template can neither call unsafe attributes nor modify data nor
 outgrow memory or time, and a missing field is an error naming the field and the mapping file
@@ -27,13 +38,14 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from functools import lru_cache
 from typing import Any
 
 import jinja2
 from jinja2 import nodes
 
 from engine.config.lint import Finding
-from engine.config.source import Pointer, YamlSource
+from engine.config.source import Location, Pointer, YamlSource
 from engine.errors import MappingError
 from engine.mapping import filters, sandbox
 from engine.mapping.expressions import Compiled, parse, runtime, translate, translate_template
@@ -44,6 +56,10 @@ _SIMPLE = re.compile(r"^\{\{\s*([A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]
 _SINGLE = re.compile(r"^\{\{(.*)\}\}$", re.S)
 
 ENVIRONMENT = sandbox.environment(filters.FILTERS, filters.GLOBALS)
+
+COMPILED_TEXTS = 4096
+"""How many distinct template texts the compile caches keep (`compiled`, `template_problems`):
+far more than a project's mappings hold, however many overlays repeat them."""
 
 
 class LoopInfo:
@@ -117,20 +133,7 @@ class Value:
         if not isinstance(text, str) or not is_template(text):
             self.literal = text
             return
-        single = _SINGLE.match(text)
-        inner = single.group(1) if single and "}}" not in single.group(1) and "{{" not in single.group(1) else None
-        if inner is None:
-            template = ENVIRONMENT.from_string(sandbox.bounded_loops(ENVIRONMENT.parse(text)))
-            self._jinja = lambda context: sandbox.render_bounded(template, context)
-            self.fast = translate_template(ENVIRONMENT, text, HELPERS)
-            return
-        simple = _SIMPLE.match(text)
-        if simple:
-            self._path = tuple(simple.group(1).split("."))  # read by `_lookup`, whose errors list the keys
-        else:
-            self._jinja = _expression(inner)
-        expr = parse(ENVIRONMENT, inner)
-        self.fast = translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
+        self._path, self._jinja, self.fast = compiled(text)
 
     @property
     def is_literal(self) -> bool:
@@ -194,6 +197,23 @@ class Value:
                 f"{_keys(value)})"
             )
         return value
+
+
+@lru_cache(maxsize=COMPILED_TEXTS)
+def compiled(text: str) -> tuple[tuple[str, ...] | None, Callable[[Mapping[str, Any]], Any] | None, Compiled | None]:
+    """What the template `text` compiles to: (the field path of a plain `{{ a.b.c }}`, the
+    Jinja callable, the translated function), compiled once per process for every value
+    with this text (see `Value`)."""
+    single = _SINGLE.match(text)
+    inner = single.group(1) if single and "}}" not in single.group(1) and "{{" not in single.group(1) else None
+    if inner is None:
+        template = ENVIRONMENT.from_string(sandbox.bounded_loops(ENVIRONMENT.parse(text)))
+        return None, lambda context: sandbox.render_bounded(template, context), translate_template(ENVIRONMENT, text, HELPERS)
+    simple = _SIMPLE.match(text)
+    path = tuple(simple.group(1).split(".")) if simple else None  # read by `_lookup`, whose errors list the keys
+    jinja = None if simple else _expression(inner)
+    expr = parse(ENVIRONMENT, inner)
+    return path, jinja, translate(ENVIRONMENT, expr, HELPERS) if expr is not None else None
 
 
 def _expression(source: str) -> Callable[[Mapping[str, Any]], Any]:
@@ -276,11 +296,13 @@ class TemplateCompiler:
 
     def compile_value(self, raw: Any, pointer: Pointer, label: str = "") -> Value | None:
         """A compiled value, or None after recording its Jinja problems."""
-        problems = check_template(raw, self.source, pointer)
-        if problems:
-            self.findings.extend(problems)
-            return None
-        return Value(raw, self.where(pointer, label))
+        location = self.source.where(pointer)
+        if isinstance(raw, str) and is_template(raw):
+            problems = _placed(raw, location)
+            if problems:
+                self.findings.extend(problems)
+                return None
+        return Value(raw, f"{location.path}:{location.line}" + (f" ({label})" if label else ""))
 
 
 def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Finding]:
@@ -290,18 +312,36 @@ def check_template(text: Any, source: YamlSource, pointer: Pointer) -> list[Find
     """
     if not isinstance(text, str) or not is_template(text):
         return []
-    location = source.where(pointer)
+    return _placed(text, source.where(pointer))
+
+
+def _placed(text: str, location: Location) -> list[Finding]:
+    """The problems of `text` (`template_problems`) placed in the file: a syntax error at
+    its line within the template, the others at the value."""
+    findings = []
+    for code, message, lineno in template_problems(text):
+        if lineno is None:
+            findings.append(Finding(location, code, message))
+            continue
+        line = location.line + lineno - 1
+        findings.append(Finding(Location(location.path, line, location.column if line == location.line else 1), code, message))
+    return findings
+
+
+@lru_cache(maxsize=COMPILED_TEXTS)
+def template_problems(text: str) -> tuple[tuple[str, str, int | None], ...]:
+    """The Jinja problems of the template `text` as (code, message, line within the text or
+    None for the value's own place), found once per process for every value with this text;
+    `check_template` places them in the file that holds the value."""
     try:
         tree = ENVIRONMENT.parse(text)
     except jinja2.TemplateSyntaxError as exc:
-        line = location.line + (exc.lineno - 1 if exc.lineno else 0)
-        at = type(location)(location.path, line, location.column if line == location.line else 1)
-        return [Finding(at, "jinja-syntax", f"{exc.message} in {text.strip()!r}")]
-    findings = []
+        return (("jinja-syntax", f"{exc.message} in {text.strip()!r}", exc.lineno or 1),)
+    problems: list[tuple[str, str, int | None]] = []
     for node in tree.find_all((nodes.Filter, nodes.Test)):
         table = ENVIRONMENT.filters if isinstance(node, nodes.Filter) else ENVIRONMENT.tests
         if node.name not in table:
             kind = "filter" if isinstance(node, nodes.Filter) else "test"
             known = ", ".join(sorted(n for n in table if not n.startswith("_"))[:60])
-            findings.append(Finding(location, f"jinja-unknown-{kind}", f"unknown {kind} {node.name!r} (known: {known})"))
-    return findings
+            problems.append((f"jinja-unknown-{kind}", f"unknown {kind} {node.name!r} (known: {known})", None))
+    return tuple(problems)

@@ -131,11 +131,28 @@ def _generate(definition: SegmentDef, build: bool) -> Scanner:
 Checker = Callable[[Sequence[Any]], bool]
 
 
+_MAX_CHECKERS = 4096
+_CHECKERS: dict[tuple[int, int, tuple[tuple[int, str], ...]], tuple[SegmentDef, Checker]] = {}
+
+
 def checker(definition: SegmentDef, width: int, constants: dict[int, str]) -> Checker:
     """What the scanner (`build=False`) decides, for the segments one place of an outbound
     mapping renders: `width` elements after the id, the elements at `constants` always that
     text. Those are checked here, once (by `check_value`, the full check itself); the function
-    checks the others. True means the scanner would pass the segment."""
+    checks the others. True means the scanner would pass the segment.
+
+    Built once per definition object, width and constants (500 partner overlays of one
+    mapping have the same places): the checker depends on nothing else."""
+    key = (id(definition), width, tuple(sorted(constants.items())))
+    cached = _CHECKERS.get(key)
+    if cached is None or cached[0] is not definition:
+        if len(_CHECKERS) >= _MAX_CHECKERS:
+            _CHECKERS.clear()  # a long-lived process loading ever other constants stays bounded
+        cached = _CHECKERS[key] = (definition, _checker(definition, width, constants))
+    return cached[1]
+
+
+def _checker(definition: SegmentDef, width: int, constants: dict[int, str]) -> Checker:
     specs = definition.elements
     if width > len(specs):
         return never

@@ -9,7 +9,6 @@ both under `/entra` and `/bc` on one server.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from connectors.bc.emulator.api import build_bc
@@ -21,29 +20,9 @@ from connectors.bc.emulator.state import (
     BcEmulatorState,
     Clock,
     EmulatorConfig,
+    reset_shared_state,
+    shared_state,
 )
-
-_shared: BcEmulatorState | None = None
-_shared_lock = threading.Lock()
-
-
-def shared_state() -> BcEmulatorState:
-    """The process-wide emulator state both plugin builders use (created, seeded, on first use)."""
-    global _shared
-    with _shared_lock:
-        if _shared is None:
-            # The demo's and `mlc emulate`'s world: its webhook server is plain http on loopback.
-            _shared = BcEmulatorState(EmulatorConfig(allow_loopback_http=True), auto_deliver=True)
-        return _shared
-
-
-def reset_shared_state() -> None:
-    """Forget the process-wide state (its delivery thread stops); the next use starts afresh."""
-    global _shared
-    with _shared_lock:
-        if _shared is not None:
-            _shared.close()
-        _shared = None
 
 
 def build_app(state: BcEmulatorState | None = None) -> Any:

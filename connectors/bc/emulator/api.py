@@ -34,7 +34,7 @@ from starlette.routing import Route
 from connectors.bc.emulator import documents, odata
 from connectors.bc.emulator.odata import ODataError, bad_request
 from connectors.bc.emulator.schema import LINE_SETS, EntitySet
-from connectors.bc.emulator.state import BcEmulatorState
+from connectors.bc.emulator.state import BcEmulatorState, shared_state
 from connectors.common import FaultInjector
 
 MEDIA_TYPE = "application/json; odata.metadata=minimal; odata.streaming=true; charset=utf-8"
@@ -371,8 +371,6 @@ def _next_link(request: Request, token: str) -> str:
 def build_bc(state: BcEmulatorState | None = None) -> Any:
     """The BC API app over `state` (the shared plugin state when None), fault-injectable."""
     if state is None:
-        from connectors.bc.emulator import shared_state
-
         state = shared_state()
     api = _Api(state)
     prefix = "/v2.0/{tenant}/{environment}/api/v2.0"

@@ -26,7 +26,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from connectors.bc.emulator.state import BcEmulatorState
+from connectors.bc.emulator.state import BcEmulatorState, shared_state
 from connectors.common import FaultInjector
 
 
@@ -63,8 +63,6 @@ def _credentials(request: Request, form: dict[str, str]) -> tuple[str, str]:
 def build_entra(state: BcEmulatorState | None = None) -> Any:
     """The Entra token app over `state` (the shared plugin state when None), fault-injectable."""
     if state is None:
-        from connectors.bc.emulator import shared_state
-
         state = shared_state()
     bound = state
 

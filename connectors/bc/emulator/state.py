@@ -5,7 +5,8 @@ its entity sets, the tokens the Entra app issued (which the BC app accepts), web
 subscriptions and pending notifications, the fault plans, and an injectable clock. The
 ASGI apps (`entra.py`, `api.py`) only translate HTTP to calls on this object; tests call the
 same object directly to change records behind the connector's back, post invoices, expire
-tokens or move the clock.
+tokens or move the clock. `shared_state()` is the process-wide one both apps use when they are
+built without a state (the plugins, `mlc emulate`).
 
 All access goes through one re-entrant lock: the apps run in uvicorn's thread, tests in theirs.
 """
@@ -524,3 +525,26 @@ class BcEmulatorState:
     def close(self) -> None:
         """Stop the background delivery thread, if any."""
         self.notifier.stop()
+
+
+_shared: BcEmulatorState | None = None
+_shared_lock = threading.Lock()
+
+
+def shared_state() -> BcEmulatorState:
+    """The process-wide emulator state both plugin builders use (created, seeded, on first use)."""
+    global _shared
+    with _shared_lock:
+        if _shared is None:
+            # The demo's and `mlc emulate`'s world: its webhook server is plain http on loopback.
+            _shared = BcEmulatorState(EmulatorConfig(allow_loopback_http=True), auto_deliver=True)
+        return _shared
+
+
+def reset_shared_state() -> None:
+    """Forget the process-wide state (its delivery thread stops); the next use starts afresh."""
+    global _shared
+    with _shared_lock:
+        if _shared is not None:
+            _shared.close()
+        _shared = None

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import engine.config
 
 
@@ -18,3 +21,11 @@ def test_importing_the_mapping_engine_first_does_not_break_the_config_package() 
     from engine.config import route
 
     assert route.compile_route.__doc__
+
+
+def test_the_package_is_the_file_layer_below_the_mapping_engine() -> None:
+    # engine.mapping and engine.guides read their files through engine.config; the project
+    # loader that compiles them is engine.config.project, which the package does not import
+    probe = "import sys, engine.config; print(sorted(m for m in sys.modules if m.startswith(('engine.mapping', 'engine.guides', 'engine.config.project', 'engine.config.route'))))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

@@ -18,7 +18,8 @@ from config_support import (
     write_project,
 )
 
-from engine.config import Partner, load_project, validate_project
+from engine.config import Partner
+from engine.config.project import load_project, validate_project
 from engine.errors import ConfigError
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from config_support import ACME, CONTOSO, ENVIRON, ORDER_MAPPING, write_project
 
-from engine.config import Project, load_project
+from engine.config.project import Project, load_project
 from engine.errors import ConfigError
 
 

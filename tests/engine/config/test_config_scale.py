@@ -7,7 +7,7 @@ from pathlib import Path
 
 from config_support import ENVIRON, generate_project
 
-from engine.config import validate_project
+from engine.config.project import validate_project
 
 
 def test_a_project_of_500_partners_and_40_routes_loads_and_validates(tmp_path: Path) -> None:

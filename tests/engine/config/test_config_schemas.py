@@ -228,3 +228,25 @@ def test_a_trigger_with_no_kind_says_which_keys_are_possible() -> None:
     source = parse_yaml("triggers:\n  - {timezone: UTC}\nsource: {connection: c, folder: inbox}\nmapping: m\ntarget: {store: acknowledgments}\n", "r.yaml")
     messages = [f.message for f in schema.check(source, "route")]
     assert messages == ["triggers[0]: a trigger is exactly one of webhook, cron or interval (each trigger is its own list item)"]
+
+
+def test_equal_data_in_two_files_is_validated_once_and_reported_at_each_files_place() -> None:
+    text = 'sets:\n  "810":\n    max_length: {BIG02: "22"}\n'
+    first = parse_yaml(text, "guides/a.yaml")
+    second = parse_yaml("# three lines\n# further\n# down\n" + text, "guides/b.yaml")
+    assert [f"{f.location} {f.code}" for f in schema.check(first, "guide")] == ["guides/a.yaml:3:25 schema"]
+    assert [f"{f.location} {f.code}" for f in schema.check(second, "guide")] == ["guides/b.yaml:6:25 schema"]
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [pytest.param("1", "true", id="one-then-true"), pytest.param("true", "1", id="true-then-one")],
+)
+def test_values_python_holds_equal_are_told_apart_by_the_schema_check(first: str, second: str) -> None:
+    # 1 == True in Python, and they hash alike; to JSON Schema one is an integer, the other not
+    def errors(value: str) -> list[str]:
+        source = parse_yaml(f'sets:\n  "810":\n    max_length: {{BIG02: {value}}}\n', "guides/a.yaml")
+        return [f.line() for f in schema.check(source, "guide")]
+
+    assert (errors(first) == []) is (first == "1")
+    assert (errors(second) == []) is (second == "1")

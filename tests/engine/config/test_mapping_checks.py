@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_support import ENVIRON, INVOICE_MAPPING, ORDER_MAPPING, write_project
+from config_support import ACME, ENVIRON, INVOICE_MAPPING, ORDER_MAPPING, write_project
 
 from engine.config.project import validate_project
 
@@ -128,3 +128,16 @@ def test_inbound_templates_are_checked_against_the_sets_definition(tmp_path: Pat
     found = findings(write_project(tmp_path, {"mappings/order-850/mapping.yaml": mapping}))
     assert any("error mapping-field doc.BGN: 004010 850 has no field 'BGN'; did you mean doc.BEG?" in f for f in found), found
     assert any("error mapping-field line.PO1.PO012: segment PO1 has no field 'PO012'" in f for f in found), found
+
+
+def test_an_overlay_is_checked_against_the_entity_of_the_route_whose_mapping_it_replaces(tmp_path: Path) -> None:
+    # acme's invoices go through its overlay; the project's other route (inbound orders) reads
+    # no ERP entity and does not decide what the overlay's templates may read
+    overlay = 'extends: invoice-810\nchanges:\n  - set: {BIG04: "{{ doc.customerPurchaseOrderRefrence }}"}\n    at: BIG\n'
+    acme = ACME + "overrides:\n  mappings: {invoice-810: acme-810}\n"
+    found = findings(write_project(tmp_path, {"mappings/acme-810/mapping.yaml": overlay, "partners/acme.yaml": acme}))
+    assert any(
+        f.startswith("mappings/acme-810/mapping.yaml:3:")
+        and "error mapping-field doc.customerPurchaseOrderRefrence: BC salesInvoices has no field 'customerPurchaseOrderRefrence'; did you mean doc.customerPurchaseOrderReference?" in f
+        for f in found
+    ), found

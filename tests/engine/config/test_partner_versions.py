@@ -8,7 +8,7 @@ from pathlib import Path
 
 from config_support import ACME, ENVIRON, ORDER_MAPPING, lines, write_project
 
-from engine.config import validate_project
+from engine.config.project import validate_project
 
 
 def edit(text: str, old: str, new: str) -> str:

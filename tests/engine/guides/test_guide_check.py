@@ -289,3 +289,25 @@ def test_hierarchical_levels_are_addressed_by_their_level_code_at_any_depth() ->
     tree = body(HL_856)
     found = [v.line() for v in violations(compiled.sets["856"], tree)]
     assert len(found) == 1 and found[0].startswith("HL[I] loop (segment 9): the partner requires SN1 in the HL[I] loop")
+
+
+def test_rules_of_the_same_text_in_two_guides_are_compiled_once_and_each_names_its_own_place() -> None:
+    text = """
+        sets:
+          "810":
+            rules:
+              - id: broken
+                at: TDS01
+                equals: "{{ value('IT102') + 'x' }}"
+        """
+    first = guide(text).for_set("810", "outbound")
+    second_source = parse_yaml("# two lines\n# further down\n" + textwrap.dedent(text), "guides/other.yaml")
+    compiled, _ = compile_guide(second_source, (), "other", "004010")
+    assert first is not None and compiled is not None
+    second = compiled.for_set("810", "outbound")
+    assert second is not None
+    assert first.rules[0].evaluate is second.rules[0].evaluate
+    with pytest.raises(MappingError, match=r"rule broken \(guides/northwind.yaml:5:9\) could not be evaluated"):
+        violations(first, body())
+    with pytest.raises(MappingError, match=r"rule broken \(guides/other.yaml:7:9\) could not be evaluated"):
+        violations(second, body())
