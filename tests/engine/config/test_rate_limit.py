@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from config_support import CONNECTIONS, ENVIRON, write_project
 
-from engine.config import rate_limit, validate_project
+from engine.config import rate_limit
+from engine.config.project import validate_project
 from engine.config.rate_limit import Rate, RateLimit
 from engine.errors import ConfigError
 
