@@ -5,12 +5,15 @@ schema migrations with Alembic run when the store is opened. Start at `Store.ope
 
     store.py        the facade, one transaction per call
     transaction.py  the unit of work: several operations in one transaction
-    records.py      the values handed out (Job, LedgerEntry, AuditEvent, Artifact...)
+    records.py      the values handed out (Job, LedgerEntry, AuditEvent, Artifact...) and
+                    the checks on values handed in
     models.py       the tables; migrations/ creates them
     database.py     URLs, engines, migrations, error translation
     jobs.py, cursors.py, controls.py, ledger.py, groups.py, audit.py, artifacts.py, leases.py,
     acknowledgments.py
-                    one concept each, functions over a connection
+                    one concept each: its operations, each written once as a function of
+                    the `Transaction` (its signature, checks and statements), which
+                    `Transaction` and `Store` bind by name
 """
 
 from __future__ import annotations

@@ -9,43 +9,48 @@ the same acknowledgment again (a replay) replaces what was recorded for that job
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, delete, insert, select
+from sqlalchemy import Row, delete, insert, select
 
 from engine.errors import StoreError
-from engine.store.models import ACKNOWLEDGMENT_STATES, acknowledgment_lines, acknowledgments
+from engine.store.models import ACKNOWLEDGMENT_STATES, acknowledgment_lines
+from engine.store.models import acknowledgments as acknowledgment_table
 from engine.store.records import Acknowledgment, AcknowledgmentLine
 
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
-def record(
-    connection: Connection,
-    *,
+
+def record_acknowledgment(
+    tx: Transaction,
     job_id: int | None,
+    *,
     route: str,
     partner: str | None,
     document: str,
     control: str,
     ack_type: str,
-    vendor_order: str | None,
-    acknowledged_on: str | None,
+    vendor_order: str | None = None,
+    acknowledged_on: str | None = None,
     state: str,
-    note: str | None,
-    lines: Sequence[AcknowledgmentLine],
-    now: datetime,
+    note: str | None = None,
+    lines: Sequence[AcknowledgmentLine] = (),
 ) -> int:
-    """Store one acknowledgment with its lines (replacing the job's earlier record of it); its id."""
+    """Record a partner's acknowledgment of order `document` (transaction `control`) with its
+    lines, replacing what this job recorded for it before; the acknowledgment's id."""
+    now = tx.now()
+    connection = tx.connection
     if state not in ACKNOWLEDGMENT_STATES:
         raise StoreError(f"unknown acknowledgment state {state!r}; expected one of {', '.join(ACKNOWLEDGMENT_STATES)}")
-    where = [acknowledgments.c.document == document, acknowledgments.c.control == control]
-    where.append(acknowledgments.c.job_id == job_id if job_id is not None else acknowledgments.c.job_id.is_(None))
-    earlier = connection.execute(select(acknowledgments.c.id, acknowledgments.c.received_at).where(*where)).one_or_none()
+    where = [acknowledgment_table.c.document == document, acknowledgment_table.c.control == control]
+    where.append(acknowledgment_table.c.job_id == job_id if job_id is not None else acknowledgment_table.c.job_id.is_(None))
+    earlier = connection.execute(select(acknowledgment_table.c.id, acknowledgment_table.c.received_at).where(*where)).one_or_none()
     received = now
     if earlier is not None:
         received = earlier.received_at
         connection.execute(delete(acknowledgment_lines).where(acknowledgment_lines.c.acknowledgment_id == earlier.id))
-        connection.execute(delete(acknowledgments).where(acknowledgments.c.id == earlier.id))
+        connection.execute(delete(acknowledgment_table).where(acknowledgment_table.c.id == earlier.id))
     values = {
         "job_id": job_id,
         "route": route,
@@ -60,7 +65,7 @@ def record(
         "received_at": received,
         "updated_at": now,
     }
-    ack_id: int = connection.execute(insert(acknowledgments).returning(acknowledgments.c.id), values).scalar_one()
+    ack_id: int = connection.execute(insert(acknowledgment_table).returning(acknowledgment_table.c.id), values).scalar_one()
     if lines:
         connection.execute(
             insert(acknowledgment_lines),
@@ -87,22 +92,26 @@ def record(
     return ack_id
 
 
-def find(
-    connection: Connection,
-    *,
-    job_id: int | None,
-    state: str | None,
-    document: str | None,
-    limit: int,
+def acknowledgments(
+    tx: Transaction, job_id: int | None = None, *, state: str | None = None, document: str | None = None, limit: int = 100
 ) -> list[Acknowledgment]:
-    """Acknowledgments, newest first, with their lines in order (see `Store.acknowledgments`)."""
-    query = select(acknowledgments).order_by(acknowledgments.c.id.desc()).limit(limit)
+    """Order acknowledgments (855s) as recorded, newest first, each with its lines: ours
+    (quantity, price, date as the ERP had them) next to the partner's, the fields applied
+    and the fields held for review.
+
+    The query behind `mlc jobs --state review` and the console's review page:
+    `acknowledgments(state="review")` is every acknowledgment waiting for a person,
+    `acknowledgments(job_id)` those of one job; `Acknowledgment.held_lines` and
+    `AcknowledgmentLine.differences` give the per-line differences to show.
+    """
+    connection = tx.connection
+    query = select(acknowledgment_table).order_by(acknowledgment_table.c.id.desc()).limit(limit)
     if job_id is not None:
-        query = query.where(acknowledgments.c.job_id == job_id)
+        query = query.where(acknowledgment_table.c.job_id == job_id)
     if state is not None:
-        query = query.where(acknowledgments.c.state == state)
+        query = query.where(acknowledgment_table.c.state == state)
     if document is not None:
-        query = query.where(acknowledgments.c.document == document)
+        query = query.where(acknowledgment_table.c.document == document)
     heads = list(connection.execute(query))
     if not heads:
         return []

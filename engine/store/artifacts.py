@@ -1,30 +1,31 @@
 """Artifacts: the exact bytes a job read and wrote (input document, output file, 997...).
 
 Stored in the database with their SHA-256 and size (whole, or in chunks for a file streamed
-in: `put_stream`), so a job can be replayed from its
-input and a file compared with what was sent, on any machine that reaches the store. A job
-may hold several artifacts of one role (a replay stores a new output); the newest wins in
-`latest`.
+in: `put_artifact_stream`), so a job can be replayed from its input and a file compared with
+what was sent, on any machine that reaches the store. A job may hold several artifacts of one
+role (a replay stores a new output); the newest wins in `artifact`.
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, LargeBinary, Row, func, insert, select, update
 
 from engine.errors import StoreError
-from engine.store.models import artifact_chunks, artifacts
+from engine.store.models import artifact_chunks
+from engine.store.models import artifacts as artifact_table
 from engine.store.records import Artifact
 
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
-def put(
-    connection: Connection, job_id: int, role: str, name: str, content: bytes, *, media_type: str, now: datetime
-) -> Artifact:
-    """Store `content` for the job under `role` and `name`."""
+
+def put_artifact(tx: Transaction, job_id: int, role: str, name: str, content: bytes, media_type: str) -> Artifact:
+    """Store the exact bytes of a job's input, output, 997... with their SHA-256."""
+    now = tx.now()
     if not isinstance(content, bytes | bytearray | memoryview):
         raise StoreError(f"artifact {name!r} of job {job_id}: content must be bytes, not {type(content).__name__}")
     data = bytes(content)
@@ -39,19 +40,22 @@ def put(
         "content": data,
         "created_at": now,
     }
-    artifact_id: int = connection.execute(_PUT, values).scalar_one()
+    artifact_id: int = tx.connection.execute(_PUT, values).scalar_one()
     return Artifact(artifact_id, job_id, role, name, media_type, sha256, len(data), data, now)
 
 
-_PUT = insert(artifacts).returning(artifacts.c.id)
+_PUT = insert(artifact_table).returning(artifact_table.c.id)
 
 
-def put_stream(
-    connection: Connection, job_id: int, role: str, name: str, chunks: Iterable[bytes], *, media_type: str, now: datetime
+def put_artifact_stream(
+    tx: Transaction, job_id: int, role: str, name: str, chunks: Iterable[bytes], media_type: str
 ) -> Artifact:
-    """Store the bytes of `chunks` for the job, one `artifact_chunks` row per chunk, never
-    joined in memory; the artifact row carries the size and SHA-256 of the whole. The returned
-    `Artifact` has an empty `content` (reading it back would join it); `latest` reads it."""
+    """Store an artifact from `chunks` without joining them in memory (a pushed file
+    spooled to disk): each chunk is a row of its own, the SHA-256 and size are computed on
+    the way. Read back, it is one `Artifact` like any other; the one returned here has an
+    empty `content` (filling it would join the chunks)."""
+    now = tx.now()
+    connection = tx.connection
     values = {"job_id": job_id, "role": role, "name": name, "media_type": media_type, "sha256": "", "size": 0, "content": b"", "created_at": now}
     artifact_id: int = connection.execute(_PUT, values).scalar_one()
     digest = hashlib.sha256()
@@ -64,48 +68,49 @@ def put_stream(
         size += len(data)
         connection.execute(insert(artifact_chunks), {"artifact_id": artifact_id, "seq": seq, "content": data})
     sha256 = digest.hexdigest()
-    connection.execute(update(artifacts).where(artifacts.c.id == artifact_id).values(sha256=sha256, size=size))
-    # The content is not read back here (that would hold it whole): `latest` reads it.
+    connection.execute(update(artifact_table).where(artifact_table.c.id == artifact_id).values(sha256=sha256, size=size))
+    # The content is not read back here (that would hold it whole): `artifact` reads it.
     return Artifact(artifact_id, job_id, role, name, media_type, sha256, size, b"", now)
 
 
-def of_job(connection: Connection, job_id: int) -> list[Artifact]:
+def artifacts(tx: Transaction, job_id: int) -> list[Artifact]:
     """Every artifact of the job, oldest first."""
-    query = select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.id)
-    return [_artifact(connection, row) for row in connection.execute(query).all()]
+    query = select(artifact_table).where(artifact_table.c.job_id == job_id).order_by(artifact_table.c.id)
+    return [_artifact(tx.connection, row) for row in tx.connection.execute(query).all()]
 
 
-def latest(connection: Connection, job_id: int, role: str) -> Artifact | None:
+def artifact(tx: Transaction, job_id: int, role: str) -> Artifact | None:
     """The newest artifact of the job in `role`, or None."""
     query = (
-        select(artifacts)
-        .where(artifacts.c.job_id == job_id, artifacts.c.role == role)
-        .order_by(artifacts.c.id.desc())
+        select(artifact_table)
+        .where(artifact_table.c.job_id == job_id, artifact_table.c.role == role)
+        .order_by(artifact_table.c.id.desc())
         .limit(1)
     )
-    row = connection.execute(query).one_or_none()
-    return None if row is None else _artifact(connection, row)
+    row = tx.connection.execute(query).one_or_none()
+    return None if row is None else _artifact(tx.connection, row)
 
 
-def read_range(connection: Connection, job_id: int, role: str, start: int, length: int) -> bytes | None:
-    """`length` bytes from byte `start` of the job's newest artifact in `role`, cut in the
-    database (one transaction of a big file without loading the file; for an artifact stored in
-    chunks, only the chunks the range overlaps are read); None when there is none."""
+def artifact_range(tx: Transaction, job_id: int, role: str, start: int, length: int) -> bytes | None:
+    """`length` bytes from byte `start` of the job's newest artifact in `role`, or None.
+
+    Cut in the database: one transaction of a big file is read without loading the file, and
+    for an artifact stored in chunks only the chunks the range overlaps are read."""
     if start < 0 or length < 0:
         raise StoreError(f"artifact {role!r} of job {job_id}: invalid range {start}+{length}")
     query = (
-        select(artifacts.c.id, artifacts.c.size, func.length(artifacts.c.content).label("stored"))
-        .where(artifacts.c.job_id == job_id, artifacts.c.role == role)
-        .order_by(artifacts.c.id.desc())
+        select(artifact_table.c.id, artifact_table.c.size, func.length(artifact_table.c.content).label("stored"))
+        .where(artifact_table.c.job_id == job_id, artifact_table.c.role == role)
+        .order_by(artifact_table.c.id.desc())
         .limit(1)
     )
-    row = connection.execute(query).one_or_none()
+    row = tx.connection.execute(query).one_or_none()
     if row is None:
         return None
     if row.stored or not row.size:
-        piece = func.substr(artifacts.c.content, start + 1, length, type_=LargeBinary())
-        return bytes(connection.execute(select(piece).where(artifacts.c.id == row.id)).scalar_one() or b"")
-    return _chunked_range(connection, row.id, start, length)
+        piece = func.substr(artifact_table.c.content, start + 1, length, type_=LargeBinary())
+        return bytes(tx.connection.execute(select(piece).where(artifact_table.c.id == row.id)).scalar_one() or b"")
+    return _chunked_range(tx.connection, row.id, start, length)
 
 
 def _chunked_range(connection: Connection, artifact_id: int, start: int, length: int) -> bytes:
@@ -135,7 +140,7 @@ def _chunked_content(connection: Connection, artifact_id: int) -> bytes:
 
 def _artifact(connection: Connection, row: Row[Any]) -> Artifact:
     content = bytes(row.content)
-    if row.size and not content:  # stored in pieces (put_stream)
+    if row.size and not content:  # stored in pieces (put_artifact_stream)
         content = _chunked_content(connection, row.id)
     return Artifact(
         id=row.id,

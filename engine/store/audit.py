@@ -1,69 +1,91 @@
 """Audit events: every poll, fetch, render, validation, upload, ERP write, retry and failure.
 
-Events are kept verbatim. The store never sees a secret in them because callers mask every
-message and detail first (`engine.secrets.mask`); nothing here can tell a secret from text.
-`trail` answers `mlc audit KEY`: every event of the jobs a document number, file name or job id
-refers to, plus events that carry that key without a job (a duplicate interchange, a poll).
+Events are kept verbatim, once every text of their detail has been masked with the store's
+mask (`Store.mask_audit`: the project's secret values, set by `Runtime`); nothing else here can
+tell a secret from text. `audit_trail` answers `mlc audit KEY`: every event of the jobs a
+document number, file name or job id refers to, plus events that carry that key without a job
+(a duplicate interchange, a poll).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, insert, or_, select
+from sqlalchemy import Row, insert, or_, select
 
 from engine.store.jobs import matching_job_ids
 from engine.store.models import audit_events
-from engine.store.records import AuditEvent
+from engine.store.records import AuditEvent, json_object
+
+if TYPE_CHECKING:
+    from engine.store.transaction import Mask, Transaction
 
 
-def record(
-    connection: Connection,
+def audit(
+    tx: Transaction,
     job_id: int | None,
     event: str,
     *,
-    route: str | None,
-    key: str | None,
-    partner: str | None,
-    status: int | None,
-    duration_ms: float | None,
-    detail: dict[str, Any] | None,
-    at: datetime,
+    route: str | None = None,
+    key: str | None = None,
+    partner: str | None = None,
+    status: int | None = None,
+    duration_ms: float | None = None,
+    detail: Mapping[str, Any] | None = None,
+    at: datetime | None = None,
 ) -> int:
-    """Store one event; its id."""
+    """Record an audit event; its id. Every text in `detail` (the message included, at any
+    depth) is masked with the store's mask first (`Store.mask_audit`): this is the one place
+    audit rows are written, so no path can store a secret in one."""
+    if tx.mask is not None and detail:
+        detail = masked(detail, tx.mask)
+    stored = json_object(detail, f"detail of audit event {event!r}")
     values = {
         "job_id": job_id,
-        "at": at,
+        "at": tx.now(at),
         "event": event,
         "route": route,
         "key": key,
         "partner": partner,
         "status": status,
         "duration_ms": duration_ms,
-        "detail": detail,
+        "detail": stored,
     }
-    event_id: int = connection.execute(_RECORD, values).scalar_one()
+    event_id: int = tx.connection.execute(_RECORD, values).scalar_one()
     return event_id
 
 
 _RECORD = insert(audit_events).returning(audit_events.c.id)
 
 
-def trail(connection: Connection, text: str) -> list[AuditEvent]:
-    """Every event about what `text` names, in the order they happened."""
+def audit_trail(tx: Transaction, text: str) -> list[AuditEvent]:
+    """Every event of the jobs `text` names (see `find_jobs`) or carrying it as key, in the
+    order they happened."""
     query = (
         select(audit_events)
         .where(or_(audit_events.c.job_id.in_(matching_job_ids(text)), audit_events.c.key == text))
         .order_by(audit_events.c.at, audit_events.c.id)
     )
-    return [_event(row) for row in connection.execute(query)]
+    return [_event(row) for row in tx.connection.execute(query)]
 
 
-def for_job(connection: Connection, job_id: int) -> list[AuditEvent]:
-    """The events of one job, in the order they happened."""
+def job_events(tx: Transaction, job_id: int) -> list[AuditEvent]:
+    """The audit events of one job, in order."""
     query = select(audit_events).where(audit_events.c.job_id == job_id).order_by(audit_events.c.at, audit_events.c.id)
-    return [_event(row) for row in connection.execute(query)]
+    return [_event(row) for row in tx.connection.execute(query)]
+
+
+def masked(value: Any, mask: Mask) -> Any:
+    """`value` with `mask` applied to every text in it (keys kept, lists and dicts walked)."""
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, Mapping):
+        return {key: masked(item, mask) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [masked(item, mask) for item in value]
+    return value
 
 
 def _event(row: Row[Any]) -> AuditEvent:

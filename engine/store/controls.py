@@ -17,34 +17,38 @@ top unused for that round.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, Connection, bindparam, case, select
+from sqlalchemy import BigInteger, bindparam, case, select
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
 from engine.store.models import control_numbers
 
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
+
 MAX_CONTROL = 999_999_999
 KINDS = ("isa", "gs", "st")
 
 
-def take(connection: Connection, partner: str, kind: str, *, count: int, now: datetime) -> int:
-    """Consume `count` consecutive numbers; the first of them."""
+def next_control(tx: Transaction, partner: str, kind: str, *, count: int = 1) -> int:
+    """Consume `count` consecutive control numbers of `kind` (isa, gs, st); the first."""
+    now = tx.now()
     _check(kind)
     if not 1 <= count <= MAX_CONTROL:
         raise StoreError(f"cannot take {count} {kind} control numbers at once: between 1 and {MAX_CONTROL}")
     values = {"partner": partner, "kind": kind, "next_value": 1 + count, "updated_at": now, "count": count}
-    after: int = connection.execute(_take_statement(connection.dialect.name), values).scalar_one()
+    after: int = tx.connection.execute(_take_statement(tx.connection.dialect.name), values).scalar_one()
     return after - count
 
 
-def peek(connection: Connection, partner: str, kind: str) -> int:
-    """The number the next `take(count=1)` would return, without consuming it."""
+def peek_control(tx: Transaction, partner: str, kind: str) -> int:
+    """The control number `next_control` would return next, without consuming it."""
     _check(kind)
-    stored: int | None = connection.execute(_PEEK, {"partner_": partner, "kind_": kind}).scalar_one_or_none()
+    params = {"partner_": partner, "kind_": kind}
+    stored: int | None = tx.connection.execute(_PEEK, params).scalar_one_or_none()
     if stored is None or stored > MAX_CONTROL:
         return 1
     return stored

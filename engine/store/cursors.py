@@ -1,22 +1,25 @@
 """Cursors: each route's watermark (a lastModifiedDateTime, a GP ModifiedDate...), as text.
 
-A cursor only moves by compare-and-set: `advance` names the value it read, and nothing changes
-when another writer moved the cursor in between. Enqueuing the jobs a poll found and moving the
-cursor past them happen in one transaction (`Transaction.enqueue_many_and_advance`), so a crash
-can neither lose documents (cursor moved, jobs missing) nor leave half a batch.
+A cursor only moves by compare-and-set: `advance_cursor` names the value it read, and nothing
+changes when another writer moved the cursor in between. Enqueuing the jobs a poll found and
+moving the cursor past them happen in one transaction (`enqueue_many_and_advance` in
+`engine.store.jobs`), so a crash can neither lose documents (cursor moved, jobs missing) nor
+leave half a batch.
 """
 
 from __future__ import annotations
 
 import functools
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.store.database import dialect_insert
 from engine.store.models import UtcDateTime, cursors
+
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
 _READ = select(cursors.c.value).where(cursors.c.route == bindparam("route_"))
 _MOVE = (
@@ -27,19 +30,21 @@ _MOVE = (
 )
 
 
-def read(connection: Connection, route: str) -> str | None:
-    """The route's cursor, or None before its first advance."""
-    value: str | None = connection.execute(_READ, {"route_": route}).scalar_one_or_none()
+def cursor(tx: Transaction, route: str) -> str | None:
+    """The route's watermark, or None before the first advance."""
+    value: str | None = tx.connection.execute(_READ, {"route_": route}).scalar_one_or_none()
     return value
 
 
-def advance(connection: Connection, route: str, value: str, *, expected: str | None, now: datetime) -> bool:
-    """Set the cursor to `value` if it is still `expected` (None: not set yet); whether it moved."""
+def advance_cursor(tx: Transaction, route: str, value: str, *, expected: str | None) -> bool:
+    """Compare-and-set the route's cursor from `expected` to `value` (None: not set yet);
+    whether it moved."""
+    now = tx.now()
     if expected is None:
         first = {"route": route, "value": value, "updated_at": now}
-        return connection.execute(_create_statement(connection.dialect.name), first).first() is not None
+        return tx.connection.execute(_create_statement(tx.connection.dialect.name), first).first() is not None
     params = {"route_": route, "expected": expected, "new_value": value, "now": now}
-    return connection.execute(_MOVE, params).first() is not None
+    return tx.connection.execute(_MOVE, params).first() is not None
 
 
 @functools.cache

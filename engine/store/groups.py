@@ -3,7 +3,7 @@
 Each group we send is recorded with our GS02 (sender), GS03 (receiver) and GS06 (group control
 number). An inbound 997 names the group it acknowledges in AK1 (functional id, GS06) and comes
 from the partner, so its GS02/GS03 are ours swapped: the caller passes our group's sender and
-receiver to `acknowledge`. Groups with no 997 after a while are listed by `unacknowledged`.
+receiver to `acknowledge_group`. Groups with no 997 after a while are listed by `unacknowledged`.
 """
 
 from __future__ import annotations
@@ -11,24 +11,26 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, String, bindparam, or_, select, update
+from sqlalchemy import Row, String, bindparam, or_, select, update
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
 from engine.store.models import UtcDateTime, outbound_groups
-from engine.store.records import OutboundGroup
+from engine.store.records import OutboundGroup, utc
+
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
 # AK901 / AK501 codes: accepted, accepted with errors, partially accepted, rejected, and the
 # codes some translators send for rejections by message authentication and security.
 ACK_STATUSES = ("A", "E", "P", "R", "M", "W", "X")
 
 
-def record(
-    connection: Connection,
-    *,
+def record_outbound_group(
+    tx: Transaction,
     partner: str,
     sender_id: str,
     receiver_id: str,
@@ -37,11 +39,12 @@ def record(
     set_ids: Sequence[str],
     interchange_control: int,
     filename: str,
-    job_id: int | None,
-    sent_at: datetime,
+    job_id: int | None = None,
+    sent_at: datetime | None = None,
 ) -> OutboundGroup:
-    """Record a group we sent; `StoreError` if that group control number was recorded before
-    for the same partner, sender and receiver (a reused control number)."""
+    """Record a group we sent, to match its 997 later; `StoreError` if that group control
+    number was recorded before for the same partner, sender and receiver (a reused control
+    number)."""
     values = {
         "partner": partner,
         "sender_id": sender_id.strip(),
@@ -52,9 +55,9 @@ def record(
         "interchange_control": interchange_control,
         "filename": filename,
         "job_id": job_id,
-        "sent_at": sent_at,
+        "sent_at": tx.now(sent_at),
     }
-    row = connection.execute(_record_statement(connection.dialect.name), values).one_or_none()
+    row = tx.connection.execute(_record_statement(tx.connection.dialect.name), values).one_or_none()
     if row is None:
         raise StoreError(
             f"outbound group {group_control} of partner {partner!r} from {sender_id.strip()!r} to {receiver_id.strip()!r} "
@@ -64,20 +67,21 @@ def record(
     return _group(row)
 
 
-def acknowledge(
-    connection: Connection,
-    *,
+def acknowledge_group(
+    tx: Transaction,
     sender_id: str,
     receiver_id: str,
     group_control: int,
     status: str,
-    ack_file: str | None,
-    partner: str | None,
-    now: datetime,
+    ack_file: str | None = None,
+    *,
+    partner: str | None = None,
+    now: datetime | None = None,
 ) -> bool:
-    """Mark our group acknowledged with the 997's status (AK901); whether a group matched.
-    `partner` narrows the match when several partners share GS ids. A later 997 for the same
-    group replaces the earlier status."""
+    """Match a 997 to our group (our GS02/GS03, its AK102 group control number), of
+    `partner` when given (several partners may share GS ids); whether one matched. The group
+    keeps the 997's status (AK901); a later 997 for the same group replaces it."""
+    at = tx.now(now)
     if status not in ACK_STATUSES:
         raise StoreError(f"997 status {status!r} is not one of {', '.join(ACK_STATUSES)} (AK901)")
     params = {
@@ -87,46 +91,47 @@ def acknowledge(
         "status": status,
         "file": ack_file,
         "partner_": partner,
-        "now": now,
+        "now": at,
     }
-    return connection.execute(_ACKNOWLEDGE, params).first() is not None
+    return tx.connection.execute(_ACKNOWLEDGE, params).first() is not None
 
 
 def acknowledge_interchange(
-    connection: Connection,
-    *,
+    tx: Transaction,
     partner: str,
     interchange_control: int,
     status: str,
-    ack_file: str | None,
-    now: datetime,
+    ack_file: str | None = None,
+    *,
+    now: datetime | None = None,
 ) -> int:
-    """Match a TA1 (interchange acknowledgment) to the groups we sent in interchange
-    `interchange_control` to `partner`; how many groups it names. A TA1 `R` rejected the whole
-    interchange: its groups are marked `R`, as a rejecting 997 would. `A` and `E` accept the
-    envelope only, so the groups still wait for their 997."""
+    """Match a TA1 to the groups of our interchange `interchange_control` to `partner`
+    (`R` rejects them); how many groups it names. A TA1 `R` rejected the whole interchange:
+    its groups are marked `R`, as a rejecting 997 would. `A` and `E` accept the envelope only,
+    so the groups still wait for their 997."""
+    at = tx.now(now)
     if status not in ("A", "E", "R"):
         raise StoreError(f"TA1 status {status!r} is not one of A, E, R (TA104)")
     where = (outbound_groups.c.partner == partner, outbound_groups.c.interchange_control == interchange_control)
     if status != "R":
-        return len(connection.execute(select(outbound_groups.c.id).where(*where)).all())
+        return len(tx.connection.execute(select(outbound_groups.c.id).where(*where)).all())
     statement = (
         update(outbound_groups)
         .where(*where)
-        .values(ack_status="R", ack_file=ack_file, acknowledged_at=now)
+        .values(ack_status="R", ack_file=ack_file, acknowledged_at=at)
         .returning(outbound_groups.c.id)
     )
-    return len(connection.execute(statement).all())
+    return len(tx.connection.execute(statement).all())
 
 
-def unacknowledged(connection: Connection, *, older_than: datetime) -> list[OutboundGroup]:
-    """Groups sent before `older_than` that no 997 has acknowledged, oldest first."""
+def unacknowledged(tx: Transaction, older_than: datetime) -> list[OutboundGroup]:
+    """Groups sent before `older_than` with no 997 yet, oldest first."""
     query = (
         select(outbound_groups)
-        .where(outbound_groups.c.ack_status.is_(None), outbound_groups.c.sent_at < older_than)
+        .where(outbound_groups.c.ack_status.is_(None), outbound_groups.c.sent_at < utc(older_than))
         .order_by(outbound_groups.c.sent_at, outbound_groups.c.id)
     )
-    return [_group(row) for row in connection.execute(query)]
+    return [_group(row) for row in tx.connection.execute(query)]
 
 
 _ACKNOWLEDGE = (

@@ -16,215 +16,229 @@ it: the change then only happens while that worker still holds the job.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Row, Select, Update, bindparam, func, or_, select, union, update
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 
 from engine.errors import StoreError
+from engine.store.cursors import advance_cursor
 from engine.store.database import dialect_insert
-from engine.store.models import UtcDateTime, artifacts, audit_events, inbound_files, jobs, outbound_groups
-from engine.store.records import Enqueued, Job, JobState, parse_state
+from engine.store.models import UtcDateTime, artifacts, audit_events, inbound_files, outbound_groups
+from engine.store.models import jobs as job_table
+from engine.store.records import EnqueueBatch, Enqueued, Job, JobState, NewJob, json_object, parse_state, utc
+
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
 CLAIMABLE = (JobState.PENDING, JobState.FAILED)
 _NOW = bindparam("now", type_=UtcDateTime())
-_GET = select(jobs).where(jobs.c.id == bindparam("job_id"))
-_BY_KEY = select(jobs).where(jobs.c.route == bindparam("route_"), jobs.c.key == bindparam("key_"))
+_GET = select(job_table).where(job_table.c.id == bindparam("job_id"))
+_BY_KEY = select(job_table).where(job_table.c.route == bindparam("route_"), job_table.c.key == bindparam("key_"))
 _HEARTBEAT = (
-    update(jobs)
+    update(job_table)
     .where(
-        jobs.c.id == bindparam("job_id"),
-        jobs.c.state == JobState.RUNNING.value,
-        jobs.c.claimed_by == bindparam("worker"),
+        job_table.c.id == bindparam("job_id"),
+        job_table.c.state == JobState.RUNNING.value,
+        job_table.c.claimed_by == bindparam("worker"),
     )
     .values(heartbeat_at=_NOW)
-    .returning(jobs.c.id)
+    .returning(job_table.c.id)
 )
 _HEARTBEAT_ALL = (
-    update(jobs)
-    .where(jobs.c.state == JobState.RUNNING.value, jobs.c.claimed_by == bindparam("worker"))
+    update(job_table)
+    .where(job_table.c.state == JobState.RUNNING.value, job_table.c.claimed_by == bindparam("worker"))
     .values(heartbeat_at=_NOW)
-    .returning(jobs.c.id)
+    .returning(job_table.c.id)
 )
 _CLAIM_ONE = (
-    update(jobs)
+    update(job_table)
     .where(
-        jobs.c.id == bindparam("job_id"),
-        jobs.c.state.in_([state.value for state in CLAIMABLE]),
-        jobs.c.not_before <= _NOW,
+        job_table.c.id == bindparam("job_id"),
+        job_table.c.state.in_([state.value for state in CLAIMABLE]),
+        job_table.c.not_before <= _NOW,
     )
     .values(
         state=JobState.RUNNING.value,
-        attempts=jobs.c.attempts + 1,
+        attempts=job_table.c.attempts + 1,
         claimed_by=bindparam("worker"),
         claimed_at=_NOW,
         heartbeat_at=_NOW,
         updated_at=_NOW,
     )
-    .returning(*jobs.c)
+    .returning(*job_table.c)
 )
 _RELEASE_STALE = (
-    update(jobs)
-    .where(jobs.c.state == JobState.RUNNING.value, jobs.c.heartbeat_at < bindparam("cutoff", type_=UtcDateTime()))
+    update(job_table)
+    .where(job_table.c.state == JobState.RUNNING.value, job_table.c.heartbeat_at < bindparam("cutoff", type_=UtcDateTime()))
     .values(state=JobState.PENDING.value, claimed_by=None, claimed_at=None, heartbeat_at=None, updated_at=_NOW)
-    .returning(jobs.c.id)
+    .returning(job_table.c.id)
 )
 
 
 def enqueue(
-    connection: Connection,
+    tx: Transaction,
     route: str,
     key: str,
     *,
     kind: str,
-    partner: str | None,
-    payload: dict[str, Any] | None,
-    source_ref: str | None,
-    not_before: datetime | None,
-    now: datetime,
+    partner: str | None = None,
+    payload: Mapping[str, Any] | None = None,
+    source_ref: str | None = None,
+    not_before: datetime | None = None,
 ) -> Enqueued:
-    """Insert the job unless (route, key) exists; either way return the stored job."""
-    values = {
-        "route": route,
-        "key": key,
-        "kind": kind,
-        "partner": partner,
-        "state": JobState.PENDING.value,
-        "attempts": 0,
-        "payload": payload,
-        "source_ref": source_ref,
-        "not_before": not_before or now,
-        "created_at": now,
-        "updated_at": now,
-    }
-    row = connection.execute(_enqueue_statement(connection.dialect.name), values).one_or_none()
-    if row is not None:
-        return Enqueued(_job(row), True)
-    return Enqueued(_job(connection.execute(_BY_KEY, {"route_": route, "key_": key}).one()), False)
+    """Enqueue a job unless (route, key) exists: `(job, created)`; a repeat changes nothing."""
+    return _insert(tx.connection, route, key, kind, partner, payload, source_ref, not_before, tx.now())
+
+
+def enqueue_many(tx: Transaction, route: str, new_jobs: Sequence[NewJob]) -> list[Enqueued]:
+    """Enqueue every job of `new_jobs` on `route` (each a no-op if its key exists)."""
+    now = tx.now()
+    return [
+        _insert(tx.connection, route, job.key, job.kind, job.partner, job.payload, job.source_ref, job.not_before, now)
+        for job in new_jobs
+    ]
+
+
+def enqueue_many_and_advance(
+    tx: Transaction, route: str, new_jobs: Sequence[NewJob], cursor_value: str, *, expected: str | None
+) -> EnqueueBatch:
+    """Move the route's cursor from `expected` to `cursor_value` and enqueue the jobs it
+    covers, in this transaction. When the cursor is not at `expected`, nothing is written."""
+    if not advance_cursor(tx, route, cursor_value, expected=expected):
+        return EnqueueBatch(advanced=False)
+    return EnqueueBatch(advanced=True, jobs=tuple(enqueue_many(tx, route, new_jobs)))
 
 
 def claim(
-    connection: Connection,
-    worker_id: str,
-    *,
-    limit: int,
-    routes: Iterable[str] | None,
-    now: datetime,
+    tx: Transaction, worker_id: str, *, limit: int = 1, routes: Iterable[str] | None = None, now: datetime | None = None
 ) -> list[Job]:
-    """Take up to `limit` due jobs (oldest first) for `worker_id`: running, attempts + 1."""
+    """Claim up to `limit` due jobs, oldest first (PostgreSQL: SKIP LOCKED, no waiting): running,
+    attempts + 1."""
     wanted = None if routes is None else list(routes)
+    at = tx.now(now)
     if limit < 1 or wanted == []:
         return []
-    statement = _claim_statement(connection.dialect.name, wanted is not None)
-    params: dict[str, Any] = {"worker": worker_id, "now": now, "limit": limit}
+    statement = _claim_statement(tx.connection.dialect.name, wanted is not None)
+    params: dict[str, Any] = {"worker": worker_id, "now": at, "limit": limit}
     if wanted is not None:
         params["routes"] = wanted
-    return sorted((_job(row) for row in connection.execute(statement, params)), key=lambda job: job.id)
+    return sorted((_job(row) for row in tx.connection.execute(statement, params)), key=lambda job: job.id)
 
 
-def claim_one(connection: Connection, job_id: int, worker_id: str, *, now: datetime) -> Job | None:
-    """Take the job `job_id` for `worker_id` if it is due (pending, or failed and past its
-    backoff): running, attempts + 1; None when it is not claimable now (running elsewhere,
-    finished, or waiting for its retry)."""
-    row = connection.execute(_CLAIM_ONE, {"job_id": job_id, "worker": worker_id, "now": now}).one_or_none()
+def claim_one(tx: Transaction, job_id: int, worker_id: str, *, now: datetime | None = None) -> Job | None:
+    """Claim the job `job_id` if it is due (pending, or failed and past its backoff): running,
+    attempts + 1; None when it is not claimable now (running elsewhere, finished, or waiting
+    for its retry)."""
+    params = {"job_id": job_id, "worker": worker_id, "now": tx.now(now)}
+    row = tx.connection.execute(_CLAIM_ONE, params).one_or_none()
     return None if row is None else _job(row)
 
 
-def children(connection: Connection, prefix: str) -> list[Job]:
+def children(tx: Transaction, prefix: str) -> list[Job]:
     """The jobs whose key starts with `prefix` (a file job's transactions), oldest first."""
-    query = select(jobs).where(func.substr(jobs.c.key, 1, len(prefix)) == prefix).order_by(jobs.c.id)
-    return [_job(row) for row in connection.execute(query)]
+    query = select(job_table).where(func.substr(job_table.c.key, 1, len(prefix)) == prefix).order_by(job_table.c.id)
+    return [_job(row) for row in tx.connection.execute(query)]
 
 
-def defer(
-    connection: Connection, job_id: int, *, reason: str, not_before: datetime, worker_id: str | None, now: datetime
-) -> Job:
-    """Put a running job back to wait until `not_before` without spending an attempt (a file
+def defer(tx: Transaction, job_id: int, *, reason: str, not_before: datetime, worker_id: str | None = None) -> Job:
+    """Put a running job back to pending until `not_before`, its attempt not counted (a file
     job waiting for its transactions: waiting is not failing)."""
-    return _transition(connection, job_id, _DEFER, {"last_error": reason, "not_before": not_before}, worker_id, now)
+    values = {"last_error": reason, "not_before": utc(not_before)}
+    return _transition(tx, job_id, _DEFER, values, worker_id, tx.now())
 
 
-def heartbeat(connection: Connection, job_id: int, worker_id: str, *, now: datetime) -> bool:
-    """Record that `worker_id` still works on the job; False when it no longer holds it."""
-    params = {"job_id": job_id, "worker": worker_id, "now": now}
-    return connection.execute(_HEARTBEAT, params).first() is not None
+def heartbeat(tx: Transaction, job_id: int, worker_id: str, *, now: datetime | None = None) -> bool:
+    """Extend `worker_id`'s hold on a running job; False when it lost the job."""
+    params = {"job_id": job_id, "worker": worker_id, "now": tx.now(now)}
+    return tx.connection.execute(_HEARTBEAT, params).first() is not None
 
 
-def heartbeat_all(connection: Connection, worker_id: str, *, now: datetime) -> int:
-    """Record that `worker_id` still works on every job it holds; how many it holds."""
-    return len(connection.execute(_HEARTBEAT_ALL, {"worker": worker_id, "now": now}).all())
+def heartbeat_all(tx: Transaction, worker_id: str, *, now: datetime | None = None) -> int:
+    """Extend `worker_id`'s hold on every running job it has (one statement); how many."""
+    return len(tx.connection.execute(_HEARTBEAT_ALL, {"worker": worker_id, "now": tx.now(now)}).all())
 
 
-def release_stale(connection: Connection, *, older_than: datetime, now: datetime) -> int:
-    """Put running jobs with no sign of life since `older_than` back to pending; how many."""
-    return len(connection.execute(_RELEASE_STALE, {"cutoff": older_than, "now": now}).all())
+def release_stale(tx: Transaction, older_than: datetime, *, now: datetime | None = None) -> int:
+    """Return running jobs with no heartbeat since `older_than` to pending; how many."""
+    params = {"cutoff": utc(older_than), "now": tx.now(now)}
+    return len(tx.connection.execute(_RELEASE_STALE, params).all())
 
 
 def complete(
-    connection: Connection, job_id: int, *, result: dict[str, Any] | None, worker_id: str | None, now: datetime
+    tx: Transaction, job_id: int, *, result: Mapping[str, Any] | None = None, worker_id: str | None = None
 ) -> Job:
-    """Mark a running job done, with its result."""
-    return _transition(connection, job_id, _COMPLETE, {"result": result}, worker_id, now)
+    """Mark a running job done with its result (only while `worker_id` holds it, when given)."""
+    values = {"result": json_object(result, f"result of job {job_id}")}
+    return _transition(tx, job_id, _COMPLETE, values, worker_id, tx.now())
 
 
-def retry(
-    connection: Connection, job_id: int, *, error: str, not_before: datetime, worker_id: str | None, now: datetime
-) -> Job:
-    """Mark a running job failed with `error`, claimable again from `not_before`."""
-    return _transition(connection, job_id, _RETRY, {"last_error": error, "not_before": not_before}, worker_id, now)
-
-
-def dead_letter(connection: Connection, job_id: int, *, error: str, worker_id: str | None, now: datetime) -> Job:
-    """Give up on a running job: dead, with the reason."""
-    return _transition(connection, job_id, _DEAD_LETTER, {"last_error": error}, worker_id, now)
+def retry(tx: Transaction, job_id: int, *, error: str, not_before: datetime, worker_id: str | None = None) -> Job:
+    """Mark a running job failed with `error`, to be claimed again from `not_before`."""
+    values = {"last_error": error, "not_before": utc(not_before)}
+    return _transition(tx, job_id, _RETRY, values, worker_id, tx.now())
 
 
 def review(
-    connection: Connection, job_id: int, *, result: dict[str, Any] | None, reason: str, worker_id: str | None, now: datetime
+    tx: Transaction,
+    job_id: int,
+    *,
+    result: Mapping[str, Any] | None = None,
+    reason: str,
+    worker_id: str | None = None,
 ) -> Job:
-    """Park a running job for a person: it did what it could (its result), the rest waits in
-    the review state with `reason`; never claimed again until `requeue`."""
-    return _transition(connection, job_id, _REVIEW, {"result": result, "last_error": reason}, worker_id, now)
+    """Put a running job in the review state with its result and the reason (what waits
+    for a person): it did what it could, the rest waits and is never claimed again;
+    `requeue` (mlc replay) runs it again."""
+    values = {"result": json_object(result, f"result of job {job_id}"), "last_error": reason}
+    return _transition(tx, job_id, _REVIEW, values, worker_id, tx.now())
 
 
-def skip(connection: Connection, job_id: int, reason: str, *, now: datetime) -> Job:
-    """Mark a job that has nothing to do as skipped; the reason is kept in `last_error`."""
-    return _transition(connection, job_id, _SKIP, {"last_error": reason}, None, now)
+def dead_letter(tx: Transaction, job_id: int, *, error: str, worker_id: str | None = None) -> Job:
+    """Give up on a running job with the reason; only `requeue` revives it."""
+    return _transition(tx, job_id, _DEAD_LETTER, {"last_error": error}, worker_id, tx.now())
 
 
-def requeue(connection: Connection, job_id: int, *, now: datetime) -> Job:
-    """Make a finished job (done, dead, skipped, failed or in review) pending again, due now, with its
-    attempts reset: `mlc replay` re-runs it from its stored input."""
-    return _transition(connection, job_id, _REQUEUE, {"not_before": now}, None, now)
+def skip(tx: Transaction, job_id: int, reason: str) -> Job:
+    """Mark a pending, failed or running job skipped (it has nothing to do), with the reason
+    (kept in `last_error`)."""
+    return _transition(tx, job_id, _SKIP, {"last_error": reason}, None, tx.now())
 
 
-def get(connection: Connection, job_id: int) -> Job:
-    """The job with this id; `StoreError` when there is none."""
-    row = connection.execute(_GET, {"job_id": job_id}).one_or_none()
+def requeue(tx: Transaction, job_id: int, *, now: datetime | None = None) -> Job:
+    """Make a done, dead, skipped, failed or review job pending again, due now, its attempts
+    reset (for replay: `mlc replay` re-runs it from its stored input)."""
+    at = tx.now(now)
+    return _transition(tx, job_id, _REQUEUE, {"not_before": at}, None, at)
+
+
+def get(tx: Transaction, job_id: int) -> Job:
+    """The job with this id; `StoreError` when it does not exist."""
+    row = tx.connection.execute(_GET, {"job_id": job_id}).one_or_none()
     if row is None:
         raise StoreError(f"job {job_id} does not exist")
     return _job(row)
 
 
-def list_jobs(connection: Connection, *, state: JobState | str | None, route: str | None, limit: int) -> list[Job]:
-    """The newest `limit` jobs, newest first, optionally of one state and one route."""
-    query = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+def jobs(tx: Transaction, state: JobState | str | None = None, route: str | None = None, limit: int = 100) -> list[Job]:
+    """The newest `limit` jobs, newest first, optionally of one state and route."""
+    query = select(job_table).order_by(job_table.c.id.desc()).limit(limit)
     if state is not None:
-        query = query.where(jobs.c.state == parse_state(JobState, state).value)
+        query = query.where(job_table.c.state == parse_state(JobState, state).value)
     if route is not None:
-        query = query.where(jobs.c.route == route)
-    return [_job(row) for row in connection.execute(query)]
+        query = query.where(job_table.c.route == route)
+    return [_job(row) for row in tx.connection.execute(query)]
 
 
-def count_jobs(connection: Connection, *, route: str | None) -> dict[JobState, int]:
+def job_counts(tx: Transaction, route: str | None = None) -> dict[JobState, int]:
     """How many jobs are in each state (every state present, zero when none)."""
-    query = select(jobs.c.state, func.count()).group_by(jobs.c.state)
+    query = select(job_table.c.state, func.count()).group_by(job_table.c.state)
     if route is not None:
-        query = query.where(jobs.c.route == route)
+        query = query.where(job_table.c.route == route)
     counts = dict.fromkeys(JobState, 0)
-    for state, count in connection.execute(query):
+    for state, count in tx.connection.execute(query):
         counts[JobState(state)] = count
     return counts
 
@@ -233,12 +247,12 @@ def matching_job_ids(text: str) -> Select[tuple[int]]:
     """Ids of the jobs `text` refers to: a job id, a document key, a source reference, the
     name of one of its artifacts, an outbound file name, an inbound file id, or the key of
     one of its audit events (the PO number of an inbound 850, the ERP document it created)."""
-    conditions = [jobs.c.key == text, jobs.c.source_ref == text]
+    conditions = [job_table.c.key == text, job_table.c.source_ref == text]
     if text.strip().isdigit():
-        conditions.append(jobs.c.id == int(text.strip()))
+        conditions.append(job_table.c.id == int(text.strip()))
     return select(
         union(
-            select(jobs.c.id.label("id")).where(or_(*conditions)),
+            select(job_table.c.id.label("id")).where(or_(*conditions)),
             select(artifacts.c.job_id).where(artifacts.c.name == text),
             select(outbound_groups.c.job_id).where(outbound_groups.c.filename == text),
             select(inbound_files.c.job_id).where(inbound_files.c.file_id == text),
@@ -250,10 +264,42 @@ def matching_job_ids(text: str) -> Select[tuple[int]]:
     )
 
 
-def find_jobs(connection: Connection, text: str) -> list[Job]:
-    """Every job `text` refers to (see `matching_job_ids`), oldest first."""
-    query = select(jobs).where(jobs.c.id.in_(matching_job_ids(text))).order_by(jobs.c.id)
-    return [_job(row) for row in connection.execute(query)]
+def find_jobs(tx: Transaction, text: str) -> list[Job]:
+    """Jobs whose id, key, source reference, artifact name, outbound file name or inbound
+    file id is `text` (see `matching_job_ids`), oldest first."""
+    query = select(job_table).where(job_table.c.id.in_(matching_job_ids(text))).order_by(job_table.c.id)
+    return [_job(row) for row in tx.connection.execute(query)]
+
+
+def _insert(
+    connection: Connection,
+    route: str,
+    key: str,
+    kind: str,
+    partner: str | None,
+    payload: Mapping[str, Any] | None,
+    source_ref: str | None,
+    not_before: datetime | None,
+    now: datetime,
+) -> Enqueued:
+    """Insert the job unless (route, key) exists; either way the stored job."""
+    values = {
+        "route": route,
+        "key": key,
+        "kind": kind,
+        "partner": partner,
+        "state": JobState.PENDING.value,
+        "attempts": 0,
+        "payload": json_object(payload, f"payload of job {route}/{key}"),
+        "source_ref": source_ref,
+        "not_before": utc(not_before) if not_before is not None else now,
+        "created_at": now,
+        "updated_at": now,
+    }
+    row = connection.execute(_enqueue_statement(connection.dialect.name), values).one_or_none()
+    if row is not None:
+        return Enqueued(_job(row), True)
+    return Enqueued(_job(connection.execute(_BY_KEY, {"route_": route, "key_": key}).one()), False)
 
 
 class _Change:
@@ -265,14 +311,14 @@ class _Change:
     ) -> None:
         self.verb = verb
         self.allowed = allowed
-        values = {**fixed, **{name: bindparam(f"new_{name}", type_=jobs.c[name].type) for name in variable}}
+        values = {**fixed, **{name: bindparam(f"new_{name}", type_=job_table.c[name].type) for name in variable}}
         base = (
-            update(jobs)
-            .where(jobs.c.id == bindparam("job_id"), jobs.c.state.in_([state.value for state in allowed]))
+            update(job_table)
+            .where(job_table.c.id == bindparam("job_id"), job_table.c.state.in_([state.value for state in allowed]))
             .values({**values, "updated_at": _NOW})
         )
-        self.any_worker = base.returning(*jobs.c)
-        self.held = base.where(jobs.c.claimed_by == bindparam("worker")).returning(*jobs.c)
+        self.any_worker = base.returning(*job_table.c)
+        self.held = base.where(job_table.c.claimed_by == bindparam("worker")).returning(*job_table.c)
 
 
 _COMPLETE = _Change("complete", (JobState.RUNNING,), {"state": JobState.DONE.value}, ("result",))
@@ -294,7 +340,7 @@ _SKIP = _Change(
 _DEFER = _Change(
     "defer",
     (JobState.RUNNING,),
-    {"state": JobState.PENDING.value, "claimed_by": None, "attempts": jobs.c.attempts - 1},
+    {"state": JobState.PENDING.value, "claimed_by": None, "attempts": job_table.c.attempts - 1},
     ("last_error", "not_before"),
 )
 _REQUEUE = _Change(
@@ -306,12 +352,7 @@ _REQUEUE = _Change(
 
 
 def _transition(
-    connection: Connection,
-    job_id: int,
-    change: _Change,
-    values: Mapping[str, Any],
-    worker_id: str | None,
-    now: datetime,
+    tx: Transaction, job_id: int, change: _Change, values: Mapping[str, Any], worker_id: str | None, now: datetime
 ) -> Job:
     params = {"job_id": job_id, "now": now, **{f"new_{name}": value for name, value in values.items()}}
     if worker_id is None:
@@ -319,10 +360,10 @@ def _transition(
     else:
         statement = change.held
         params["worker"] = worker_id
-    row = connection.execute(statement, params).one_or_none()
+    row = tx.connection.execute(statement, params).one_or_none()
     if row is not None:
         return _job(row)
-    current = get(connection, job_id)
+    current = get(tx, job_id)
     if current.state in change.allowed:
         raise StoreError(f"cannot {change.verb} job {job_id}: it is held by {current.claimed_by!r}, not {worker_id!r}")
     expected = " or ".join(state.value for state in change.allowed)
@@ -332,34 +373,34 @@ def _transition(
 @functools.cache
 def _enqueue_statement(dialect: str) -> ReturningInsert[Any]:
     return (
-        dialect_insert(dialect, jobs)
-        .on_conflict_do_nothing(index_elements=[jobs.c.route, jobs.c.key])
-        .returning(*jobs.c)
+        dialect_insert(dialect, job_table)
+        .on_conflict_do_nothing(index_elements=[job_table.c.route, job_table.c.key])
+        .returning(*job_table.c)
     )
 
 
 @functools.cache
 def _claim_statement(dialect: str, by_route: bool) -> ReturningUpdate[Any]:
     candidates = (
-        select(jobs.c.id)
-        .where(jobs.c.state.in_([state.value for state in CLAIMABLE]), jobs.c.not_before <= _NOW)
-        .order_by(jobs.c.id)
+        select(job_table.c.id)
+        .where(job_table.c.state.in_([state.value for state in CLAIMABLE]), job_table.c.not_before <= _NOW)
+        .order_by(job_table.c.id)
         .limit(bindparam("limit"))
     )
     if by_route:
-        candidates = candidates.where(jobs.c.route.in_(bindparam("routes", expanding=True)))
+        candidates = candidates.where(job_table.c.route.in_(bindparam("routes", expanding=True)))
     if dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
     claimable = candidates.cte("claimable")
-    statement: Update = update(jobs).where(jobs.c.id.in_(select(claimable.c.id)))
+    statement: Update = update(job_table).where(job_table.c.id.in_(select(claimable.c.id)))
     return statement.values(
         state=JobState.RUNNING.value,
-        attempts=jobs.c.attempts + 1,
+        attempts=job_table.c.attempts + 1,
         claimed_by=bindparam("worker"),
         claimed_at=_NOW,
         heartbeat_at=_NOW,
         updated_at=_NOW,
-    ).returning(*jobs.c)
+    ).returning(*job_table.c)
 
 
 def _job(row: Row[Any]) -> Job:

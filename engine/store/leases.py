@@ -12,27 +12,32 @@ from __future__ import annotations
 
 import functools
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, bindparam, delete, or_
+from sqlalchemy import bindparam, delete, or_
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
 from engine.store.models import leases
 
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
-def try_take(connection: Connection, name: str, holder: str, *, ttl_seconds: float, now: datetime) -> bool:
-    """Take or renew the lease `name` for `holder` until now + ttl; whether it is now held."""
+
+def try_lease(tx: Transaction, name: str, holder: str, ttl_seconds: float, *, now: datetime | None = None) -> bool:
+    """Take or renew the lease `name` for `holder` (until now + `ttl_seconds`); whether
+    `holder` now holds it."""
+    at = tx.now(now)
     if ttl_seconds <= 0:
         raise StoreError(f"lease {name!r}: the time to live must be positive, not {ttl_seconds}")
-    values = {"name": name, "holder": holder, "acquired_at": now, "expires_at": now + timedelta(seconds=ttl_seconds)}
-    return connection.execute(_take_statement(connection.dialect.name), values).first() is not None
+    values = {"name": name, "holder": holder, "acquired_at": at, "expires_at": at + timedelta(seconds=ttl_seconds)}
+    return tx.connection.execute(_take_statement(tx.connection.dialect.name), values).first() is not None
 
 
-def release(connection: Connection, name: str, holder: str) -> bool:
+def release_lease(tx: Transaction, name: str, holder: str) -> bool:
     """Give the lease up if `holder` holds it; whether it did."""
-    return connection.execute(_RELEASE, {"name_": name, "holder_": holder}).first() is not None
+    return tx.connection.execute(_RELEASE, {"name_": name, "holder_": holder}).first() is not None
 
 
 _RELEASE = (

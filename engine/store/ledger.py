@@ -11,10 +11,9 @@
 from __future__ import annotations
 
 import functools
-from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Row, Text, bindparam, func, select, update
+from sqlalchemy import Row, Text, bindparam, func, select, update
 from sqlalchemy.sql.dml import ReturningInsert
 
 from engine.errors import StoreError
@@ -22,31 +21,35 @@ from engine.store.database import dialect_insert
 from engine.store.models import UtcDateTime, inbound_files, interchanges
 from engine.store.records import LedgerEntry, LedgerState, parse_state
 
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
 
-def file_seen(connection: Connection, file_id: str, sha256: str) -> LedgerEntry | None:
-    """The ledger entry of this file content, or None if it was never recorded."""
-    row = connection.execute(_FILE, {"file_id_": file_id, "sha256_": sha256.lower()}).one_or_none()
+
+def ledger_seen(tx: Transaction, file_id: str, sha256: str) -> LedgerEntry | None:
+    """The ledger entry of this file content, or None."""
+    row = tx.connection.execute(_FILE, {"file_id_": file_id, "sha256_": sha256.lower()}).one_or_none()
     return None if row is None else _entry(row)
 
 
-def entries_of_file(connection: Connection, file_id: str) -> list[LedgerEntry]:
-    """Every ledger entry of a file id (any content), oldest first."""
-    rows = connection.execute(_FILE_ANY, {"file_id_": file_id}).all()
+def ledger_for_file(tx: Transaction, file_id: str) -> list[LedgerEntry]:
+    """Every ledger entry of this file id, whatever its content (a file already taken), oldest
+    first."""
+    rows = tx.connection.execute(_FILE_ANY, {"file_id_": file_id}).all()
     return [_entry(row) for row in rows]
 
 
-def record_file(
-    connection: Connection,
+def ledger_record(
+    tx: Transaction,
     file_id: str,
     sha256: str,
     *,
-    partner: str | None,
-    route: str | None,
-    state: LedgerState | str,
-    job_id: int | None,
-    now: datetime,
+    partner: str | None = None,
+    route: str | None = None,
+    state: LedgerState | str = LedgerState.RECEIVED,
+    job_id: int | None = None,
 ) -> tuple[LedgerEntry, bool]:
-    """Record a file unless it is known; the stored entry, and whether this call created it."""
+    """Record an inbound file unless known: `(entry, created)`; race-safe."""
+    now = tx.now()
     values = {
         "file_id": file_id,
         "sha256": sha256.lower(),
@@ -57,65 +60,64 @@ def record_file(
         "received_at": now,
         "updated_at": now,
     }
-    row = connection.execute(_record_file_statement(connection.dialect.name), values).one_or_none()
+    row = tx.connection.execute(_record_file_statement(tx.connection.dialect.name), values).one_or_none()
     if row is not None:
         return _entry(row), True
-    existing = file_seen(connection, file_id, sha256)
+    existing = ledger_seen(tx, file_id, sha256)
     assert existing is not None  # the conflicting row is committed, or we would still be waiting on it
     return existing, False
 
 
-def update_file(
-    connection: Connection,
+def ledger_update(
+    tx: Transaction,
     file_id: str,
     sha256: str,
     *,
     state: LedgerState | str,
-    job_id: int | None,
-    error: str | None,
-    now: datetime,
+    job_id: int | None = None,
+    error: str | None = None,
 ) -> LedgerEntry:
-    """Move a recorded file to `state` (setting its job and error when given)."""
+    """Move a recorded inbound file to `state` (setting its job and error when given)."""
     params = {
         "file_id_": file_id,
         "sha256_": sha256.lower(),
         "new_state": parse_state(LedgerState, state).value,
         "new_job_id": job_id,
         "new_error": error,
-        "now": now,
+        "now": tx.now(),
     }
-    row = connection.execute(_UPDATE_FILE, params).one_or_none()
+    row = tx.connection.execute(_UPDATE_FILE, params).one_or_none()
     if row is None:
         raise StoreError(f"inbound file {file_id!r} with SHA-256 {sha256} is not in the ledger")
     return _entry(row)
 
 
-def interchange_seen(connection: Connection, sender_qualifier: str, sender_id: str, control_number: int | str) -> bool:
-    """Whether this sender's interchange with this ISA13 was recorded already."""
+def interchange_seen(tx: Transaction, sender_qualifier: str, sender_id: str, control_number: int | str) -> bool:
+    """Whether this sender's interchange with this ISA13 was processed before."""
     params = {"qualifier": sender_qualifier.strip(), "sender": sender_id.strip(), "number": _control(control_number)}
-    return connection.execute(_INTERCHANGE, params).first() is not None
+    return tx.connection.execute(_INTERCHANGE, params).first() is not None
 
 
-def record_interchange(
-    connection: Connection,
+def interchange_record(
+    tx: Transaction,
     sender_qualifier: str,
     sender_id: str,
     control_number: int | str,
     *,
-    file_id: str | None,
-    job_id: int | None,
-    now: datetime,
+    file_id: str | None = None,
+    job_id: int | None = None,
 ) -> bool:
-    """Record an interchange; False when it was recorded before (by anyone: a duplicate)."""
+    """Record an interchange; False when anyone recorded it before (a duplicate)."""
     values = {
         "sender_qualifier": sender_qualifier.strip(),
         "sender_id": sender_id.strip(),
         "control_number": _control(control_number),
         "file_id": file_id,
         "job_id": job_id,
-        "received_at": now,
+        "received_at": tx.now(),
     }
-    return connection.execute(_record_interchange_statement(connection.dialect.name), values).first() is not None
+    statement = _record_interchange_statement(tx.connection.dialect.name)
+    return tx.connection.execute(statement, values).first() is not None
 
 
 _FILE = select(inbound_files).where(

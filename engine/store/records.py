@@ -1,14 +1,18 @@
-"""The values the state store hands out: immutable snapshots of stored rows.
+"""The values the state store hands out (immutable snapshots of stored rows) and the checks
+on the values it is handed (`parse_state`, `utc`, `json_object`).
 
-They are plain frozen dataclasses, detached from any database session, safe to pass between
-threads and to print. None of them holds a secret: callers mask secrets before handing text to
-the store (`engine.secrets.mask`), because audit events and errors are kept verbatim.
+The records are plain frozen dataclasses, detached from any database session, safe to pass
+between threads and to print. None of them holds a secret: audit rows are masked on the way in
+(`Store.mask_audit`), and callers mask the other texts they hand the store
+(`engine.secrets.mask`), because errors are kept verbatim.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, NamedTuple, TypeVar
 
@@ -53,6 +57,24 @@ def parse_state(kind: type[StateT], value: StateT | str) -> StateT:
     except ValueError:
         valid = ", ".join(member.value for member in kind)
         raise StoreError(f"unknown {kind.__name__} {value!r}; expected one of {valid}") from None
+
+
+def utc(value: datetime) -> datetime:
+    """`value` in UTC; `StoreError` for a naive datetime (its zone would be a guess)."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise StoreError(f"naive datetime {value.isoformat()} given to the state store: pass a timezone-aware one")
+    return value.astimezone(UTC)
+
+
+def json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | None:
+    """`value` as a dict, after checking that it is JSON (the same on every backend: no NaN)."""
+    if value is None:
+        return None
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON: {exc}") from exc
+    return dict(value)
 
 
 @dataclass(frozen=True, slots=True)
