@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from engine.pacing.slots import Refused, Want
-from engine.store import budgets
 
 if TYPE_CHECKING:
     from engine.store import Store
@@ -45,11 +44,11 @@ class StoreSlots:
         send = now
         with self._store.transaction() as tx:
             for want in wants:
-                slot = budgets.reserve(
-                    tx.connection, want.name, now=now, spacing=want.rate.spacing, tolerance=want.rate.tolerance, max_wait=max_wait
+                slot = tx.reserve_rate(
+                    want.name, now=now, spacing=want.rate.spacing, tolerance=want.rate.tolerance, max_wait=max_wait
                 )
                 if slot is None:
-                    tat = budgets.current_tat(tx.connection, want.name)
+                    tat = tx.rate_tat(want.name)
                     # Raising rolls the transaction back: slots taken for earlier wants are released.
                     raise Refused(want, (tat if tat is not None else now) - want.rate.tolerance)
                 send = max(send, slot - want.rate.tolerance)

@@ -26,19 +26,22 @@ of d seconds moves single grants by d, never the rate).
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Double, bindparam, case, or_, select
+from sqlalchemy import Double, bindparam, case, or_, select
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.sql.elements import BindParameter
 
 from engine.store.database import dialect_insert
 from engine.store.models import rate_budgets
 
-__all__ = ["current_tat", "reserve"]
+if TYPE_CHECKING:
+    from engine.store.transaction import Transaction
+
+__all__ = ["rate_tat", "reserve_rate"]
 
 
-def reserve(connection: Connection, name: str, *, now: float, spacing: float, tolerance: float = 0.0, max_wait: float) -> float | None:
+def reserve_rate(tx: Transaction, name: str, *, now: float, spacing: float, tolerance: float = 0.0, max_wait: float) -> float | None:
     """Take the next slot of budget `name`: its time (the request may go at `slot - tolerance`,
     not before `now`), or None when that is more than `max_wait` after `now` (nothing taken)."""
     values = {
@@ -49,13 +52,13 @@ def reserve(connection: Connection, name: str, *, now: float, spacing: float, to
         "tolerance_": tolerance,
         "max_wait_": max_wait,
     }
-    row = connection.execute(_reserve_statement(connection.dialect.name), values).first()
+    row = tx.connection.execute(_reserve_statement(tx.connection.dialect.name), values).first()
     return None if row is None else float(row[0]) - spacing
 
 
-def current_tat(connection: Connection, name: str) -> float | None:
+def rate_tat(tx: Transaction, name: str) -> float | None:
     """The theoretical arrival time of budget `name`, None when it has never granted a slot."""
-    value = connection.execute(_CURRENT, {"name_": name}).scalar()
+    value = tx.connection.execute(_CURRENT, {"name_": name}).scalar()
     return None if value is None else float(value)
 
 

@@ -193,3 +193,6 @@ class Store:
 
     try_lease = _in_transaction(Transaction.try_lease)
     release_lease = _in_transaction(Transaction.release_lease)
+
+    reserve_rate = _in_transaction(Transaction.reserve_rate)
+    rate_tat = _in_transaction(Transaction.rate_tat, write=False)

@@ -45,7 +45,7 @@ from engine.errors import StoreError
 from engine.store import acknowledgments as acknowledgments_
 from engine.store import artifacts as artifacts_
 from engine.store import audit as audit_
-from engine.store import controls, cursors, groups, leases, ledger
+from engine.store import budgets, controls, cursors, groups, leases, ledger
 from engine.store import jobs as jobs_
 from engine.store.database import Database
 from engine.store.records import utc
@@ -155,3 +155,6 @@ class Transaction:
     # Leases
     try_lease = translated(leases.try_lease)
     release_lease = translated(leases.release_lease)
+
+    reserve_rate = translated(budgets.reserve_rate)
+    rate_tat = translated(budgets.rate_tat)

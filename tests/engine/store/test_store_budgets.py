@@ -15,7 +15,7 @@ from store_support import VirtualClock, pace_requests
 
 from engine.config.rate_limit import Rate, RateLimit
 from engine.pacing import MemorySlots, Pacer, Refused, StoreSlots, Want
-from engine.store import Store, budgets
+from engine.store import Store
 
 T0 = 1_800_000_000.0
 """A wall time (seconds since the epoch) as the workers' clocks would give."""
@@ -58,15 +58,15 @@ def test_a_refused_request_takes_no_slot_of_any_of_its_budgets(store: Store) -> 
     with pytest.raises(Refused):
         slots.reserve([CLEO, endpoint], now=T0, max_wait=1.0)
     with store.transaction() as tx:
-        assert budgets.current_tat(tx.connection, "cleo") == pytest.approx(T0 + CLEO.rate.spacing)
-        assert budgets.current_tat(tx.connection, "cleo /api/files") == pytest.approx(T0 + 10.0)
+        assert tx.rate_tat("cleo") == pytest.approx(T0 + CLEO.rate.spacing)
+        assert tx.rate_tat("cleo /api/files") == pytest.approx(T0 + 10.0)
 
 
 def test_a_budget_never_used_has_no_row(store: Store) -> None:
     with store.transaction() as tx:
-        assert budgets.current_tat(tx.connection, "gp") is None
-        assert budgets.reserve(tx.connection, "gp", now=T0, spacing=0.5, max_wait=0) == T0
-        assert budgets.current_tat(tx.connection, "gp") == T0 + 0.5
+        assert tx.rate_tat("gp") is None
+        assert tx.reserve_rate("gp", now=T0, spacing=0.5, max_wait=0) == T0
+        assert tx.rate_tat("gp") == T0 + 0.5
 
 
 def spaced(sent: list[float], requests: int, per: float) -> None:
