@@ -171,6 +171,7 @@ class Store:
     interchange_record = _in_transaction(Transaction.interchange_record)
 
     next_control = _in_transaction(Transaction.next_control)
+    next_controls = _in_transaction(Transaction.next_controls)
     peek_control = _in_transaction(Transaction.peek_control, write=False)
 
     record_outbound_group = _in_transaction(Transaction.record_outbound_group)

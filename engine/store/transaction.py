@@ -128,6 +128,7 @@ class Transaction:
 
     # Control numbers
     next_control = translated(controls.next_control)
+    next_controls = translated(controls.next_controls)
     peek_control = translated(controls.peek_control)
 
     # Outbound groups, 997s and TA1s

@@ -88,3 +88,30 @@ def test_invalid_requests_are_refused(store: Store, kind: str, count: int, messa
     with pytest.raises(StoreError) as caught:
         store.next_control("acme", kind, count=count)
     assert str(caught.value).startswith(message)
+
+
+def test_next_controls_takes_one_number_of_each_kind_in_one_statement_as_single_takes_would(store: Store) -> None:
+    store.next_control("acme", "gs", count=4)
+    assert store.next_controls("acme") == {"isa": 1, "gs": 5, "st": 1}
+    assert store.next_controls("acme") == {"isa": 2, "gs": 6, "st": 2}
+    assert store.next_control("acme", "isa") == 3, "the same counters as next_control"
+    assert store.next_controls("globex", ("isa", "gs")) == {"isa": 1, "gs": 1}
+
+
+def test_next_controls_wraps_each_kind_after_999999999(store: Store) -> None:
+    store.next_control("acme", "isa", count=MAX_CONTROL - 1)
+    assert store.next_controls("acme") == {"isa": MAX_CONTROL, "gs": 1, "st": 1}
+    assert store.next_controls("acme") == {"isa": 1, "gs": 2, "st": 2}
+
+
+def test_next_controls_in_a_rolled_back_transaction_consumes_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        assert tx.next_controls("acme") == {"isa": 1, "gs": 1, "st": 1}
+        raise RuntimeError("render failed")
+    assert store.next_controls("acme") == {"isa": 1, "gs": 1, "st": 1}
+
+
+@pytest.mark.parametrize("kinds", [("isa", "isa"), ("isa", "xx")], ids=["twice", "unknown"])
+def test_next_controls_refuses_a_kind_twice_or_unknown(store: Store, kinds: tuple[str, ...]) -> None:
+    with pytest.raises(StoreError):
+        store.next_controls("acme", kinds)
