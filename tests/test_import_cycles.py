@@ -1,9 +1,12 @@
-"""Modules import one way: no cycle among the module-level imports of the connectors (an import
-under `if TYPE_CHECKING:` is for the type checker only and does not count)."""
+"""Modules import one way: no cycle among the module-level imports of the connectors and of the
+runtime (an import under `if TYPE_CHECKING:` is for the type checker only and does not count);
+the runtime's steps never import `engine.runtime.runtime`, and nothing in the runtime imports
+inside a function."""
 
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 import pytest
@@ -71,3 +74,67 @@ def test_the_webhook_module_does_not_import_the_connector_module_at_load_time() 
     graph = _graph("connectors")
     assert "connectors.bc.client" not in graph["connectors.bc.webhooks"]
     assert "connectors.bc.webhooks" in graph["connectors.bc.client"]
+
+
+RUNTIME = "engine.runtime"
+RUNTIME_USERS = {"engine.runtime", "engine.runtime.replay", "engine.runtime.runtime", "engine.runtime.setup"}
+"""The package, the runtime itself and the commands over a whole `Runtime` (open it, replay a
+job through `Runtime.work`); every other module of the package is a step, given a `Context`."""
+
+
+def _runtime_files() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted((ROOT / "engine" / "runtime").glob("*.py"))}
+
+
+def _every_import(tree: ast.AST) -> list[str]:
+    """Every module an `import` names anywhere in `tree` (TYPE_CHECKING blocks and functions too)."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return found
+
+
+def _function_imports(tree: ast.AST) -> list[int]:
+    """Lines of the imports inside a function body, outside `if TYPE_CHECKING:`."""
+    lines: list[int] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child, in_function)
+            return
+        if in_function and isinstance(node, ast.Import | ast.ImportFrom):
+            lines.append(node.lineno)
+        inside = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return lines
+
+
+def test_the_runtime_package_imports_one_way() -> None:
+    graph = {name: {target for target in targets if target.startswith(RUNTIME + ".")} for name, targets in _graph("engine").items() if name.startswith(RUNTIME + ".")}
+    assert set(graph) == set(_runtime_files()) - {RUNTIME}
+    try:
+        order = list(graphlib.TopologicalSorter(graph).static_order())
+    except graphlib.CycleError as exc:
+        raise AssertionError(f"the runtime's modules import in a cycle: {' -> '.join(exc.args[1])}") from None
+    assert order.index("engine.runtime.context") < order.index("engine.runtime.execute") < order.index("engine.runtime.runtime")
+
+
+@pytest.mark.parametrize("module", sorted(set(_runtime_files()) - RUNTIME_USERS))
+def test_a_runtime_step_never_imports_the_runtime_module(module: str) -> None:
+    tree = ast.parse(_runtime_files()[module].read_text(encoding="utf-8"))
+    named = _every_import(tree)
+    assert "engine.runtime.runtime" not in named
+    assert "engine.runtime.Runtime" not in named
+
+
+@pytest.mark.parametrize("module", sorted(_runtime_files()))
+def test_nothing_in_the_runtime_imports_inside_a_function(module: str) -> None:
+    tree = ast.parse(_runtime_files()[module].read_text(encoding="utf-8"))
+    assert _function_imports(tree) == [], f"{module} imports inside a function at line(s) {_function_imports(tree)}"

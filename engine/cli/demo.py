@@ -51,8 +51,7 @@ from engine.cli.mapping import project_root
 from engine.config.project import load_project
 from engine.errors import ConfigError, MlcError, UsageError
 from engine.mapping.cases import inbound_samples
-from engine.runtime import JobOutcome, Runtime
-from engine.runtime.runtime import RuntimeSettings
+from engine.runtime import JobOutcome, Runtime, RuntimeSettings
 from engine.runtime.setup import open_runtime
 from engine.server import serve_in_thread
 from engine.store import JobState

@@ -41,17 +41,15 @@ matched to the outbound group it acknowledges (our GS02/GS03, its AK102).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config.project import Partner
 from engine.config.route import Route
 from engine.errors import ConfigError, MappingError
 from engine.mapping.templates import base_context, truthy
+from engine.runtime.context import Context
 from engine.runtime.lookups import MISSING
 from engine.store import AcknowledgmentLine, Job
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
 
 __all__ = ["WriteOutcome", "check_required", "write"]
 
@@ -66,42 +64,42 @@ class WriteOutcome:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def write(runtime: Runtime, route: Route, partner: Partner, output: Any, job: Job, *, source: str) -> WriteOutcome:
+def write(context: Context, route: Route, partner: Partner, output: Any, job: Job, *, source: str) -> WriteOutcome:
     """Write one mapped document to the route's target (module docstring)."""
     target = route.data["target"]
     if not isinstance(output, dict):
         raise MappingError(f"{source}: mapping {route.mapping} produced {type(output).__name__}, not an object to write")
     if "store" in target:
-        return _acknowledge(runtime, partner, output, source)
+        return _acknowledge(context, partner, output, source)
     entity = str(target["entity"])
     if route.require:
-        _require(runtime, route, str(target["connection"]), output, source)
+        _require(context, route, str(target["connection"]), output, source)
     if target["operation"] == "create":
-        return _create(runtime, target, entity, output, source)
-    return _update(runtime, route, partner, target, entity, output, source, job)
+        return _create(context, target, entity, output, source)
+    return _update(context, route, partner, target, entity, output, source, job)
 
 
-def check_required(runtime: Runtime, route: Route, output: Any, source: str) -> None:
+def check_required(context: Context, route: Route, output: Any, source: str) -> None:
     """The route's `require` keys of one mapped document, without writing anything: a file's
     documents are all checked before the first is written (MappingError naming what is missing)."""
     target = route.data["target"]
     if route.require and isinstance(output, dict) and "entity" in target:
-        _require(runtime, route, str(target["connection"]), output, source)
+        _require(context, route, str(target["connection"]), output, source)
 
 
-def _require(runtime: Runtime, route: Route, connection: str, output: dict[str, Any], source: str) -> None:
+def _require(context: Context, route: Route, connection: str, output: dict[str, Any], source: str) -> None:
     missing: list[str] = []
     for entity, path in route.require.items():
         keys = sorted({str(match.value) for match in path.find(output) if match.value not in (None, "")})
         for key in keys:
-            if runtime.lookups.get(runtime.systems, connection, entity, key) is MISSING:
+            if context.lookups.get(context.systems, connection, entity, key) is MISSING:
                 missing.append(f"{entity} {key!r}")
     if missing:
         raise MappingError(f"{source}: not found in {connection}: {', '.join(missing)}; nothing was written")
 
 
-def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[str, Any], source: str) -> WriteOutcome:
-    system = runtime.systems.records(str(target["connection"]))
+def _create(context: Context, target: dict[str, Any], entity: str, output: dict[str, Any], source: str) -> WriteOutcome:
+    system = context.systems.records(str(target["connection"]))
     body = {k: v for k, v in output.items() if not k.startswith("_")}
     unique = target.get("unique")
     fields = [unique] if isinstance(unique, str) else list(unique or [])
@@ -121,14 +119,14 @@ def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[
 
 
 def _update(
-    runtime: Runtime, route: Route, partner: Partner, target: dict[str, Any], entity: str, output: dict[str, Any], source: str, job: Job
+    context: Context, route: Route, partner: Partner, target: dict[str, Any], entity: str, output: dict[str, Any], source: str, job: Job
 ) -> WriteOutcome:
     if route.target_match is None:
         raise ConfigError(f"route {route.name}: an update target needs match:")
     key = route.target_match.evaluate(base_context(output=output, partner=partner.data))
     if key in (None, ""):
         raise MappingError(f"{source}: the route's match gives no record key to update")
-    system = runtime.systems.records(str(target["connection"]))
+    system = context.systems.records(str(target["connection"]))
     header: dict[str, Any] = {}
     line_sets: dict[str, list[dict[str, Any]]] = {}
     for name, value in output.items():
@@ -171,7 +169,7 @@ def _update(
     held_lines = [(change, line, held) for change, line, _send, held in lines_seen if held]
     detail: dict[str, Any] = {"entity": entity, "updated": str(key)}
     if isinstance(output.get("_acknowledgment"), dict) and isinstance(target.get("acknowledgment"), dict):
-        detail["acknowledgment"] = _record_acknowledgment(runtime, job, route, partner, target, output, str(key), lines_seen, header_held, source)
+        detail["acknowledgment"] = _record_acknowledgment(context, job, route, partner, target, output, str(key), lines_seen, header_held, source)
     if not held_lines and not header_held:
         return WriteOutcome("update", f"updated {entity} {key}: {', '.join(changed) or 'nothing to change'}", detail)
     reason = str((target.get("locked") or {}).get("reason") or "the record refuses these changes in its current state")
@@ -220,7 +218,7 @@ def _number(value: Any) -> float | None:
 
 
 def _record_acknowledgment(
-    runtime: Runtime,
+    context: Context,
     job: Job,
     route: Route,
     partner: Partner,
@@ -263,7 +261,7 @@ def _record_acknowledgment(
     state = "review" if header_held or any(line.held for line in lines) else "applied"
     control = source.rsplit("ST02 ", 1)[-1] if "ST02 " in source else ""
     note = f"header fields held: {', '.join(header_held)}" if header_held else None
-    with runtime.store.transaction() as tx:
+    with context.store.transaction() as tx:
         ack_id = tx.record_acknowledgment(
             job.id,
             route=route.name, partner=partner.id, document=key, control=control,
@@ -277,7 +275,7 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _acknowledge(runtime: Runtime, partner: Partner, output: dict[str, Any], source: str) -> WriteOutcome:
+def _acknowledge(context: Context, partner: Partner, output: dict[str, Any], source: str) -> WriteOutcome:
     try:
         group_control = int(output["groupControlNumber"])
         status = str(output["statusCode"])
@@ -285,7 +283,7 @@ def _acknowledge(runtime: Runtime, partner: Partner, output: dict[str, Any], sou
     except (KeyError, TypeError, ValueError) as exc:
         raise MappingError(f"{source}: the 997 payload lacks groupControlNumber, statusCode or sender ({exc})") from None
     ours = str(output.get("receiver") or partner.data["x12"]["identity"].get("application_id") or partner.data["x12"]["identity"]["id"])
-    matched = runtime.store.acknowledge_group(ours, sender, group_control, status, ack_file=source, partner=partner.id)
+    matched = context.store.acknowledge_group(ours, sender, group_control, status, ack_file=source, partner=partner.id)
     if not matched:
         return WriteOutcome("ack", f"997 for group {group_control} from {sender} matches no group we sent (ignored)", {"group": group_control, "matched": False})
     return WriteOutcome("ack", f"group {group_control} acknowledged by {sender}: {status}", {"group": group_control, "status": status, "matched": True})

@@ -40,7 +40,7 @@ def _two_routes_of_one_inbox(runtime: Runtime) -> tuple[Partner, Route, Route, s
         for first in folder_routes:
             for second in folder_routes:
                 for set_id in ("850", "855", "856", "997", "810"):
-                    if second is not first and inbound_route_for(runtime, partner, set_id) is second:
+                    if second is not first and inbound_route_for(runtime.project, partner, set_id) is second:
                         return partner, first, second, set_id
     raise AssertionError("the example project has no partner reading one inbox through two routes")
 
