@@ -13,7 +13,7 @@ The `Project` keeps:
   `application_id` defaulting to `id`); `state` (connections.yaml `state`, maybe empty);
   `server` (connections.yaml `server`, maybe empty: `mlc serve`'s public URL and webhook secrets);
 - `partners` (id -> `Partner`: `.id`, `.data` with every default applied, `.source`);
-- `routes` (name -> `Route`: `.data`, `.source`, compiled `Value`s and lookups);
+- `routes` (name -> `Route`: its typed `.source` and `.target`, compiled `Value`s and lookups);
 - `mapping_sources` (name -> YamlSource, interpolated) and `mappings` (name ->
   `CompiledMapping`);
 - partner resolution: `find_partner(by, key)` (ConfigError naming what was looked for and the
@@ -41,7 +41,7 @@ from engine.config.connections import check_connections
 from engine.config.lint import Finding
 from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
 from engine.config.references import Catalog, MappingInfo, check_references, known
-from engine.config.route import Route, compile_route
+from engine.config.route import EntitySource, Route, compile_route
 from engine.config.schema import check as schema_check
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
@@ -192,13 +192,11 @@ def _check_mapping_uses(
         using = [r for r in routes.values() if r.mapping == name or (overridden and isinstance(r.mapping, str))]
         shapes: list[Shape | None] = []
         for route in using:
-            source_spec = route.data.get("source") or {}
-            connection = connections.get(str(source_spec.get("connection")), {})
+            connection = connections.get(route.source.connection, {})
             plugin = plugins.get(str(connection.get("type")))
-            expand = source_spec.get("expand")
-            expand = ",".join(expand) if isinstance(expand, list) else expand
-            entity = source_spec.get("entity")
-            found = plugin.entity_shape(str(entity), expand) if plugin and plugin.entity_shape and entity else None
+            read = route.source
+            entity, expand = (read.entity, read.expand) if isinstance(read, EntitySource) else (None, None)
+            found = plugin.entity_shape(entity, expand) if plugin and plugin.entity_shape and entity else None
             shapes.append(erp_shape(found) if found else None)
         labels = {s.label if s else None for s in shapes}
         doc = shapes[0] if shapes and len(labels) == 1 else None

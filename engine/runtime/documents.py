@@ -28,7 +28,8 @@ import time
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.errors import MappingError
+from engine.config.route import EntitySource, FolderTarget
+from engine.errors import ConfigError, MappingError
 from engine.guides.check import check_interchange, origin_in_mapping
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
@@ -76,7 +77,9 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
     partner = context.partner(job.partner)
     mapping_name = context.project.mapping_for(route.mapping, partner)
     mapping = context.project.mappings[mapping_name]
-    target = route.data["target"]
+    target = route.target
+    if not isinstance(target, FolderTarget):
+        raise ConfigError(f"route {route.name}: a document goes to a partner's outbox; this route's target is {target.kind}, not a folder")
     # The first render is the common case: only a job that has rendered before asks how often
     # it was replayed (a replay of a job that never rendered keeps the plain name: nothing was sent).
     stored = context.store.artifact(job.id, "output")
@@ -85,9 +88,8 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
     if generation:
         stored = context.store.artifact(job.id, role)
     lookups = resolve_lookups(route, record, partner.data, context.systems, context.lookups)
-    assert route.target_filename is not None
-    filename = versioned_name(str(route.target_filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
-    folder = str(partner.data["cleo"][str(target.get("folder", "outbox"))])
+    filename = versioned_name(str(target.filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
+    folder = str(partner.data["cleo"][target.folder])
     document = f"{route.name} {job.key}"
 
     if stored is not None:
@@ -137,7 +139,7 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
                 detail["notes"] = notes
             context.audit(job, "render", tx=tx, duration_ms=elapsed_ms(started), detail=detail)
     started = time.perf_counter()
-    files = context.systems.files(str(target["connection"]))
+    files = context.systems.files(target.connection)
     # Only a job that rendered before (a retry, a worker killed after the render) may have
     # uploaded this file already; a first attempt uploads without asking the folder first.
     remote = files.upload(folder, filename, content, may_exist=stored is not None)
@@ -149,13 +151,12 @@ def run_fetch(context: Context, job: Job) -> dict[str, Any]:
     """A webhook notification: read the record and admit it as a poll would."""
     payload = job.payload or {}
     route = context.route(job.route)
-    source = route.data["source"]
-    expand = source.get("expand")
-    if isinstance(expand, list):
-        expand = ",".join(expand)
+    source = route.source
+    if not isinstance(source, EntitySource):
+        raise ConfigError(f"route {route.name} reads partner folders; a notification names an ERP record, which only an entity source reads")
     started = time.perf_counter()
-    record = context.systems.records(source["connection"]).get(source["entity"], str(payload["id"]), expand=expand)
-    context.audit(job, "fetch", f"{source['entity']}({payload['id']})", duration_ms=elapsed_ms(started))
+    record = context.systems.records(source.connection).get(source.entity, str(payload["id"]), expand=source.expand)
+    context.audit(job, "fetch", f"{source.entity}({payload['id']})", duration_ms=elapsed_ms(started))
     admission = admit(context, route, record)
     if admission.job is None:
         return {"skipped": admission.reason}

@@ -40,12 +40,13 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
 from engine.config.project import Partner, Project
-from engine.config.route import Route
+from engine.config.route import FolderSource, Route
 from engine.errors import ConfigError, MappingError, NotFoundError, Waiting, X12Error
 from engine.guides.check import check_interchange
 from engine.ports import RemoteFile
@@ -82,9 +83,9 @@ class _StoreControls:
 def inbound_route_for(project: Project, partner: Partner, set_id: str) -> Route | None:
     """The inbound route the partner takes for transaction set `set_id`, if any."""
     for route in project.routes.values():
-        if route.source_kind != "folder" or not project.takes_part(partner, route):
+        if not isinstance(route.source, FolderSource) or not project.takes_part(partner, route):
             continue
-        sets = route.data["source"].get("sets")
+        sets: Collection[str] | None = route.source.sets
         if sets is None:
             mapping = project.mappings.get(project.mapping_for(route.mapping, partner))
             sets = [mapping.transaction_set] if mapping is not None else []

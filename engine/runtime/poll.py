@@ -32,7 +32,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from engine.config.project import Partner
-from engine.config.route import Route
+from engine.config.route import EntitySource, FolderSource, Route
 from engine.errors import MappingError, MlcError, X12Error
 from engine.mapping.templates import truthy
 from engine.runtime.context import Context
@@ -138,31 +138,28 @@ def _ref(record: dict[str, Any]) -> str | None:
 
 def poll_route(context: Context, route: Route) -> PollResult:
     """Poll the route's source once (module docstring)."""
-    if route.source_kind == "folder":
+    if isinstance(route.source, FolderSource):
         return _poll_folders(context, route)
-    return _poll_entity(context, route)
+    return _poll_entity(context, route, route.source)
 
 
-def _poll_entity(context: Context, route: Route) -> PollResult:
-    source = route.data["source"]
+def _poll_entity(context: Context, route: Route, source: EntitySource) -> PollResult:
     result = PollResult(route.name)
-    system = context.systems.records(source["connection"])
-    cursor_field = source.get("cursor")
+    system = context.systems.records(source.connection)
+    cursor_field = source.cursor
     expected = context.store.cursor(route.name) if cursor_field else None
     since = parse_stamp(expected)
     if since is not None:
         since -= context.cursor_overlap
-    expand = source.get("expand")
-    if isinstance(expand, list):
-        expand = ",".join(expand)
     newest, newest_text = since, expected
     jobs: list[NewJob] = []
     skipped: list[str] = []
-    for record in system.list_changed(source["entity"], since, expand=expand):
+    for record in system.list_changed(source.entity, since, expand=source.expand):
         result.read += 1
-        stamp = parse_stamp(record.get(cursor_field)) if cursor_field else None
+        written = record.get(cursor_field) if cursor_field else None
+        stamp = parse_stamp(written)
         if stamp is not None and (newest is None or stamp > newest):
-            newest, newest_text = stamp, str(record[cursor_field])
+            newest, newest_text = stamp, str(written)
         admission = admit(context, route, record)
         if admission.job is None:
             skipped.append(admission.reason)
@@ -293,4 +290,4 @@ def _owner(context: Context, route: Route, partner: Partner, content: bytes) -> 
 
 def files_name(cleo: dict[str, Any], route: Route) -> str:
     """The connection of a partner's Cleo folders (its own, else the route source's)."""
-    return str(cleo.get("connection") or route.data["source"]["connection"])
+    return str(cleo.get("connection") or route.source.connection)
