@@ -15,9 +15,9 @@
     replay.py        mlc replay: preview, then run a job again
     setup.py         open_runtime: the project, its store, its secrets, its systems
 
-Imports run one way: runtime -> execute -> documents, files, transactions -> targets (and
-documents -> poll -> files); the steps import `context`, never `runtime`
-(tests/test_import_cycles.py keeps it so).
+Imports run one way (runtime -> poll, execute; execute -> documents, files, transactions;
+documents -> poll -> files -> transactions -> targets): the steps import `context`, never
+`runtime`, and nothing imports inside a function (tests/test_import_cycles.py keeps it so).
 """
 
 from __future__ import annotations

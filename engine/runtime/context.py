@@ -1,8 +1,9 @@
 """`Context`: what the steps of a poll or a job are given, built once by the `Runtime`.
 
-    runtime.py -> execute.py -> documents.py, files.py, transactions.py -> targets.py
-                                documents.py -> poll.py -> files.py
-    every step -> context.py (this module), audit.py, lookups.py, slices.py, systems.py
+    runtime.py   -> poll.py, execute.py
+    execute.py   -> documents.py, files.py, transactions.py
+    documents.py -> poll.py -> files.py -> transactions.py -> targets.py
+    each of them -> context.py (this module) -> audit.py, lookups.py, systems.py
 
 The steps import this module, never `engine.runtime.runtime`: they read the project, write
 the store, reach the systems and audit through the context, and a file job runs its sets'
