@@ -8,7 +8,9 @@ import of its packages as well, unless the importer is inside them already. A cy
 strongly connected component of that graph; it is reported with the import lines that make it.
 
 `UNCHECKED` lists the packages whose modules may still import each other in a circle, each
-with the reason; remove an entry once the cycle is gone, and the package is checked.
+with the reason; remove an entry once the cycle is gone, and the package is checked (it is
+empty: engine.runtime's steps take a `Context` since issue 13 part 4). Within the runtime, the
+steps never import `engine.runtime.runtime` at all, and nothing there imports inside a function.
 """
 
 from __future__ import annotations
@@ -22,9 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 TREES = ("engine", "connectors")
-UNCHECKED = {
-    "engine.runtime": "the step modules (poll, execute, documents, files) import Runtime back (issue 13, part 4)",
-}
+UNCHECKED: dict[str, str] = {}
 
 Graph = dict[str, dict[str, int]]
 """module -> {imported module: the line of the (first) import}"""
@@ -201,3 +201,56 @@ def test_cycles_are_found_through_function_level_imports_and_package_inits(
         files[name] = path
     graph = {name: _imports(path, name, set(modules)) for name, path in files.items()}
     assert cycles(graph) == expected
+
+
+RUNTIME_USERS = {"engine.runtime", "engine.runtime.replay", "engine.runtime.runtime", "engine.runtime.setup"}
+"""The package, the runtime itself and the commands over a whole `Runtime` (open it, replay a
+job through `Runtime.work`); every other module of the package is a step, given a `Context`."""
+
+
+def _runtime_files() -> dict[str, Path]:
+    return {_module_name(path): path for path in sorted((ROOT / "engine" / "runtime").glob("*.py"))}
+
+
+def _every_import(tree: ast.AST) -> list[str]:
+    """Every module an `import` names anywhere in `tree` (TYPE_CHECKING blocks and functions too)."""
+    found: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found += [node.module, *(f"{node.module}.{alias.name}" for alias in node.names)]
+    return found
+
+
+def _function_imports(tree: ast.AST) -> list[int]:
+    """Lines of the imports inside a function body, outside `if TYPE_CHECKING:`."""
+    lines: list[int] = []
+
+    def visit(node: ast.AST, in_function: bool) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child, in_function)
+            return
+        if in_function and isinstance(node, ast.Import | ast.ImportFrom):
+            lines.append(node.lineno)
+        inside = in_function or isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
+        for child in ast.iter_child_nodes(node):
+            visit(child, inside)
+
+    visit(tree, False)
+    return lines
+
+
+@pytest.mark.parametrize("module", sorted(set(_runtime_files()) - RUNTIME_USERS))
+def test_a_runtime_step_never_imports_the_runtime_module(module: str) -> None:
+    tree = ast.parse(_runtime_files()[module].read_text(encoding="utf-8"))
+    named = _every_import(tree)
+    assert "engine.runtime.runtime" not in named
+    assert "engine.runtime.Runtime" not in named
+
+
+@pytest.mark.parametrize("module", sorted(_runtime_files()))
+def test_nothing_in_the_runtime_imports_inside_a_function(module: str) -> None:
+    tree = ast.parse(_runtime_files()[module].read_text(encoding="utf-8"))
+    assert _function_imports(tree) == [], f"{module} imports inside a function at line(s) {_function_imports(tree)}"

@@ -49,10 +49,10 @@ from rich.table import Table
 from engine import plugins
 from engine.cli.mapping import project_root
 from engine.config.project import load_project
+from engine.config.route import FolderSource
 from engine.errors import ConfigError, MlcError, UsageError
 from engine.mapping.cases import inbound_samples
-from engine.runtime import JobOutcome, Runtime
-from engine.runtime.runtime import RuntimeSettings
+from engine.runtime import JobOutcome, Runtime, RuntimeSettings
 from engine.runtime.setup import open_runtime
 from engine.server import serve_in_thread
 from engine.store import JobState
@@ -174,7 +174,7 @@ def _serve_console(runtime: Runtime, console: Console, host: str, port: int, dem
 
 def _is_ack_route(runtime: Runtime, name: str) -> bool:
     route = runtime.project.routes[name]
-    return route.source_kind == "folder" and "997" in (route.data["source"].get("sets") or [])
+    return isinstance(route.source, FolderSource) and "997" in (route.source.sets or ())
 
 
 def _run_routes(runtime: Runtime, names: list[str], console: Console, what: str) -> tuple[list[JobOutcome], dict[str, int]]:

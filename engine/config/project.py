@@ -13,7 +13,7 @@ The `Project` keeps:
   `application_id` defaulting to `id`); `state` (connections.yaml `state`, maybe empty);
   `server` (connections.yaml `server`, maybe empty: `mlc serve`'s public URL and webhook secrets);
 - `partners` (id -> `Partner`: `.id`, `.data` with every default applied, `.source`);
-- `routes` (name -> `Route`: `.data`, `.source`, compiled `Value`s and lookups);
+- `routes` (name -> `Route`: its typed `.source` and `.target`, compiled `Value`s and lookups);
 - `mapping_sources` (name -> YamlSource, interpolated) and `mappings` (name ->
   `CompiledMapping`; an inbound or JSON mapping's `target` is the shape of the ERP entity its
   routes write it to, from the connector's `payload_shape`, which every render checks the
@@ -44,7 +44,7 @@ from engine.config.lint import Finding
 from engine.config.mapping_checks import Shape, check_mapping, check_payload_fields, erp_shape
 from engine.config.partner import Partner, PartnerIndex, check_claims, check_partner, with_defaults
 from engine.config.references import Catalog, MappingInfo, check_references, known
-from engine.config.route import Route, compile_route
+from engine.config.route import EntitySource, EntityTarget, Route, compile_route
 from engine.config.schema import check as schema_check
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
@@ -186,13 +186,11 @@ def _check_mapping_uses(
         plugins = {}  # reported as plugin-load by the connection checks
     shapes: dict[str, Shape | None] = {}
     for route in routes.values():
-        source_spec = route.data.get("source") or {}
-        connection = connections.get(str(source_spec.get("connection")), {})
+        connection = connections.get(route.source.connection, {})
         plugin = plugins.get(str(connection.get("type")))
-        expand = source_spec.get("expand")
-        expand = ",".join(expand) if isinstance(expand, list) else expand
-        entity = source_spec.get("entity")
-        found = plugin.entity_shape(str(entity), expand) if plugin and plugin.entity_shape and entity else None
+        read = route.source
+        entity, expand = (read.entity, read.expand) if isinstance(read, EntitySource) else (None, None)
+        found = plugin.entity_shape(entity, expand) if plugin and plugin.entity_shape and entity else None
         shapes[route.name] = erp_shape(found) if found else None
     using, takers = _mapping_users(partners, routes)
     findings: list[Finding] = []
@@ -221,13 +219,14 @@ def _attach_targets(
         plugins = {}  # reported as plugin-load by the connection checks
     written: dict[str, dict[str, tuple[EntityShape, str]]] = {}
     for route in routes.values():
-        target = route.data.get("target") or {}
-        connection = connections.get(str(target.get("connection")), {})
-        plugin = plugins.get(str(connection.get("type")))
-        entity = target.get("entity")
-        if plugin is None or plugin.payload_shape is None or not isinstance(entity, str) or not isinstance(route.mapping, str):
+        target = route.target
+        if not isinstance(target, EntityTarget) or not isinstance(route.mapping, str):
             continue
-        shape = plugin.payload_shape(entity)
+        connection = connections.get(target.connection, {})
+        plugin = plugins.get(str(connection.get("type")))
+        if plugin is None or plugin.payload_shape is None:
+            continue
+        shape = plugin.payload_shape(target.entity)
         if shape is None:
             continue
         names = {route.mapping} | {

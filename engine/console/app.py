@@ -46,8 +46,7 @@ from engine.console.users import User, get_user
 from engine.errors import MlcError
 
 if TYPE_CHECKING:
-    from engine.runtime import Runtime
-    from engine.runtime.runtime import JobOutcome
+    from engine.runtime import JobOutcome, Runtime
 
 __all__ = ["ConsoleSettings", "build_console"]
 

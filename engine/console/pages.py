@@ -212,7 +212,7 @@ def _transaction_set(console: Console, job: Any) -> dict[str, Any]:
     payload = job.payload or {}
     file_job = int(payload.get("file_job") or 0)
     try:
-        content = transaction_bytes(console.runtime, job)
+        content = transaction_bytes(console.runtime.store, job)
         problem = None
     except (MlcError, KeyError, ValueError) as exc:
         content, problem = b"", f"the set cannot be read from file job {file_job}: {exc}"

@@ -26,21 +26,20 @@ from __future__ import annotations
 import json
 import time
 from pathlib import PurePosixPath
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.errors import MappingError
+from engine.config.route import EntitySource, FolderTarget
+from engine.errors import ConfigError, MappingError
 from engine.guides.check import check_interchange, origin_in_mapping
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
 from engine.mapping.templates import base_context
+from engine.runtime.audit import elapsed_ms
+from engine.runtime.context import Context
 from engine.runtime.lookups import resolve_lookups
 from engine.runtime.poll import admit
-from engine.runtime.runtime import elapsed_ms
-from engine.store import Job
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
+from engine.store import Job, Store
 
 __all__ = ["output_role", "replay_generation", "run_document", "run_fetch", "versioned_name"]
 
@@ -48,9 +47,9 @@ X12_MEDIA = "application/edi-x12"
 JSON_MEDIA = "application/json"
 
 
-def replay_generation(runtime: Runtime, job: Job) -> int:
+def replay_generation(store: Store, job: Job) -> int:
     """How many times the job was replayed (`mlc replay` records a `replay` event)."""
-    return sum(1 for event in runtime.store.job_events(job.id) if event.event == "replay")
+    return sum(1 for event in store.job_events(job.id) if event.event == "replay")
 
 
 def output_role(generation: int) -> str:
@@ -66,7 +65,7 @@ def versioned_name(name: str, generation: int) -> str:
     return f"{path.stem}.r{generation}{path.suffix}"
 
 
-def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
+def run_document(context: Context, job: Job) -> dict[str, Any]:
     """Run a document job (module docstring)."""
     payload = job.payload or {}
     if payload.get("admit_error"):
@@ -74,30 +73,31 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
     record = payload.get("record")
     if not isinstance(record, dict):
         raise MappingError(f"job {job.id} carries no document (payload keys: {sorted(payload)})")
-    route = runtime.route(job.route)
-    partner = runtime.partner(job.partner)
-    mapping_name = runtime.project.mapping_for(route.mapping, partner)
-    mapping = runtime.project.mappings[mapping_name]
-    target = route.data["target"]
+    route = context.route(job.route)
+    partner = context.partner(job.partner)
+    mapping_name = context.project.mapping_for(route.mapping, partner)
+    mapping = context.project.mappings[mapping_name]
+    target = route.target
+    if not isinstance(target, FolderTarget):
+        raise ConfigError(f"route {route.name}: a document goes to a partner's outbox; this route's target is {target.kind}, not a folder")
     # The first render is the common case: only a job that has rendered before asks how often
     # it was replayed (a replay of a job that never rendered keeps the plain name: nothing was sent).
-    stored = runtime.store.artifact(job.id, "output")
-    generation = replay_generation(runtime, job) if stored is not None else 0
+    stored = context.store.artifact(job.id, "output")
+    generation = replay_generation(context.store, job) if stored is not None else 0
     role = output_role(generation)
     if generation:
-        stored = runtime.store.artifact(job.id, role)
-    lookups = resolve_lookups(route, record, partner.data, runtime.systems, runtime.lookups)
-    assert route.target_filename is not None
-    filename = versioned_name(str(route.target_filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
-    folder = str(partner.data["cleo"][str(target.get("folder", "outbox"))])
+        stored = context.store.artifact(job.id, role)
+    lookups = resolve_lookups(route, record, partner.data, context.systems, context.lookups)
+    filename = versioned_name(str(target.filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
+    folder = str(partner.data["cleo"][target.folder])
     document = f"{route.name} {job.key}"
 
     if stored is not None:
         content = stored.content
-        runtime.audit(job, "render", f"reusing the output rendered before ({len(content)} bytes, same control numbers)", detail={"file": filename, "reused": True})
+        context.audit(job, "render", f"reusing the output rendered before ({len(content)} bytes, same control numbers)", detail={"file": filename, "reused": True})
     else:
         started = time.perf_counter()
-        with runtime.store.transaction() as tx:
+        with context.store.transaction() as tx:
             notes: list[str] = []
             controls: Controls | None = None
             if mapping.direction == "outbound":
@@ -105,9 +105,9 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                     isa=tx.next_control(partner.id, "isa"), gs=tx.next_control(partner.id, "gs"), st=tx.next_control(partner.id, "st")
                 )
                 rendered = render_outbound(
-                    mapping, record, partner=partner.data, now=runtime.now(), controls=controls, lookups=lookups, document=document
+                    mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=document
                 )
-                written = runtime.project.mapping_sources.get(mapping_name)
+                written = context.project.mapping_sources.get(mapping_name)
                 check_interchange(partner.guide, rendered.text, "outbound", document, (lambda v: origin_in_mapping(written, v)) if written else None)
                 content = rendered.text.encode("utf-8")
                 notes = rendered.notes
@@ -122,11 +122,11 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                         controls.isa,
                         filename,
                         job_id=job.id,
-                        sent_at=runtime.now(),
+                        sent_at=context.now(),
                     )
                 media = X12_MEDIA
             else:
-                output = render_payload(mapping, record, partner=partner.data, now=runtime.now(), lookups=lookups, document=document)
+                output = render_payload(mapping, record, partner=partner.data, now=context.now(), lookups=lookups, document=document)
                 content = dump_json(output).encode("utf-8")
                 media = JSON_MEDIA
             if generation == 0:
@@ -137,35 +137,34 @@ def run_document(runtime: Runtime, job: Job) -> dict[str, Any]:
                 detail["controls"] = {"isa": controls.isa, "gs": controls.gs, "st": controls.st}
             if notes:
                 detail["notes"] = notes
-            runtime.audit(job, "render", tx=tx, duration_ms=elapsed_ms(started), detail=detail)
+            context.audit(job, "render", tx=tx, duration_ms=elapsed_ms(started), detail=detail)
     started = time.perf_counter()
-    files = runtime.systems.files(str(target["connection"]))
+    files = context.systems.files(target.connection)
     # Only a job that rendered before (a retry, a worker killed after the render) may have
     # uploaded this file already; a first attempt uploads without asking the folder first.
     remote = files.upload(folder, filename, content, may_exist=stored is not None)
-    runtime.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=elapsed_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
+    context.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=elapsed_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
     return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
 
 
-def run_fetch(runtime: Runtime, job: Job) -> dict[str, Any]:
+def run_fetch(context: Context, job: Job) -> dict[str, Any]:
     """A webhook notification: read the record and admit it as a poll would."""
     payload = job.payload or {}
-    route = runtime.route(job.route)
-    source = route.data["source"]
-    expand = source.get("expand")
-    if isinstance(expand, list):
-        expand = ",".join(expand)
+    route = context.route(job.route)
+    source = route.source
+    if not isinstance(source, EntitySource):
+        raise ConfigError(f"route {route.name} reads partner folders; a notification names an ERP record, which only an entity source reads")
     started = time.perf_counter()
-    record = runtime.systems.records(source["connection"]).get(source["entity"], str(payload["id"]), expand=expand)
-    runtime.audit(job, "fetch", f"{source['entity']}({payload['id']})", duration_ms=elapsed_ms(started))
-    admission = admit(runtime, route, record)
+    record = context.systems.records(source.connection).get(source.entity, str(payload["id"]), expand=source.expand)
+    context.audit(job, "fetch", f"{source.entity}({payload['id']})", duration_ms=elapsed_ms(started))
+    admission = admit(context, route, record)
     if admission.job is None:
         return {"skipped": admission.reason}
     new = admission.job
-    enqueued, created = runtime.store.enqueue(
+    enqueued, created = context.store.enqueue(
         route.name, new.key, kind=new.kind, partner=new.partner, payload=new.payload, source_ref=new.source_ref
     )
     verdict = "enqueued" if created else "already enqueued (by a poll or an earlier notification)"
-    runtime.audit(job, "enqueue", f"document {new.key}: {verdict}", detail={"job": enqueued.id})
+    context.audit(job, "enqueue", f"document {new.key}: {verdict}", detail={"job": enqueued.id})
     return {"document_job": enqueued.id, "key": new.key, "created": created, "summary": f"{new.key} {verdict}"}
 

@@ -11,33 +11,29 @@ job skipped. Errors propagate to `Runtime.run_job`, which decides retry or dead 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from engine.errors import ConfigError
+from engine.runtime.context import Context
+from engine.runtime.documents import run_document, run_fetch
+from engine.runtime.files import run_file
+from engine.runtime.transactions import run_transaction
 from engine.store import Job
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
 
 __all__ = ["execute"]
 
+_KINDS: dict[str, Callable[[Context, Job], dict[str, Any]]] = {
+    "document": run_document,
+    "fetch": run_fetch,
+    "file": run_file,
+    "transaction": run_transaction,
+}
 
-def execute(runtime: Runtime, job: Job) -> dict[str, Any]:
+
+def execute(context: Context, job: Job) -> dict[str, Any]:
     """Run `job` (claimed by this worker) and return its result."""
-    if job.kind == "document":
-        from engine.runtime.documents import run_document
-
-        return run_document(runtime, job)
-    if job.kind == "fetch":
-        from engine.runtime.documents import run_fetch
-
-        return run_fetch(runtime, job)
-    if job.kind == "file":
-        from engine.runtime.files import run_file
-
-        return run_file(runtime, job)
-    if job.kind == "transaction":
-        from engine.runtime.transactions import run_transaction
-
-        return run_transaction(runtime, job)
-    raise ConfigError(f"job {job.id} has kind {job.kind!r}; this engine runs document, fetch, file and transaction jobs")
+    run = _KINDS.get(job.kind)
+    if run is None:
+        raise ConfigError(f"job {job.id} has kind {job.kind!r}; this engine runs document, fetch, file and transaction jobs")
+    return run(context, job)

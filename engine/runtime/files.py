@@ -40,16 +40,18 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.config.project import Partner
-from engine.config.route import Route
+from engine.config.project import Partner, Project
+from engine.config.route import FolderSource, Route
 from engine.errors import ConfigError, MappingError, NotFoundError, Waiting, X12Error
 from engine.guides.check import check_interchange
 from engine.ports import RemoteFile
-from engine.runtime.runtime import elapsed_ms
+from engine.runtime.audit import elapsed_ms
+from engine.runtime.context import Context
 from engine.runtime.slices import SegmentSpans, business_problems, envelope_text, segments_of, transaction_text
 from engine.runtime.transactions import business_number
 from engine.store import Job, JobState, LedgerState, NewJob
@@ -59,20 +61,7 @@ from engine.x12.document import CheckedTransaction, walk
 from engine.x12.problems import Problem
 from engine.x12.reader import Group, Interchange
 
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
-
-__all__ = ["ReadFile", "child_prefix", "inbound_route_for", "read_interchanges", "run_file"]
-
-
-@dataclass
-class ReadFile:
-    """The interchanges and checked transactions of one inbound file."""
-
-    interchanges: list[Interchange] = field(default_factory=list)
-    transactions: list[CheckedTransaction] = field(default_factory=list)
-    events: list[CheckedTransaction | Group | Interchange] = field(default_factory=list)
-    """Everything read, in order: the 997s are built from it without reading the file again."""
+__all__ = ["child_prefix", "inbound_route_for", "run_file"]
 
 
 class _StoreControls:
@@ -91,40 +80,18 @@ class _StoreControls:
         return int(self.tx.next_control(self.partner, "st"))
 
 
-def inbound_route_for(runtime: Runtime, partner: Partner, set_id: str) -> Route | None:
+def inbound_route_for(project: Project, partner: Partner, set_id: str) -> Route | None:
     """The inbound route the partner takes for transaction set `set_id`, if any."""
-    for route in runtime.project.routes.values():
-        if route.source_kind != "folder" or not runtime.project.takes_part(partner, route):
+    for route in project.routes.values():
+        if not isinstance(route.source, FolderSource) or not project.takes_part(partner, route):
             continue
-        sets = route.data["source"].get("sets")
+        sets: Collection[str] | None = route.source.sets
         if sets is None:
-            mapping = runtime.project.mappings.get(runtime.project.mapping_for(route.mapping, partner))
+            mapping = project.mappings.get(project.mapping_for(route.mapping, partner))
             sets = [mapping.transaction_set] if mapping is not None else []
         if set_id in sets:
             return route
     return None
-
-
-def read_interchanges(content: bytes, name: str) -> ReadFile:
-    """Every interchange and transaction of the file, checked; an X12Error when the file is not
-    X12 or an interchange or group envelope is broken (the file then fails as a whole)."""
-    found = ReadFile()
-    for event in walk(io.BytesIO(content), name):
-        found.events.append(event)
-        if isinstance(event, CheckedTransaction):
-            found.transactions.append(event)
-        elif isinstance(event, Interchange):
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"the interchange is broken: {errors[0].line(name)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""), source=name)
-            found.interchanges.append(event)
-        elif isinstance(event, Group):
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
-    if not found.interchanges:
-        raise X12Error("the file holds no complete interchange", source=name)
-    return found
 
 
 @dataclass
@@ -170,21 +137,21 @@ def child_prefix(job: Job) -> str:
     return f"{job.key}|"
 
 
-def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
+def run_file(context: Context, job: Job) -> dict[str, Any]:
     """Run a file job (module docstring)."""
     payload = job.payload or {}
-    partner = runtime.partner(job.partner)
-    stored = runtime.store.artifact(job.id, "input")
+    partner = context.partner(job.partner)
+    stored = context.store.artifact(job.id, "input")
     if stored is None:
         raise MappingError(f"job {job.id}: the file's bytes were not stored; it cannot be processed")
     name = str(payload.get("name") or stored.name)
-    plan = _read_plan(runtime, job, partner, stored.content, name)
+    plan = _read_plan(context, job, partner, stored.content, name)
     del stored  # the plan holds byte ranges, not the file
 
     # 2-3: the sets' jobs, then work them
     for route_name, new_jobs in plan.jobs.items():
         for first in range(0, len(new_jobs), ENQUEUE_BATCH):
-            with runtime.store.transaction() as tx:
+            with context.store.transaction() as tx:
                 created = 0
                 for item in tx.enqueue_many(route_name, new_jobs[first : first + ENQUEUE_BATCH]):
                     if item.created:
@@ -192,15 +159,15 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
                         # keyed by the set's own number: `mlc audit PO-4711` and the console's
                         # search find the set's job even when its mapping fails later
                         number = plan.numbers.get(item.job.key) or item.job.key
-                        runtime.audit(item.job, "enqueued", tx=tx, key=number, detail={"file_job": job.id, "file": name, "source": item.job.source_ref})
+                        context.audit(item.job, "enqueued", tx=tx, key=number, detail={"file_job": job.id, "file": name, "source": item.job.source_ref})
                 if created:
-                    runtime.audit(job, "split", f"{created} transaction set(s) of {name} enqueued on {route_name}", tx=tx, detail={"route": route_name, "count": created})
+                    context.audit(job, "split", f"{created} transaction set(s) of {name} enqueued on {route_name}", tx=tx, detail={"route": route_name, "count": created})
     if job.result and "transactions" in job.result:  # replayed after it finished: every set runs again
-        for child in runtime.store.children(child_prefix(job)):
+        for child in context.store.children(child_prefix(job)):
             if child.state in _FINAL and child.kind == "transaction":
-                runtime.store.requeue(child.id, now=runtime.now())
-                runtime.audit(child, "replay", f"replay of file job {job.id} (was {child.state.value}: {child.last_error or 'no error'})")
-    outcomes = _work_sets(runtime, job, plan)
+                context.store.requeue(child.id, now=context.now())
+                context.audit(child, "replay", f"replay of file job {job.id} (was {child.state.value}: {child.last_error or 'no error'})")
+    outcomes = _work_sets(context, job, plan)
     if plan.unhandled and not outcomes and not plan.rejected:
         raise ConfigError(
             f"{name}: no route of partner {partner.id} takes transaction set(s) {', '.join(sorted({u.split()[0] for u in plan.unhandled}))}; "
@@ -209,15 +176,15 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
 
     for interchange in plan.fresh:
         for _, ta1 in interchange.ta1:
-            _match_ta1(runtime, job, partner, name, ta1)
+            _match_ta1(context, job, partner, name, ta1)
 
     # 4: the 997s, once every set has its outcome
     fresh_keys = {_ident(interchange) for interchange in plan.fresh}
-    acks = _send_acks(runtime, job, partner, _group_acks(plan, outcomes, runtime, job), fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
+    acks = _send_acks(context, job, partner, _group_acks(plan, outcomes, context, job), fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
 
     # 5: archive, then mark everything done together
-    archived = _archive(runtime, job, partner, payload, name)
-    with runtime.store.transaction() as tx:
+    archived = _archive(context, job, partner, payload, name)
+    with context.store.transaction() as tx:
         for interchange in plan.fresh:
             tx.interchange_record(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number, file_id=str(payload.get("file_id") or name), job_id=job.id)
         ledger_id = payload.get("ledger_id") or payload.get("file_id")
@@ -243,7 +210,7 @@ def run_file(runtime: Runtime, job: Job) -> dict[str, Any]:
     }
 
 
-def _read_plan(runtime: Runtime, job: Job, partner: Partner, content: bytes, name: str) -> _Plan:
+def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, name: str) -> _Plan:
     """Steps 1-2 of the module docstring: one streaming read of the file."""
     earlier = job.result or {}
     plan = _Plan()
@@ -257,7 +224,7 @@ def _read_plan(runtime: Runtime, job: Job, partner: Partner, content: bytes, nam
         fresh = seen.get(id(interchange))
         if fresh is not None:
             return fresh
-        owner = runtime.project.match_partner("x12.sender", f"{interchange.sender_qualifier}/{interchange.sender_id.strip()}")
+        owner = context.project.match_partner("x12.sender", f"{interchange.sender_qualifier}/{interchange.sender_id.strip()}")
         if owner is None or owner.id != partner.id:
             who = f"partner {owner.id}" if owner else "no partner"
             raise ConfigError(
@@ -266,10 +233,10 @@ def _read_plan(runtime: Runtime, job: Job, partner: Partner, content: bytes, nam
             )
         # A job run again after it was done processed its fresh interchanges itself: they are its own, not resends.
         own = "transactions" in earlier and interchange.control_number not in (earlier.get("duplicates") or [])
-        fresh = own or not runtime.store.interchange_seen(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
+        fresh = own or not context.store.interchange_seen(interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
         if not fresh:
             plan.duplicates.append(interchange.control_number)
-            runtime.audit(job, "duplicate", f"interchange {interchange.control_number} from {interchange.sender_id.strip()} was processed before: a resend, not processed again", detail={"isa13": interchange.control_number})
+            context.audit(job, "duplicate", f"interchange {interchange.control_number} from {interchange.sender_id.strip()} was processed before: a resend, not processed again", detail={"isa13": interchange.control_number})
         seen[id(interchange)] = fresh
         return fresh
 
@@ -293,14 +260,14 @@ def _read_plan(runtime: Runtime, job: Job, partner: Partner, content: bytes, nam
                 first_error = next((p for p in errors if p.level == "error"), None)
                 if first_error is not None:
                     plan.rejected.append(f"{set_id} {control}: {first_error.line(name)}")
-                    runtime.audit(job, "rejected", f"transaction {set_id} {control} is invalid and was rejected in the 997: {first_error.line(name)}", detail={"set": set_id, "st02": control, "errors": len(errors)})
+                    context.audit(job, "rejected", f"transaction {set_id} {control} is invalid and was rejected in the 997: {first_error.line(name)}", detail={"set": set_id, "st02": control, "errors": len(errors)})
                     continue
-            route = inbound_route_for(runtime, partner, set_id)
+            route = inbound_route_for(context.project, partner, set_id)
             if route is None:
                 plan.unhandled.append(f"{set_id} {control}")
                 continue
             entry.child_key = f"{prefix}{interchange.control_number}.{group.control_number}.{control}"
-            number = business_number(runtime.project.mappings.get(runtime.project.mapping_for(route.mapping, partner)), event, partner.data)
+            number = business_number(context.project.mappings.get(context.project.mapping_for(route.mapping, partner)), event, partner.data)
             if number:
                 plan.numbers[entry.child_key] = number
             child_payload: dict[str, Any] = {
@@ -338,42 +305,40 @@ def _read_plan(runtime: Runtime, job: Job, partner: Partner, content: bytes, nam
     return plan
 
 
-def _work_sets(runtime: Runtime, job: Job, plan: _Plan) -> dict[str, Job]:
+def _work_sets(context: Context, job: Job, plan: _Plan) -> dict[str, Job]:
     """Step 3: run every set's job that is due, then wait (`Waiting`) for any still unfinished;
     the sets' jobs by key once all are done or dead."""
     keys = [entry.child_key for _, _, sets in plan.groups for entry in sets if entry.child_key]
     if not keys:
         return {}
     wanted = set(keys)
-    children = {child.key: child for child in runtime.store.children(child_prefix(job)) if child.key in wanted}
+    children = {child.key: child for child in context.store.children(child_prefix(job)) if child.key in wanted}
     total, finished = len(keys), sum(1 for child in children.values() if child.state in _FINAL)
-    if runtime.progress is not None:
-        runtime.progress(job, finished, total)
+    context.worker.report_progress(job, finished, total)
     for count, key in enumerate(keys, start=1):
         child = children.get(key)
         if child is None or child.state in _FINAL:
             continue
-        claimed = runtime.store.claim_one(child.id, runtime.worker_id, now=runtime.now())
+        claimed = context.store.claim_one(child.id, context.worker_id, now=context.now())
         if claimed is not None:
-            outcome = runtime.run_job(claimed)
-            runtime.note_outcome(outcome)
+            outcome = context.worker.run_job(claimed)
+            context.worker.note_outcome(outcome)
             children[key] = outcome.job
             if outcome.job.state in _FINAL:
                 finished += 1
-            if runtime.progress is not None:
-                runtime.progress(job, finished, total)
+            context.worker.report_progress(job, finished, total)
         if count % HEARTBEAT_EVERY == 0:
-            runtime.store.heartbeat(job.id, runtime.worker_id, now=runtime.now())
-        if runtime.stopping:
+            context.store.heartbeat(job.id, context.worker_id, now=context.now())
+        if context.worker.stopping:
             break
-    children = {child.key: child for child in runtime.store.children(child_prefix(job)) if child.key in wanted}
+    children = {child.key: child for child in context.store.children(child_prefix(job)) if child.key in wanted}
     waiting = [child for child in children.values() if child.state not in _FINAL]
     if waiting or len(children) < total:
-        now = runtime.now()
-        mine = [c for c in waiting if c.state is JobState.RUNNING and c.claimed_by == runtime.worker_id]
-        elsewhere = [c for c in waiting if c.state is JobState.RUNNING and c.claimed_by != runtime.worker_id]
+        now = context.now()
+        mine = [c for c in waiting if c.state is JobState.RUNNING and c.claimed_by == context.worker_id]
+        elsewhere = [c for c in waiting if c.state is JobState.RUNNING and c.claimed_by != context.worker_id]
         due = [c.not_before for c in waiting if c.state is not JobState.RUNNING and c.not_before is not None]
-        if mine or len(children) < total or runtime.stopping:
+        if mine or len(children) < total or context.worker.stopping:
             until = now
         elif elsewhere:
             until = now + timedelta(seconds=WAIT_ELSEWHERE_SECONDS)
@@ -388,7 +353,7 @@ _FINAL = (JobState.DONE, JobState.DEAD, JobState.SKIPPED, JobState.REVIEW)
 997 accepts it)."""
 
 
-def _group_acks(plan: _Plan, outcomes: dict[str, Job], runtime: Runtime, job: Job) -> list[tuple[Interchange, list[ack.GroupAck]]]:
+def _group_acks(plan: _Plan, outcomes: dict[str, Job], context: Context, job: Job) -> list[tuple[Interchange, list[ack.GroupAck]]]:
     """Per fresh interchange, its groups' acknowledgment: syntax errors as read, and the sets
     whose job was dead-lettered rejected with the codes that fit (`business_problems`)."""
     by_interchange: dict[int, tuple[Interchange, list[ack.GroupAck]]] = {id(i): (i, []) for i in plan.fresh}
@@ -398,17 +363,17 @@ def _group_acks(plan: _Plan, outcomes: dict[str, Job], runtime: Runtime, job: Jo
             errors = list(entry.errors)
             child = outcomes.get(entry.child_key or "")
             if child is not None and child.state is JobState.DEAD:
-                errors += business_problems(child.last_error or "dead-lettered", _segments(runtime, job, entry, plan), plan.component)
+                errors += business_problems(child.last_error or "dead-lettered", _segments(context, job, entry, plan), plan.component)
             acks.append(ack.TransactionAck(entry.set_id, entry.control, errors))
         if id(interchange) in by_interchange:
             by_interchange[id(interchange)][1].append(ack.GroupAck(group, acks))
     return list(by_interchange.values())
 
 
-def _segments(runtime: Runtime, job: Job, entry: _SetEntry, plan: _Plan) -> list[list[str]]:
+def _segments(context: Context, job: Job, entry: _SetEntry, plan: _Plan) -> list[list[str]]:
     if entry.range is None:
         return []
-    body = runtime.store.artifact_range(job.id, "input", entry.range[0], entry.range[1] - entry.range[0]) or b""
+    body = context.store.artifact_range(job.id, "input", entry.range[0], entry.range[1] - entry.range[0]) or b""
     return segments_of(body, plan.terminator, plan.element)
 
 
@@ -416,17 +381,17 @@ def _ident(interchange: Interchange) -> tuple[str, str, str]:
     return (interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
 
 
-def _match_ta1(runtime: Runtime, job: Job, partner: Partner, name: str, ta1: list[str]) -> None:
+def _match_ta1(context: Context, job: Job, partner: Partner, name: str, ta1: list[str]) -> None:
     """A TA1 from the partner, matched to the interchange we sent (TA101 = our ISA13), like a
     997 to a group; a TA1 with errors of its own was reported by the reader and is skipped."""
     control, status = (ta1[1] if len(ta1) > 1 else ""), (ta1[4] if len(ta1) > 4 else "")
     if not (control.isascii() and control.isdigit() and len(control) == 9) or status not in ("A", "E", "R"):
         return
     note = ta1[5] if len(ta1) > 5 else ""
-    groups = runtime.store.acknowledge_interchange(partner.id, int(control), status, ack_file=name)
+    groups = context.store.acknowledge_interchange(partner.id, int(control), status, ack_file=name)
     verdict = {"A": "accepted", "E": "accepted with errors", "R": "rejected"}[status]
     matched = f"{groups} group(s) of it" if groups else "no interchange we sent (ignored)"
-    runtime.audit(
+    context.audit(
         job,
         "ta1",
         f"TA1 for our interchange {control}: {verdict} (note {note or '-'}); matches {matched}",
@@ -435,22 +400,22 @@ def _match_ta1(runtime: Runtime, job: Job, partner: Partner, name: str, ta1: lis
 
 
 def _send_acks(
-    runtime: Runtime, job: Job, partner: Partner, prepared: list[tuple[Interchange, list[ack.GroupAck]]], fresh: set[tuple[str, str, str]]
+    context: Context, job: Job, partner: Partner, prepared: list[tuple[Interchange, list[ack.GroupAck]]], fresh: set[tuple[str, str, str]]
 ) -> list[str]:
     """Render (once, stored) and upload the 997s for the fresh interchanges; their file names."""
     outbox = str(partner.data["cleo"]["outbox"])
-    files = runtime.systems.files(str(partner.data["cleo"]["connection"]))
+    files = context.systems.files(str(partner.data["cleo"]["connection"]))
     sent: list[str] = []
     for interchange, groups in prepared:
         if _ident(interchange) not in fresh:
             continue
         role = f"ack.{interchange.control_number}"
-        stored = runtime.store.artifact(job.id, role)
+        stored = context.store.artifact(job.id, role)
         may_exist = stored is not None  # only an ack rendered by an earlier attempt may be uploaded already
         if stored is None:
-            with runtime.store.transaction() as tx:
+            with context.store.transaction() as tx:
                 text = ack.build_997(
-                    interchange, groups, _StoreControls(tx, partner.id), runtime.now(), newline=bool(partner.data["x12"].get("newline", True))
+                    interchange, groups, _StoreControls(tx, partner.id), context.now(), newline=bool(partner.data["x12"].get("newline", True))
                 )
                 if text is None:
                     continue  # a file of 997s: nothing to acknowledge
@@ -458,20 +423,20 @@ def _send_acks(
                 check_interchange(partner.guide, text, "outbound", ack_name)
                 stored = tx.put_artifact(job.id, role, ack_name, text.encode("utf-8"), media_type="application/edi-x12")
                 rejected = sum(1 for group in groups for txn in group.transactions if not txn.accepted)
-                runtime.audit(job, "render", f"{ack_name}: {rejected} set(s) rejected" if rejected else ack_name, tx=tx, detail={"file": ack_name, "ack_for": interchange.control_number, "rejected": rejected})
+                context.audit(job, "render", f"{ack_name}: {rejected} set(s) rejected" if rejected else ack_name, tx=tx, detail={"file": ack_name, "ack_for": interchange.control_number, "rejected": rejected})
         started = time.perf_counter()
         files.upload(outbox, stored.name, stored.content, may_exist=may_exist)
-        runtime.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=elapsed_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
+        context.audit(job, "upload", f"{outbox}/{stored.name}", duration_ms=elapsed_ms(started), detail={"file": f"{outbox}/{stored.name}", "ack_for": interchange.control_number})
         sent.append(f"{outbox}/{stored.name}")
     return sent
 
 
-def _archive(runtime: Runtime, job: Job, partner: Partner, payload: dict[str, Any], name: str) -> str | None:
+def _archive(context: Context, job: Job, partner: Partner, payload: dict[str, Any], name: str) -> str | None:
     """Move the file from the inbox to the partner's archive folder (or delete it if none)."""
     file_id = payload.get("file_id")
     if not file_id:
         return None  # pushed to our endpoint, never in an inbox
-    files = runtime.systems.files(str(payload.get("connection") or partner.data["cleo"]["connection"]))
+    files = context.systems.files(str(payload.get("connection") or partner.data["cleo"]["connection"]))
     remote = RemoteFile(id=str(file_id), name=name, folder=str(payload.get("folder", "")))
     archive = partner.data["cleo"].get("archive")
     started = time.perf_counter()
@@ -487,6 +452,6 @@ def _archive(runtime: Runtime, job: Job, partner: Partner, payload: dict[str, An
             where = f"{archive}/{name} (already there)"
         else:
             raise
-    runtime.audit(job, "archive", where, duration_ms=elapsed_ms(started))
+    context.audit(job, "archive", where, duration_ms=elapsed_ms(started))
     return where
 

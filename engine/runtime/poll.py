@@ -16,7 +16,7 @@ the other partners are polled all the same. A file not in the inbound ledger is 
 (file id + SHA-256) and a job go into the store in one transaction. A file already in the
 ledger is not downloaded again. A file whose first transaction set belongs to another inbound
 route of the partner is left for that route (counted in `others`); the runtime remembers its
-owner by connection, file id and size (`Runtime.inbox_owners`), so later polls of this route
+owner by connection, file id and size (`Context.inbox_owners`), so later polls of this route
 do not download it again while it waits for its own route. The job processes every transaction set of the file (each
 through the route the partner takes for that set), so several inbound routes may read one
 inbox without splitting or doubling a file.
@@ -28,18 +28,17 @@ import hashlib
 import logging
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime
+from typing import Any
 
 from engine.config.project import Partner
-from engine.config.route import Route
+from engine.config.route import EntitySource, FolderSource, Route
 from engine.errors import MappingError, MlcError, X12Error
 from engine.mapping.templates import truthy
+from engine.runtime.context import Context
+from engine.runtime.files import inbound_route_for
 from engine.store import Job, NewJob
 from engine.x12.delimiters import detect
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
 
 __all__ = ["Admission", "PollResult", "admit", "enqueue_file", "parse_stamp", "poll_route"]
 
@@ -83,27 +82,27 @@ def parse_stamp(value: Any) -> datetime | None:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def admit(runtime: Runtime, route: Route, record: dict[str, Any]) -> Admission:
+def admit(context: Context, route: Route, record: dict[str, Any]) -> Admission:
     """The route's filter, partner selection and key applied to one source record.
 
     A record the route's templates cannot evaluate (a missing field) is still admitted, as a
     job that fails with the reason: an unexpected document shape must be seen, not dropped.
     """
     fallback = _label(route, record)
-    context = route.context(doc=record)
+    variables = route.context(doc=record)
     try:
-        if route.filter is not None and not truthy(route.filter.evaluate(context)):
+        if route.filter is not None and not truthy(route.filter.evaluate(variables)):
             return Admission(None, f"{fallback}: left out by the route's filter")
         partner = None
         if route.partner_by is not None and route.partner_key is not None:
-            key = route.partner_key.evaluate(context)
-            partner = runtime.project.match_partner(route.partner_by, str(key))
+            key = route.partner_key.evaluate(variables)
+            partner = context.project.match_partner(route.partner_by, str(key))
             if partner is None:
                 return Admission(None, f"{fallback}: {route.partner_by} {key!r} is not a trading partner")
-            if not runtime.project.takes_part(partner, route):
+            if not context.project.takes_part(partner, route):
                 return Admission(None, f"{fallback}: partner {partner.id} does not take part in route {route.name}")
-            context["partner"] = partner.data
-        job_key = route.key.evaluate(context) if route.key is not None else record.get("number")
+            variables["partner"] = partner.data
+        job_key = route.key.evaluate(variables) if route.key is not None else record.get("number")
         if job_key in (None, ""):
             raise MappingError(f"{route.name}: the document key is empty for record {fallback}")
     except MappingError as exc:
@@ -137,57 +136,54 @@ def _ref(record: dict[str, Any]) -> str | None:
     return str(ref) if ref is not None else None
 
 
-def poll_route(runtime: Runtime, route: Route) -> PollResult:
+def poll_route(context: Context, route: Route) -> PollResult:
     """Poll the route's source once (module docstring)."""
-    if route.source_kind == "folder":
-        return _poll_folders(runtime, route)
-    return _poll_entity(runtime, route)
+    if isinstance(route.source, FolderSource):
+        return _poll_folders(context, route)
+    return _poll_entity(context, route, route.source)
 
 
-def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
-    source = route.data["source"]
+def _poll_entity(context: Context, route: Route, source: EntitySource) -> PollResult:
     result = PollResult(route.name)
-    system = runtime.systems.records(source["connection"])
-    cursor_field = source.get("cursor")
-    expected = runtime.store.cursor(route.name) if cursor_field else None
+    system = context.systems.records(source.connection)
+    cursor_field = source.cursor
+    expected = context.store.cursor(route.name) if cursor_field else None
     since = parse_stamp(expected)
     if since is not None:
-        since -= timedelta(seconds=runtime.settings.cursor_overlap_seconds)
-    expand = source.get("expand")
-    if isinstance(expand, list):
-        expand = ",".join(expand)
+        since -= context.cursor_overlap
     newest, newest_text = since, expected
     jobs: list[NewJob] = []
     skipped: list[str] = []
-    for record in system.list_changed(source["entity"], since, expand=expand):
+    for record in system.list_changed(source.entity, since, expand=source.expand):
         result.read += 1
-        stamp = parse_stamp(record.get(cursor_field)) if cursor_field else None
+        written = record.get(cursor_field) if cursor_field else None
+        stamp = parse_stamp(written)
         if stamp is not None and (newest is None or stamp > newest):
-            newest, newest_text = stamp, str(record[cursor_field])
-        admission = admit(runtime, route, record)
+            newest, newest_text = stamp, str(written)
+        admission = admit(context, route, record)
         if admission.job is None:
             skipped.append(admission.reason)
         else:
             jobs.append(admission.job)
-    with runtime.store.transaction() as tx:
+    with context.store.transaction() as tx:
         if cursor_field and newest_text is not None and newest_text != expected:
             batch = tx.enqueue_many_and_advance(route.name, jobs, newest_text, expected=expected)
             enqueued = list(batch.jobs) if batch.advanced else []
             if not batch.advanced:
-                runtime.audit(None, "poll", "another worker moved the cursor first; its poll enqueued these records", tx=tx, route=route.name)
+                context.audit(None, "poll", "another worker moved the cursor first; its poll enqueued these records", tx=tx, route=route.name)
         else:
             enqueued = tx.enqueue_many(route.name, jobs)
         for item in enqueued:
             if item.created:
-                runtime.audit(item.job, "enqueued", tx=tx, detail={"source": item.job.source_ref})
+                context.audit(item.job, "enqueued", tx=tx, detail={"source": item.job.source_ref})
         for reason in skipped:
-            runtime.audit(None, "skipped", reason, tx=tx, route=route.name, key=reason.split(":", 1)[0])
+            context.audit(None, "skipped", reason, tx=tx, route=route.name, key=reason.split(":", 1)[0])
         result.enqueued = sum(1 for item in enqueued if item.created)
         result.already = sum(1 for item in enqueued if not item.created)
         result.skipped = len(skipped)
         result.skipped_reasons = skipped
         result.cursor = newest_text
-        runtime.audit(
+        context.audit(
             None,
             "poll",
             tx=tx,
@@ -197,55 +193,55 @@ def _poll_entity(runtime: Runtime, route: Route) -> PollResult:
     return result
 
 
-def _poll_folders(runtime: Runtime, route: Route) -> PollResult:
+def _poll_folders(context: Context, route: Route) -> PollResult:
     result = PollResult(route.name)
-    for partner in runtime.project.partners_for(route):
+    for partner in context.project.partners_for(route):
         try:
-            _poll_partner_inbox(runtime, route, partner, result)
+            _poll_partner_inbox(context, route, partner, result)
         except Exception as exc:  # one partner's folder (missing, forbidden, unreachable) never stops the others
             if not isinstance(exc, MlcError):
                 log.exception("poll of route %s failed for partner %s unexpectedly", route.name, partner.id)
-            message = runtime.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
+            message = context.mask(str(exc) if isinstance(exc, MlcError) else f"internal error {type(exc).__name__}: {exc}")
             result.partner_errors[partner.id] = message
-            runtime.audit(
+            context.audit(
                 None, "poll-partner-failed", f"partner {partner.id}: {message}", route=route.name, key=partner.id, partner=partner.id,
                 status=getattr(exc, "status", None), detail={"folder": str(partner.data["cleo"].get("inbox", ""))},
             )
     detail: dict[str, Any] = {"read": result.read, "enqueued": result.enqueued, "already": result.already}
     if result.partner_errors:
         detail["partner_errors"] = dict(result.partner_errors)
-    runtime.audit(None, "poll", route=route.name, detail=detail)
+    context.audit(None, "poll", route=route.name, detail=detail)
     return result
 
 
-def _poll_partner_inbox(runtime: Runtime, route: Route, partner: Partner, result: PollResult) -> None:
+def _poll_partner_inbox(context: Context, route: Route, partner: Partner, result: PollResult) -> None:
     """One partner's inbox: its new files become jobs (counted in `result`)."""
     cleo = partner.data["cleo"]
-    files = runtime.systems.files(files_name(cleo, route))
+    files = context.systems.files(files_name(cleo, route))
     folder = str(cleo["inbox"])
     for remote in files.list_files(folder):
         result.read += 1
-        if runtime.store.ledger_for_file(remote.id):
+        if context.store.ledger_for_file(remote.id):
             result.already += 1
             continue
         seen = (files_name(cleo, route), remote.id, remote.size)
-        if runtime.inbox_owners.get(seen, route.name) != route.name:
+        if (context.inbox_owners.owner(seen) or route.name) != route.name:
             result.others += 1  # read before: another route takes it (no second download)
             continue
         content = files.download(remote)
-        owner = _owner(runtime, route, partner, content)
+        owner = _owner(context, route, partner, content)
         if owner is not route:
             result.others += 1  # another inbound route of this partner takes this set
-            runtime.remember_owner(seen, owner.name)
+            context.inbox_owners.remember(seen, owner.name)
             continue
-        if enqueue_file(runtime, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
+        if enqueue_file(context, route, partner.id, remote.name, content, connection=files_name(cleo, route), folder=folder, file_id=remote.id):
             result.enqueued += 1
         else:
             result.already += 1
 
 
 def enqueue_file(
-    runtime: Runtime,
+    context: Context,
     route: Route,
     partner: str,
     name: str,
@@ -260,7 +256,7 @@ def enqueue_file(
     HTTP action) has no inbox id: its ledger id is `push:<name>`, and it is never archived."""
     digest = hashlib.sha256(content).hexdigest()
     ledger_id = file_id or f"push:{name}"
-    with runtime.store.transaction() as tx:
+    with context.store.transaction() as tx:
         _, created = tx.ledger_record(ledger_id, digest, partner=partner, route=route.name)
         if not created:
             return None
@@ -273,15 +269,13 @@ def enqueue_file(
             job, _ = tx.enqueue(route.name, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
         tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
         tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
-        runtime.audit(job, "received", tx=tx, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
+        context.audit(job, "received", tx=tx, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
     return job
 
 
-def _owner(runtime: Runtime, route: Route, partner: Partner, content: bytes) -> Route:
+def _owner(context: Context, route: Route, partner: Partner, content: bytes) -> Route:
     """The route that takes an inbox file: the one the partner takes for the file's first
     transaction set, else this route (a file no route takes, or not X12, fails in its job)."""
-    from engine.runtime.files import inbound_route_for
-
     text = content[:65536].decode("utf-8", errors="replace")
     try:
         delimiters = detect(text.lstrip("\ufeff"))[0]
@@ -291,9 +285,9 @@ def _owner(runtime: Runtime, route: Route, partner: Partner, content: bytes) -> 
     if found is None:
         return route
     set_id = found.group(1)
-    return inbound_route_for(runtime, partner, set_id) or route
+    return inbound_route_for(context.project, partner, set_id) or route
 
 
 def files_name(cleo: dict[str, Any], route: Route) -> str:
     """The connection of a partner's Cleo folders (its own, else the route source's)."""
-    return str(cleo.get("connection") or route.data["source"]["connection"])
+    return str(cleo.get("connection") or route.source.connection)

@@ -13,20 +13,20 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from engine.errors import MlcError, UsageError
 from engine.mapping.cases import diff_outputs
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
+from engine.runtime.context import Context, JobOutcome
 from engine.runtime.documents import output_role, replay_generation
-from engine.runtime.runtime import JobOutcome
+from engine.runtime.files import child_prefix
+from engine.runtime.lookups import resolve_lookups
+from engine.runtime.runtime import Runtime
+from engine.runtime.transactions import read_transaction
 from engine.store import Job, JobState
 from engine.x12.document import group_facts, interchange_facts
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
 
 __all__ = ["ReplayPreview", "preview", "replay"]
 
@@ -43,48 +43,45 @@ class ReplayPreview:
 
 def preview(runtime: Runtime, job_id: int) -> ReplayPreview:
     """The job's stored input through today's mapping, beside its stored output."""
-    job = runtime.store.get(job_id)
-    runtime.lookups.clear()  # a replay follows a fix, perhaps of the reference data: read it afresh
+    context = runtime.context
+    job = context.store.get(job_id)
+    context.lookups.clear()  # a replay follows a fix, perhaps of the reference data: read it afresh
     try:
         if job.kind == "document":
-            return _preview_document(runtime, job)
+            return _preview_document(context, job)
         if job.kind == "file":
-            return _preview_file(runtime, job)
+            return _preview_file(context, job)
         if job.kind == "transaction":
-            return _preview_transaction(runtime, job)
+            return _preview_transaction(context, job)
     except MlcError as exc:
-        return ReplayPreview(job, "", "", runtime.mask(str(exc)))
+        return ReplayPreview(job, "", "", context.mask(str(exc)))
     raise UsageError(f"job {job_id} is a {job.kind} job; only document, file and transaction jobs have an input to replay")
 
 
-def _preview_document(runtime: Runtime, job: Job) -> ReplayPreview:
-    stored_input = runtime.store.artifact(job.id, "input")
+def _preview_document(context: Context, job: Job) -> ReplayPreview:
+    stored_input = context.store.artifact(job.id, "input")
     record = json.loads(stored_input.content) if stored_input else (job.payload or {}).get("record")
-    route = runtime.route(job.route)
-    partner = runtime.partner(job.partner)
-    mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
-    before = runtime.store.artifact(job.id, output_role(replay_generation(runtime, job)))
+    route = context.route(job.route)
+    partner = context.partner(job.partner)
+    mapping = context.project.mappings[context.project.mapping_for(route.mapping, partner)]
+    before = context.store.artifact(job.id, output_role(replay_generation(context.store, job)))
     previous = before.content.decode("utf-8") if before else ""
     if mapping.direction == "outbound":
-        controls = Controls(*(runtime.store.peek_control(partner.id, kind) for kind in ("isa", "gs", "st")))
-        from engine.runtime.lookups import resolve_lookups
-
-        lookups = resolve_lookups(route, record, partner.data, runtime.systems, runtime.lookups)
-        now_text = render_outbound(mapping, record, partner=partner.data, now=runtime.now(), controls=controls, lookups=lookups, document=f"{route.name} {job.key}").text
+        controls = Controls(*(context.store.peek_control(partner.id, kind) for kind in ("isa", "gs", "st")))
+        lookups = resolve_lookups(route, record, partner.data, context.systems, context.lookups)
+        now_text = render_outbound(mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=f"{route.name} {job.key}").text
         suffix = ".edi"
     else:
-        now_text = dump_json(render_payload(mapping, record, partner=partner.data, now=runtime.now(), document=f"{route.name} {job.key}"))
+        now_text = dump_json(render_payload(mapping, record, partner=partner.data, now=context.now(), document=f"{route.name} {job.key}"))
         suffix = ".json"
     return ReplayPreview(job, now_text, diff_outputs(previous, now_text, before.name if before else "(nothing stored)", suffix))
 
 
-def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
-    from engine.runtime.files import child_prefix
-
-    children = [child for child in runtime.store.children(child_prefix(job)) if child.kind == "transaction"]
+def _preview_file(context: Context, job: Job) -> ReplayPreview:
+    children = [child for child in context.store.children(child_prefix(job)) if child.kind == "transaction"]
     outputs, diffs = [], []
     for child in children:
-        shown = _preview_transaction(runtime, child)
+        shown = _preview_transaction(context, child)
         if shown.error:
             return ReplayPreview(job, "", "", shown.error)
         outputs.append(shown.output)
@@ -93,23 +90,21 @@ def _preview_file(runtime: Runtime, job: Job) -> ReplayPreview:
     return ReplayPreview(job, "".join(outputs), "\n".join(diffs))
 
 
-def _preview_transaction(runtime: Runtime, job: Job) -> ReplayPreview:
-    from engine.runtime.transactions import read_transaction
-
-    checked = read_transaction(runtime, job)
-    partner = runtime.partner(job.partner)
-    route = runtime.route(job.route)
-    mapping = runtime.project.mappings[runtime.project.mapping_for(route.mapping, partner)]
+def _preview_transaction(context: Context, job: Job) -> ReplayPreview:
+    checked = read_transaction(context.store, job)
+    partner = context.partner(job.partner)
+    route = context.route(job.route)
+    mapping = context.project.mappings[context.project.mapping_for(route.mapping, partner)]
     group = checked.raw.group
     name = str((job.payload or {}).get("file", "?"))
     text = dump_json(
         render_payload(
-            mapping, checked.parsed.tree, partner=partner.data, now=runtime.now(),
+            mapping, checked.parsed.tree, partner=partner.data, now=context.now(),
             interchange=interchange_facts(group.interchange), group=group_facts(group),
             document=f"{name} (ST02 {checked.raw.control_number})",
         )
     )
-    before = runtime.store.artifact(job.id, "output")
+    before = context.store.artifact(job.id, "output")
     return ReplayPreview(job, text, diff_outputs(before.content.decode("utf-8") if before else "", text, before.name if before else "(nothing stored)", ".json"))
 
 

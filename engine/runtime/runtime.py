@@ -12,6 +12,10 @@ else, other store errors included, dead-letters it at once with the reason. An u
 exception is a bug, but it too only dead-letters the job (with the exception named), so one bad
 document never stops a worker. A job whose result lists `review` items (changes its target
 held: engine.runtime.targets) ends in the review state, not done. Every step is an audit event.
+
+The steps (`engine.runtime.poll`, `engine.runtime.execute` and the modules it dispatches to) are
+given the runtime's `context` (`engine.runtime.context.Context`), built once here; they never
+import this module.
 """
 
 from __future__ import annotations
@@ -29,13 +33,17 @@ from typing import Any
 
 from engine.config.project import Partner, Project
 from engine.config.route import Route
-from engine.errors import ConfigError, MlcError, StoreBusyError, StoreError, TransientError, Waiting
+from engine.errors import MlcError, StoreBusyError, StoreError, TransientError, Waiting
 from engine.retries import watching_retries
+from engine.runtime.audit import Audit, elapsed_ms
+from engine.runtime.context import Context, InboxOwners, JobOutcome
+from engine.runtime.execute import execute
 from engine.runtime.lookups import LookupCache
+from engine.runtime.poll import PollResult, poll_route
 from engine.runtime.systems import Systems
 from engine.store import Job, JobState, LedgerState, Store, Transaction
 
-__all__ = ["JobOutcome", "Runtime", "RuntimeSettings", "WorkResult", "elapsed_ms"]
+__all__ = ["Runtime", "RuntimeSettings", "WorkResult"]
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +66,6 @@ class RuntimeSettings:
     claim_batch: int = 10
     ack_overdue_hours: float = 24.0
     """An outbound group with no 997 after this long is overdue (`mlc jobs --unacknowledged`)."""
-
-
-@dataclass
-class JobOutcome:
-    """What running one job did."""
-
-    job: Job
-    state: JobState
-    detail: str = ""
 
 
 @dataclass
@@ -106,17 +105,27 @@ class Runtime:
         self.settings = settings or RuntimeSettings()
         self.worker_id = worker_id or default_worker_id()
         self.lookups = LookupCache()
-        self._clock = clock or (lambda: datetime.now(UTC))
-        self._mask = mask or (lambda text: text)
         if mask is not None:
             store.mask_audit(mask)  # every audit row, whoever writes it, is masked by the store
+        self.audit = Audit(store)
+        """Record an audit event (`engine.runtime.audit.Audit`): the one way to write audit rows."""
+        self.context = Context(
+            project=project,
+            store=store,
+            systems=systems,
+            audit=self.audit,
+            mask=mask or (lambda text: text),
+            clock=clock or (lambda: datetime.now(UTC)),
+            worker_id=self.worker_id,
+            lookups=self.lookups,
+            inbox_owners=InboxOwners(),
+            cursor_overlap=timedelta(seconds=self.settings.cursor_overlap_seconds),
+            worker=self,
+        )
+        """What the steps of a poll or a job are given (`engine.runtime.context`)."""
         self._random = random.Random()
         self._stop = threading.Event()
-        self._with_outcome: dict[int, list[tuple[str, dict[str, Any]]]] = {}
         self.sleep = sleep
-        self.inbox_owners: dict[tuple[str, str, int | None], str] = {}
-        """Inbox files read by a route they do not belong to: (connection, file id, size) ->
-        the route that takes them, so other routes' polls do not download them again."""
         self._nested: list[JobOutcome] = []
         self.progress: Callable[[Job, int, int], None] | None = None
         """Called as a big job advances (a file job: its transactions finished, of how many);
@@ -126,60 +135,22 @@ class Runtime:
 
     def now(self) -> datetime:
         """The runtime's clock, timezone-aware UTC."""
-        moment = self._clock()
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        return self.context.now()
 
     def mask(self, text: str) -> str:
         """`text` with every secret value replaced (before it reaches an audit row or a log)."""
-        return self._mask(text)
+        return self.context.mask(text)
 
     def route(self, name: str) -> Route:
-        try:
-            return self.project.routes[name]
-        except KeyError:
-            raise ConfigError(f"no route {name!r} (routes: {', '.join(sorted(self.project.routes))})") from None
+        return self.context.route(name)
 
     def partner(self, partner_id: str | None) -> Partner:
-        if partner_id is None or partner_id not in self.project.partners:
-            raise ConfigError(f"the job names partner {partner_id!r}, which is not in the project (partners/{partner_id}.yaml?)")
-        return self.project.partners[partner_id]
+        return self.context.partner(partner_id)
 
-    def audit(
-        self, job: Job | None, event: str, message: str = "", *, tx: Transaction | None = None, with_outcome: bool = False, **fields: Any
-    ) -> None:
-        """Record an audit event for `job` (its route and key); in `tx` when given
-        (the event then commits with the state change it records). `with_outcome` keeps the
-        event for the transaction of the job's outcome (done, retry, dead), where it is recorded
-        first: one commit less per step, for steps that are idempotent anyway (an upload); a
-        worker that dies before the outcome loses it, and the re-run records the step again.
-        The runtime's steps write audit rows only through here; the store masks every text of
-        every row (`Store.mask_audit`, set from this runtime's mask)."""
-        detail = dict(fields.pop("detail", None) or {})
-        if message:
-            detail["message"] = message
-        values = {
-            "route": fields.pop("route", job.route if job else None),
-            "key": fields.pop("key", job.key if job else None),
-            "partner": fields.pop("partner", job.partner if job else None),
-            "detail": detail or None,
-            **fields,
-        }
-        if with_outcome and job is not None and tx is None:
-            self._with_outcome.setdefault(job.id, []).append((event, values))
-            return
-        (tx or self.store).audit(job.id if job else None, event, **values)
-
-    def _outcome_events(self, job: Job, tx: Transaction) -> None:
-        """Record the events kept for the job's outcome (`audit(with_outcome=True)`) in `tx`."""
-        for event, values in self._with_outcome.pop(job.id, []):
-            tx.audit(job.id, event, **values)
-
-    def remember_owner(self, file: tuple[str, str, int | None], route: str) -> None:
-        """Note that an inbox file belongs to `route` (`inbox_owners`); the memory is bounded
-        (forgotten whole past 10,000 files: the price is one download more per file)."""
-        if len(self.inbox_owners) >= 10_000:
-            self.inbox_owners.clear()
-        self.inbox_owners[file] = route
+    def report_progress(self, job: Job, done: int, total: int) -> None:
+        """Tell `progress` (when set) how far a big job is."""
+        if self.progress is not None:
+            self.progress(job, done, total)
 
     def stop(self) -> None:
         """Ask `work(forever=True)` loops to finish the job in hand and return."""
@@ -191,12 +162,10 @@ class Runtime:
 
     # -- polling ---------------------------------------------------------------------------
 
-    def poll(self, route_name: str) -> Any:
+    def poll(self, route_name: str) -> PollResult:
         """Read the route's source once and enqueue a job per new document (`engine.runtime.poll`)."""
-        from engine.runtime.poll import poll_route
-
         with watching_retries(self._retry_watcher(None, route=route_name, key=route_name)):
-            return poll_route(self, self.route(route_name))
+            return poll_route(self.context, self.route(route_name))
 
     # -- working ---------------------------------------------------------------------------
 
@@ -249,14 +218,12 @@ class Runtime:
         try:
             return self._run(job, started)
         finally:
-            self._with_outcome.pop(job.id, None)
+            self.audit.forget(job)
 
     def _run(self, job: Job, started: float) -> JobOutcome:
-        from engine.runtime.execute import execute
-
         try:
             with watching_retries(self._retry_watcher(job)):
-                result = execute(self, job)
+                result = execute(self.context, job)
         except TransientError as exc:
             return self._retry_or_die(job, exc, started)
         except Waiting as exc:
@@ -267,7 +234,7 @@ class Runtime:
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
         with self.store.transaction() as tx:
-            self._outcome_events(job, tx)
+            self.audit.settle(job, tx)
             if result.get("skipped"):
                 done = tx.skip(job.id, str(result["skipped"]))
                 self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
@@ -303,7 +270,7 @@ class Runtime:
         try:
             with self.store.transaction() as tx:
                 failed = tx.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
-                self._outcome_events(job, tx)
+                self.audit.settle(job, tx)
                 self.audit(
                     job, "retry", message, tx=tx, status=status, duration_ms=elapsed_ms(started),
                     detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
@@ -318,7 +285,7 @@ class Runtime:
         message = self.mask(str(exc))
         with self.store.transaction() as tx:
             waiting = tx.defer(job.id, reason=message, not_before=exc.not_before, worker_id=self.worker_id)
-            self._outcome_events(job, tx)
+            self.audit.settle(job, tx)
             self.audit(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
         return JobOutcome(waiting, JobState.PENDING, message)
 
@@ -327,7 +294,7 @@ class Runtime:
         try:
             with self.store.transaction() as tx:
                 dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
-                self._outcome_events(job, tx)
+                self.audit.settle(job, tx)
                 self.audit(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
                 _ledger_failed(tx, job, message)
         except StoreError as exc:
@@ -365,8 +332,6 @@ class Runtime:
         routes are polled and every due job is worked all the same. A folder route that could not
         read some partners' folders lists them in `partner_errors` (route -> partner -> reason).
         """
-        from engine.runtime.poll import PollResult
-
         names = list(routes) if routes is not None else sorted(self.project.routes)
         self.lookups.clear()
         self.release_stale()
@@ -399,7 +364,3 @@ def _ledger_failed(tx: Transaction, job: Job, message: str) -> None:
             raise
         log.warning("job %s: its inbound file %s is not in the ledger (%s)", job.id, ledger_id, exc)
 
-
-def elapsed_ms(started: float) -> float:
-    """Milliseconds since `started` (a `time.perf_counter()` reading), for audit durations."""
-    return round((time.perf_counter() - started) * 1000, 3)

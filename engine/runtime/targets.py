@@ -41,17 +41,15 @@ matched to the outbound group it acknowledges (our GS02/GS03, its AK102).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from engine.config.project import Partner
-from engine.config.route import Route
+from engine.config.route import AcknowledgmentFields, EntityTarget, Route, StoreTarget
 from engine.errors import ConfigError, MappingError
 from engine.mapping.templates import base_context, truthy
+from engine.runtime.context import Context
 from engine.runtime.lookups import MISSING
 from engine.store import AcknowledgmentLine, Job
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
 
 __all__ = ["WriteOutcome", "check_required", "write"]
 
@@ -66,45 +64,45 @@ class WriteOutcome:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
-def write(runtime: Runtime, route: Route, partner: Partner, output: Any, job: Job, *, source: str) -> WriteOutcome:
+def write(context: Context, route: Route, partner: Partner, output: Any, job: Job, *, source: str) -> WriteOutcome:
     """Write one mapped document to the route's target (module docstring)."""
-    target = route.data["target"]
+    target = route.target
     if not isinstance(output, dict):
         raise MappingError(f"{source}: mapping {route.mapping} produced {type(output).__name__}, not an object to write")
-    if "store" in target:
-        return _acknowledge(runtime, partner, output, source)
-    entity = str(target["entity"])
-    if route.require:
-        _require(runtime, route, str(target["connection"]), output, source)
-    if target["operation"] == "create":
-        return _create(runtime, target, entity, output, source)
-    return _update(runtime, route, partner, target, entity, output, source, job)
+    if isinstance(target, StoreTarget):
+        return _acknowledge(context, partner, output, source)
+    if not isinstance(target, EntityTarget):
+        raise ConfigError(f"route {route.name}: its target is a partner {target.folder} folder; only ERP and store targets are written to")
+    _require(context, target, output, source)
+    if target.operation == "create":
+        return _create(context, target, output, source)
+    return _update(context, route, partner, target, output, source, job)
 
 
-def check_required(runtime: Runtime, route: Route, output: Any, source: str) -> None:
+def check_required(context: Context, route: Route, output: Any, source: str) -> None:
     """The route's `require` keys of one mapped document, without writing anything: a file's
     documents are all checked before the first is written (MappingError naming what is missing)."""
-    target = route.data["target"]
-    if route.require and isinstance(output, dict) and "entity" in target:
-        _require(runtime, route, str(target["connection"]), output, source)
+    if isinstance(route.target, EntityTarget) and isinstance(output, dict):
+        _require(context, route.target, output, source)
 
 
-def _require(runtime: Runtime, route: Route, connection: str, output: dict[str, Any], source: str) -> None:
+def _require(context: Context, target: EntityTarget, output: dict[str, Any], source: str) -> None:
+    connection = target.connection
     missing: list[str] = []
-    for entity, path in route.require.items():
+    for entity, path in target.require.items():
         keys = sorted({str(match.value) for match in path.find(output) if match.value not in (None, "")})
         for key in keys:
-            if runtime.lookups.get(runtime.systems, connection, entity, key) is MISSING:
+            if context.lookups.get(context.systems, connection, entity, key) is MISSING:
                 missing.append(f"{entity} {key!r}")
     if missing:
         raise MappingError(f"{source}: not found in {connection}: {', '.join(missing)}; nothing was written")
 
 
-def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[str, Any], source: str) -> WriteOutcome:
-    system = runtime.systems.records(str(target["connection"]))
+def _create(context: Context, target: EntityTarget, output: dict[str, Any], source: str) -> WriteOutcome:
+    entity = target.entity
+    system = context.systems.records(target.connection)
     body = {k: v for k, v in output.items() if not k.startswith("_")}
-    unique = target.get("unique")
-    fields = [unique] if isinstance(unique, str) else list(unique or [])
+    fields = target.unique
     if fields:
         missing = [name for name in fields if body.get(name) in (None, "")]
         if missing:
@@ -120,15 +118,14 @@ def _create(runtime: Runtime, target: dict[str, Any], entity: str, output: dict[
     return WriteOutcome("create", f"created {entity} {number}", {"entity": entity, "created": str(number)})
 
 
-def _update(
-    runtime: Runtime, route: Route, partner: Partner, target: dict[str, Any], entity: str, output: dict[str, Any], source: str, job: Job
-) -> WriteOutcome:
-    if route.target_match is None:
+def _update(context: Context, route: Route, partner: Partner, target: EntityTarget, output: dict[str, Any], source: str, job: Job) -> WriteOutcome:
+    if target.match is None:
         raise ConfigError(f"route {route.name}: an update target needs match:")
-    key = route.target_match.evaluate(base_context(output=output, partner=partner.data))
+    entity = target.entity
+    key = target.match.evaluate(base_context(output=output, partner=partner.data))
     if key in (None, ""):
         raise MappingError(f"{source}: the route's match gives no record key to update")
-    system = runtime.systems.records(str(target["connection"]))
+    system = context.systems.records(target.connection)
     header: dict[str, Any] = {}
     line_sets: dict[str, list[dict[str, Any]]] = {}
     for name, value in output.items():
@@ -140,8 +137,8 @@ def _update(
             header[name] = value
     record = system.get(entity, str(key), expand=",".join(line_sets) if line_sets else "")
     record_id = str(record.get("id") or key)
-    locked = _locked(route, record, output, partner)
-    allows = set((target.get("locked") or {}).get("allows") or ())
+    locked = _locked(target, record, output, partner)
+    allows = target.locked.allows if target.locked is not None else frozenset()
     changed: list[str] = []
     patches: list[tuple[str, dict[str, Any], dict[str, Any]]] = []  # every line is found before anything is written
     lines_seen: list[tuple[dict[str, Any], dict[str, Any], list[str], list[str]]] = []
@@ -170,11 +167,11 @@ def _update(
         system.update(line_set, str(line["id"]), values, etag=line.get("@odata.etag"))
     held_lines = [(change, line, held) for change, line, _send, held in lines_seen if held]
     detail: dict[str, Any] = {"entity": entity, "updated": str(key)}
-    if isinstance(output.get("_acknowledgment"), dict) and isinstance(target.get("acknowledgment"), dict):
-        detail["acknowledgment"] = _record_acknowledgment(runtime, job, route, partner, target, output, str(key), lines_seen, header_held, source)
+    if isinstance(output.get("_acknowledgment"), dict) and target.acknowledgment is not None:
+        detail["acknowledgment"] = _record_acknowledgment(context, job, route, partner, target.acknowledgment, output, str(key), lines_seen, header_held, source)
     if not held_lines and not header_held:
         return WriteOutcome("update", f"updated {entity} {key}: {', '.join(changed) or 'nothing to change'}", detail)
-    reason = str((target.get("locked") or {}).get("reason") or "the record refuses these changes in its current state")
+    reason = (target.locked.reason if target.locked is not None else None) or "the record refuses these changes in its current state"
     shown = [f"line {_line_label(change, line)} {', '.join(held)}" for change, line, held in held_lines]
     if header_held:
         shown.insert(0, f"header {', '.join(header_held)}")
@@ -189,14 +186,14 @@ def _update(
     return WriteOutcome("held", message, detail)
 
 
-def _locked(route: Route, record: dict[str, Any], output: dict[str, Any], partner: Partner) -> bool:
+def _locked(target: EntityTarget, record: dict[str, Any], output: dict[str, Any], partner: Partner) -> bool:
     """Whether the record as read takes only the `locked.allows` fields (`locked.when`)."""
-    if route.target_locked is None:
+    if target.locked is None:
         return False
-    return truthy(route.target_locked.evaluate(base_context(record=record, output=output, partner=partner.data)))
+    return truthy(target.locked.when.evaluate(base_context(record=record, output=output, partner=partner.data)))
 
 
-def _split(values: dict[str, Any], current: dict[str, Any], allows: set[str]) -> tuple[dict[str, Any], list[str]]:
+def _split(values: dict[str, Any], current: dict[str, Any], allows: frozenset[str]) -> tuple[dict[str, Any], list[str]]:
     """(what a locked record takes, the fields it would refuse): an allowed field is sent; any
     other is held when it differs from the record's value, and left out when it is the same."""
     send = {f: v for f, v in values.items() if f in allows}
@@ -220,11 +217,11 @@ def _number(value: Any) -> float | None:
 
 
 def _record_acknowledgment(
-    runtime: Runtime,
+    context: Context,
     job: Job,
     route: Route,
     partner: Partner,
-    target: dict[str, Any],
+    fields: AcknowledgmentFields,
     output: dict[str, Any],
     key: str,
     lines_seen: list[tuple[dict[str, Any], dict[str, Any], list[str], list[str]]],
@@ -233,7 +230,6 @@ def _record_acknowledgment(
 ) -> dict[str, Any]:
     """The partner's acknowledgment, line by line, next to the record as read (the store's
     `acknowledgments`); its state is `review` when anything was held."""
-    fields = target["acknowledgment"]
     ack = output["_acknowledgment"]
 
     def theirs(change: dict[str, Any], name: str | None) -> Any:
@@ -243,7 +239,7 @@ def _record_acknowledgment(
 
     lines: list[AcknowledgmentLine] = []
     for change, line, applied, held in lines_seen:
-        quantity, price, date = (fields.get(name) for name in ("quantity", "price", "date"))
+        quantity, price, date = fields.quantity, fields.price, fields.date
         lines.append(
             AcknowledgmentLine(
                 line_number=str(change.get("_lineNumber") or line.get("sequence") or ""),
@@ -263,7 +259,7 @@ def _record_acknowledgment(
     state = "review" if header_held or any(line.held for line in lines) else "applied"
     control = source.rsplit("ST02 ", 1)[-1] if "ST02 " in source else ""
     note = f"header fields held: {', '.join(header_held)}" if header_held else None
-    with runtime.store.transaction() as tx:
+    with context.store.transaction() as tx:
         ack_id = tx.record_acknowledgment(
             job.id,
             route=route.name, partner=partner.id, document=key, control=control,
@@ -277,7 +273,7 @@ def _text(value: Any) -> str | None:
     return None if value in (None, "") else str(value)
 
 
-def _acknowledge(runtime: Runtime, partner: Partner, output: dict[str, Any], source: str) -> WriteOutcome:
+def _acknowledge(context: Context, partner: Partner, output: dict[str, Any], source: str) -> WriteOutcome:
     try:
         group_control = int(output["groupControlNumber"])
         status = str(output["statusCode"])
@@ -285,7 +281,7 @@ def _acknowledge(runtime: Runtime, partner: Partner, output: dict[str, Any], sou
     except (KeyError, TypeError, ValueError) as exc:
         raise MappingError(f"{source}: the 997 payload lacks groupControlNumber, statusCode or sender ({exc})") from None
     ours = str(output.get("receiver") or partner.data["x12"]["identity"].get("application_id") or partner.data["x12"]["identity"]["id"])
-    matched = runtime.store.acknowledge_group(ours, sender, group_control, status, ack_file=source, partner=partner.id)
+    matched = context.store.acknowledge_group(ours, sender, group_control, status, ack_file=source, partner=partner.id)
     if not matched:
         return WriteOutcome("ack", f"997 for group {group_control} from {sender} matches no group we sent (ignored)", {"group": group_control, "matched": False})
     return WriteOutcome("ack", f"group {group_control} acknowledged by {sender}: {status}", {"group": group_control, "status": status, "matched": True})

@@ -22,84 +22,98 @@ it again from the stored file with today's mapping and reference data and create
 
 from __future__ import annotations
 
+import io
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from engine.errors import MappingError, MlcError
+from engine.errors import MappingError, MlcError, X12Error
 from engine.guides.check import check_or_raise
 from engine.mapping.dryrun import dump_json
 from engine.mapping.inbound import document_key, render_payload
-from engine.runtime.runtime import elapsed_ms
+from engine.runtime.audit import elapsed_ms
+from engine.runtime.context import Context
 from engine.runtime.slices import standalone
 from engine.runtime.targets import check_required, write
-from engine.store import Job
-from engine.x12.document import CheckedTransaction, group_facts, interchange_facts
-
-if TYPE_CHECKING:
-    from engine.runtime.runtime import Runtime
+from engine.store import Job, Store
+from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
+from engine.x12.reader import Group, Interchange
 
 __all__ = ["business_number", "read_transaction", "run_transaction", "transaction_bytes"]
 
 
-def transaction_bytes(runtime: Runtime, job: Job) -> bytes:
+def transaction_bytes(store: Store, job: Job) -> bytes:
     """The set as a file of its own (its ISA/GS, the set's bytes from the stored file, GE/IEA)."""
     payload = job.payload or {}
     if "text" in payload:
         body = str(payload["text"]).encode("utf-8")
     else:
         start, end = (int(value) for value in payload["range"])
-        found = runtime.store.artifact_range(int(payload["file_job"]), "input", start, end - start)
+        found = store.artifact_range(int(payload["file_job"]), "input", start, end - start)
         if found is None or len(found) != end - start:
             raise MappingError(f"job {job.id}: the file of job {payload.get('file_job')} is not stored (whole); the set cannot be read")
         body = found
     return standalone(str(payload["envelope"]), body, str(payload["gs06"]), str(payload["isa13"]))
 
 
-def read_transaction(runtime: Runtime, job: Job) -> CheckedTransaction:
-    """The job's set, read and checked as the file job read it."""
-    from engine.runtime.files import read_interchanges
-
+def read_transaction(store: Store, job: Job) -> CheckedTransaction:
+    """The job's set, read and checked as the file job read it: an X12Error when its
+    interchange or group envelope is broken (as a file's would fail whole)."""
     payload = job.payload or {}
     name = f"{payload.get('file', '?')} (ST02 {payload.get('st02', '?')})"
-    read = read_interchanges(transaction_bytes(runtime, job), name)
-    if len(read.transactions) != 1:
-        raise MappingError(f"job {job.id}: expected one transaction set in {name}, read {len(read.transactions)}")
-    return read.transactions[0]
+    found: list[CheckedTransaction] = []
+    interchanges = 0
+    for event in walk(io.BytesIO(transaction_bytes(store, job)), name):
+        if isinstance(event, CheckedTransaction):
+            found.append(event)
+        elif isinstance(event, Interchange):
+            errors = [p for p in event.problems if p.level == "error"]
+            if errors:
+                raise X12Error(f"the interchange is broken: {errors[0].line(name)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""), source=name)
+            interchanges += 1
+        elif isinstance(event, Group):
+            errors = [p for p in event.problems if p.level == "error"]
+            if errors:
+                raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
+    if not interchanges:
+        raise X12Error("the file holds no complete interchange", source=name)
+    if len(found) != 1:
+        raise MappingError(f"job {job.id}: expected one transaction set in {name}, read {len(found)}")
+    return found[0]
 
 
-def run_transaction(runtime: Runtime, job: Job) -> dict[str, Any]:
+def run_transaction(context: Context, job: Job) -> dict[str, Any]:
     """Run a transaction job (module docstring)."""
     payload = job.payload or {}
-    partner = runtime.partner(job.partner)
-    route = runtime.route(job.route)
-    checked = read_transaction(runtime, job)
+    partner = context.partner(job.partner)
+    route = context.route(job.route)
+    checked = read_transaction(context.store, job)
     name, control, set_id = str(payload.get("file", "?")), checked.raw.control_number, checked.raw.set_id
     source = f"{name} ST02 {control}"
     check_or_raise(partner.guide, set_id, "inbound", checked.parsed.tree, f"{name} (ST02 {control})")
-    mapping_name = runtime.project.mapping_for(route.mapping, partner)
-    mapping = runtime.project.mappings[mapping_name]
+    mapping_name = context.project.mapping_for(route.mapping, partner)
+    mapping = context.project.mappings[mapping_name]
     group = checked.raw.group
     started = time.perf_counter()
     output = render_payload(
         mapping,
         checked.parsed.tree,
         partner=partner.data,
-        now=runtime.now(),
+        now=context.now(),
         interchange=interchange_facts(group.interchange),
         group=group_facts(group),
         document=f"{name} (ST02 {control})",
     )
-    with runtime.store.transaction() as tx:
+    with context.store.transaction() as tx:
         tx.put_artifact(job.id, "output", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
         number = business_number(mapping, checked, partner.data) or job.key
-        runtime.audit(job, "map", f"{set_id} {control} through {mapping_name}", tx=tx, key=number, duration_ms=elapsed_ms(started), detail={"set": set_id, "st02": control, "file_job": payload.get("file_job")})
-    check_required(runtime, route, output, source)
+        context.audit(job, "map", f"{set_id} {control} through {mapping_name}", tx=tx, key=number, duration_ms=elapsed_ms(started), detail={"set": set_id, "st02": control, "file_job": payload.get("file_job")})
+    check_required(context, route, output, source)
     started = time.perf_counter()
-    outcome = write(runtime, route, partner, output, job, source=source)
+    outcome = write(context, route, partner, output, job, source=source)
     # Recorded with the job's outcome (one commit less per set): a worker dying before it re-runs
     # the set, whose create then finds its record by the route's unique fields and says so.
     created = outcome.detail.get("created") or outcome.detail.get("existing")
-    runtime.audit(
+    context.audit(
         job, outcome.event, outcome.message, with_outcome=True, key=str(created) if created else job.key, duration_ms=elapsed_ms(started), detail=outcome.detail
     )
     result: dict[str, Any] = {"set": set_id, "st02": control, "file_job": payload.get("file_job"), "event": outcome.event, "written": outcome.message, "summary": outcome.message}

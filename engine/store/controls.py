@@ -17,10 +17,12 @@ top unused for that round.
 from __future__ import annotations
 
 import functools
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import BigInteger, bindparam, case, select
 from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.elements import BindParameter
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
@@ -87,7 +89,8 @@ def _take_statement(dialect: str) -> ReturningInsert[Any]:
 
 @functools.cache
 def _take_each_statement(dialect: str, kinds: tuple[str, ...]) -> ReturningInsert[Any]:
-    partner, updated_at = bindparam("partner_"), bindparam("updated_at_")
+    partner: BindParameter[str] = bindparam("partner_")
+    updated_at: BindParameter[datetime] = bindparam("updated_at_")
     rows = [{"partner": partner, "kind": kind, "next_value": 2, "updated_at": updated_at} for kind in kinds]
     insert = dialect_insert(dialect, control_numbers).values(rows)
     current = control_numbers.c.next_value

@@ -3,6 +3,7 @@ calling the tick directly (never by waiting for a schedule); one poll per tick a
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 import threading
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ def fire_times(trigger: Any, start: datetime, count: int) -> list[datetime]:
 
 
 def with_triggers(route: Route, *triggers: dict[str, Any]) -> Route:
-    return Route(route.name, {**route.data, "triggers": list(triggers)}, route.source)
+    return dataclasses.replace(route, triggers=list(triggers))
 
 
 def at(hour: int, minute: int, day: int = 2) -> datetime:

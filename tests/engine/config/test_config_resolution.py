@@ -9,6 +9,7 @@ import pytest
 from config_support import ACME, CONTOSO, ENVIRON, ORDER_MAPPING, write_project
 
 from engine.config.project import Project, load_project
+from engine.config.route import FolderTarget
 from engine.errors import ConfigError
 
 
@@ -97,13 +98,13 @@ def test_a_route_carries_compiled_values(project: Project) -> None:
     assert route.partner_key is not None and route.partner_key.evaluate({"doc": doc}) == "C10000"
     assert route.key is not None and route.key.evaluate({"doc": doc}) == "103001"
     partner = project.find_partner("bc.customer", "C10000")
-    assert route.target_filename is not None
-    assert route.target_filename.evaluate({"doc": doc, "partner": partner.data}) == "810_acme_103001.edi"
+    assert isinstance(route.target, FolderTarget)
+    assert route.target.filename.evaluate({"doc": doc, "partner": partner.data}) == "810_acme_103001.edi"
     lookup = route.lookups["items"]
     assert (lookup.connection, lookup.entity) == ("bc", "items")
     assert [m.value for m in lookup.for_each.find(doc)] == [{"lineObjectNumber": "1896-S"}]
     assert lookup.key.evaluate({"doc": doc, "item": {"lineObjectNumber": "1896-S"}}) == "1896-S"
-    assert (route.mapping, route.source_kind, route.target_kind) == ("invoice-810", "entity", "folder")
+    assert (route.mapping, route.source.kind, route.target.kind) == ("invoice-810", "entity", "folder")
     assert route.triggers[1] == {"cron": "*/15 * * * *"}
 
 
@@ -117,4 +118,4 @@ def test_a_missing_field_in_a_route_value_names_the_route_file_and_line(project:
 def test_an_inbound_route_has_no_partner_selection_and_an_entity_target(project: Project) -> None:
     route = project.routes["orders"]
     assert (route.partner_by, route.partner_key, route.filter, route.key) == (None, None, None, None)
-    assert (route.source_kind, route.target_kind) == ("folder", "entity")
+    assert (route.source.kind, route.target.kind) == ("folder", "entity")

@@ -42,7 +42,7 @@ def test_the_invoice_route_takes_posted_invoices_only(project: Any, number: str,
 def test_the_unposted_invoice_series_is_a_route_setting_not_a_literal(project: Any) -> None:
     route = project.routes["bc-invoices-to-810"]
     assert route.settings == {"unposted_invoice_prefix": "S-INV-"}
-    other_company = dataclasses.replace(route, data={**route.data, "settings": {"unposted_invoice_prefix": "INV-DRAFT-"}})
+    other_company = dataclasses.replace(route, settings={"unposted_invoice_prefix": "INV-DRAFT-"})
     released = dict(INVOICE, number="INV-DRAFT-0042", status="Open")
     assert truthy(route.filter.evaluate(route.context(doc=released))) is True, "not this company's draft series"
     assert truthy(other_company.filter.evaluate(other_company.context(doc=released))) is False

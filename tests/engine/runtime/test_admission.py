@@ -48,7 +48,7 @@ def test_an_admitted_record_becomes_a_document_job_keyed_by_the_route_for_its_pa
 ) -> None:
     runtime = make_runtime()
 
-    admission = admit(runtime, runtime.route(route), record)
+    admission = admit(runtime.context, runtime.route(route), record)
 
     assert admission.reason == ""
     assert admission.job is not None
@@ -94,7 +94,7 @@ def test_a_record_the_route_leaves_out_is_skipped_with_a_reason_naming_it(
 ) -> None:
     runtime = make_runtime()
 
-    admission = admit(runtime, runtime.route(route), record)
+    admission = admit(runtime.context, runtime.route(route), record)
 
     assert admission.job is None
     assert admission.reason == reason
@@ -112,7 +112,7 @@ def test_a_record_the_templates_cannot_read_becomes_a_job_that_fails_with_the_mi
 ) -> None:
     runtime = make_runtime()
 
-    admission = admit(runtime, runtime.route(INVOICES), record)
+    admission = admit(runtime.context, runtime.route(INVOICES), record)
 
     assert admission.job is not None and admission.job.key == key
     assert admission.job.partner is None

@@ -36,11 +36,11 @@ def _two_routes_of_one_inbox(runtime: Runtime) -> tuple[Partner, Route, Route, s
     """A partner taking part in two folder routes, and a set the second takes (the first does not)."""
     project = runtime.project
     for partner in project.partners.values():
-        folder_routes = [route for route in project.routes.values() if route.source_kind == "folder" and project.takes_part(partner, route)]
+        folder_routes = [route for route in project.routes.values() if route.source.kind == "folder" and project.takes_part(partner, route)]
         for first in folder_routes:
             for second in folder_routes:
                 for set_id in ("850", "855", "856", "997", "810"):
-                    if second is not first and inbound_route_for(runtime, partner, set_id) is second:
+                    if second is not first and inbound_route_for(runtime.project, partner, set_id) is second:
                         return partner, first, second, set_id
     raise AssertionError("the example project has no partner reading one inbox through two routes")
 
@@ -50,7 +50,7 @@ def test_a_file_of_another_route_is_downloaded_once_and_left_for_that_route(make
     cleo = partner.data["cleo"]
     content = f"{ISA}GS*XX*SENDER*MLCONNECT*20240603*0930*1*X*004010~ST*{set_id}*0001~SE*2*0001~GE*1*1~IEA*1*000000001~".encode()
     inbox = CountingInbox(str(cleo["inbox"]), f"{set_id}_x.edi", content)
-    connection = str(cleo.get("connection") or first.data["source"]["connection"])
+    connection = str(cleo.get("connection") or first.source.connection)
     runtime = make_runtime(**{connection: inbox})
 
     polls = [runtime.poll(first.name) for _ in range(3)]

@@ -45,5 +45,5 @@ def test_the_generation_counts_the_jobs_replay_events_only(make_runtime: MakeRun
         runtime.audit(job, event)
     runtime.audit(other, "replay")
 
-    assert replay_generation(runtime, job) == 2
-    assert replay_generation(runtime, other) == 1
+    assert replay_generation(runtime.store, job) == 2
+    assert replay_generation(runtime.store, other) == 1

@@ -28,7 +28,7 @@ from engine.errors import (
     X12EnvelopeError,
 )
 from engine.retries import report_retry
-from engine.runtime import Runtime, RuntimeSettings
+from engine.runtime import Context, Runtime, RuntimeSettings
 from engine.runtime.poll import enqueue_file
 from engine.store import JobState, LedgerState
 
@@ -154,7 +154,7 @@ def test_secrets_are_masked_in_the_error_the_job_keeps_and_in_its_audit(make_run
 
 
 def _raising(error: BaseException) -> Callable[..., Any]:
-    def execute(runtime: Runtime, job: Any) -> dict[str, Any]:
+    def execute(context: Context, job: Any) -> dict[str, Any]:
         raise error
 
     return execute
@@ -162,7 +162,7 @@ def _raising(error: BaseException) -> Callable[..., Any]:
 
 def _claimed(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, error: BaseException) -> Any:
     """A claimed document job whose execution raises `error`."""
-    monkeypatch.setattr("engine.runtime.execute.execute", _raising(error))
+    monkeypatch.setattr("engine.runtime.runtime.execute", _raising(error))
     runtime.store.enqueue("bc-invoices-to-810", "103001", kind="document", partner="acme", payload={"record": {}})
     return runtime.store.claim("test-worker", limit=1, now=NOW)[0]
 
@@ -172,13 +172,13 @@ def test_each_retry_inside_a_connector_leaves_an_audit_row_at_once(make_runtime:
     throttled = _http(RetriableHttpError, 429, retry_after=7.0)
     seen_during: list[list[str]] = []
 
-    def execute(runtime: Runtime, job: Any) -> dict[str, Any]:
+    def execute(context: Context, job: Any) -> dict[str, Any]:
         for attempt in (1, 2):
             report_retry(throttled, 7.0, attempt)
-            seen_during.append([e.event for e in runtime.store.job_events(job.id)])
+            seen_during.append([e.event for e in context.store.job_events(job.id)])
         return {"summary": "sent"}
 
-    monkeypatch.setattr("engine.runtime.execute.execute", execute)
+    monkeypatch.setattr("engine.runtime.runtime.execute", execute)
     runtime.store.enqueue("bc-invoices-to-810", "103001", kind="document", partner="acme", payload={"record": {}})
     job = runtime.store.claim("test-worker", limit=1, now=NOW)[0]
 
@@ -196,9 +196,9 @@ def test_each_retry_inside_a_connector_leaves_an_audit_row_at_once(make_runtime:
 def test_a_dead_file_job_marks_its_inbound_file_failed_in_the_ledger(make_runtime: MakeRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
     runtime = make_runtime()
     route = runtime.route("cleo-850-to-bc-sales-orders")
-    job = enqueue_file(runtime, route, "acme", "850_x.edi", b"not x12", connection="cleo", folder="acme/inbox", file_id="F-1")
+    job = enqueue_file(runtime.context, route, "acme", "850_x.edi", b"not x12", connection="cleo", folder="acme/inbox", file_id="F-1")
     assert job is not None
-    monkeypatch.setattr("engine.runtime.execute.execute", _raising(MappingError("no usable interchange")))
+    monkeypatch.setattr("engine.runtime.runtime.execute", _raising(MappingError("no usable interchange")))
     claimed = runtime.store.claim("test-worker", limit=1, now=NOW)[0]
 
     assert runtime.run_job(claimed).state is JobState.DEAD

@@ -51,7 +51,7 @@ def _job(runtime: Runtime, route: str, partner: str) -> Job:
 
 
 def _write(runtime: Runtime, route: str, partner: str, output: Any) -> Any:
-    return write(runtime, runtime.route(route), runtime.project.partners[partner], output, _job(runtime, route, partner), source="file.edi ST02 0001")
+    return write(runtime.context, runtime.route(route), runtime.project.partners[partner], output, _job(runtime, route, partner), source="file.edi ST02 0001")
 
 
 def _line(match: dict[str, Any], **values: Any) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def test_a_released_order_takes_the_dates_and_holds_the_quantities_for_review(ma
     runtime = make_runtime(bc=bc)
     job = _job(runtime, ACKS, "globex")
 
-    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
+    outcome = write(runtime.context, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
 
     assert bc.writes() == [
         ("update", "purchaseOrderLines", "line-1", {"expectedReceiptDate": "2024-05-15"}, 'W/"l-1"'),
@@ -191,7 +191,7 @@ def test_an_open_order_takes_the_whole_acknowledgment_and_records_it_applied(mak
     runtime = make_runtime(bc=bc)
     job = _job(runtime, ACKS, "globex")
 
-    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
+    outcome = write(runtime.context, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED, CHANGED, REJECTED), job, source="file.edi ST02 0001")
 
     assert outcome.event == "update"
     assert [call[2:4] for call in bc.writes()] == [
@@ -208,7 +208,7 @@ def test_a_released_order_with_only_accepted_lines_is_simply_updated(make_runtim
     runtime = make_runtime(bc=bc)
     job = _job(runtime, ACKS, "globex")
 
-    outcome = write(runtime, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED), job, source="file.edi ST02 0001")
+    outcome = write(runtime.context, runtime.route(ACKS), runtime.project.partners["globex"], _po_ack(ACCEPTED), job, source="file.edi ST02 0001")
 
     assert outcome.event == "update"  # the same quantity is not a change: nothing is held
     assert bc.writes() == [("update", "purchaseOrderLines", "line-1", {"expectedReceiptDate": "2024-05-15"}, 'W/"l-1"')]
@@ -332,9 +332,9 @@ def test_required_keys_are_checked_without_writing_and_routes_without_require_re
     runtime = make_runtime(bc=bc)
 
     with pytest.raises(MappingError, match="not found in bc: items '9999-X'; nothing was written"):
-        check_required(runtime, runtime.route(ORDERS), _order("ACME-PO-7012", items=("9999-X",)), "file.edi ST02 0002")
-    check_required(runtime, runtime.route(ORDERS), _order("ACME-PO-7013"), "file.edi ST02 0001")
-    check_required(runtime, runtime.route(ACKS), {"_purchaseOrderNumber": "106001"}, "file.edi ST02 0001")
+        check_required(runtime.context, runtime.route(ORDERS), _order("ACME-PO-7012", items=("9999-X",)), "file.edi ST02 0002")
+    check_required(runtime.context, runtime.route(ORDERS), _order("ACME-PO-7013"), "file.edi ST02 0001")
+    check_required(runtime.context, runtime.route(ACKS), {"_purchaseOrderNumber": "106001"}, "file.edi ST02 0001")
 
     assert bc.writes() == [] and not any(call[0] == "find_by" for call in bc.calls)
     assert sorted(call[1:3] for call in bc.calls) == [("customers", "C10000"), ("items", "1896-S"), ("items", "9999-X")]

@@ -79,7 +79,7 @@ def test_several_bc_connections_each_get_their_own_path(example_project: Project
 
 def test_a_subscription_trigger_on_a_connection_that_is_not_business_central_is_a_config_error(example_project: Project) -> None:
     route = example_project.routes["gp-vendors-to-json"]
-    changed = dataclasses.replace(route, data={**route.data, "triggers": [{"webhook": {"connection": "gp", "resource": "vendors"}}]})
+    changed = dataclasses.replace(route, triggers=[{"webhook": {"connection": "gp", "resource": "vendors"}}])
     project = dataclasses.replace(example_project, routes={**example_project.routes, route.name: changed})
 
     with pytest.raises(ConfigError, match="needs a Business Central connection"):
