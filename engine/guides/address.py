@@ -144,14 +144,13 @@ class Node:
 def index(body: dict[str, Any]) -> Node:
     """The transaction body as a tree of nodes, every segment numbered (ST is 1)."""
     root = Node("ST", True, {})
-    counter = [1]
-    _fill(root, body, counter)
-    for node in root.walk():
-        root.by_tag.setdefault(node.tag, []).append(node)
+    _fill(root, body, [1], root.by_tag)
     return root
 
 
-def _fill(parent: Node, body: dict[str, Any], counter: list[int]) -> None:
+def _fill(parent: Node, body: dict[str, Any], counter: list[int], by_tag: dict[str, list[Node]]) -> None:
+    # one pass: every node is numbered and listed in `by_tag` in document order (a loop before
+    # the nodes inside it, as `Node.walk` yields them)
     for key, value in body.items():
         items = value if isinstance(value, list) else [value]
         if key.endswith("_loop"):
@@ -161,13 +160,17 @@ def _fill(parent: Node, body: dict[str, Any], counter: list[int]) -> None:
                     continue
                 loop = Node(tag, True, instance)
                 parent.children.append(loop)
-                _fill(loop, instance, counter)
+                by_tag.setdefault(tag, []).append(loop)
+                _fill(loop, instance, counter, by_tag)
                 loop.segment = next((c for c in loop.children if c.tag == tag and not c.loop), None)
         else:
+            listed = by_tag.setdefault(key, [])
             for segment in items:
                 if isinstance(segment, dict):
                     counter[0] += 1
-                    parent.children.append(Node(key, False, segment, counter[0]))
+                    node = Node(key, False, segment, counter[0])
+                    parent.children.append(node)
+                    listed.append(node)
 
 
 def select(root: Node, address: Address) -> tuple[list[Node], list[tuple[Node, str]]]:

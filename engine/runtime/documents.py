@@ -52,6 +52,13 @@ def replay_generation(store: Store, job: Job) -> int:
     return sum(1 for event in store.job_events(job.id) if event.event == "replay")
 
 
+def may_have_rendered(job: Job) -> bool:
+    """Whether an earlier run of the job may have stored an output: false only on the first
+    claim of a job that never ran (attempts 1, no result, no error). A job released from a
+    worker that died is claimed again with attempts 2; a replayed job keeps its result or error."""
+    return job.attempts != 1 or job.result is not None or job.last_error is not None
+
+
 def output_role(generation: int) -> str:
     """The artifact role of a render: `output`, then `output.r1`, `output.r2` after replays."""
     return "output" if generation == 0 else f"output.r{generation}"
@@ -80,9 +87,10 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
     target = route.target
     if not isinstance(target, FolderTarget):
         raise ConfigError(f"route {route.name}: a document goes to a partner's outbox; this route's target is {target.kind}, not a folder")
-    # The first render is the common case: only a job that has rendered before asks how often
-    # it was replayed (a replay of a job that never rendered keeps the plain name: nothing was sent).
-    stored = context.store.artifact(job.id, "output")
+    # The first render is the common case: only a job that may have rendered before (claimed
+    # before, retried, finished, replayed) asks whether it did and how often it was replayed (a
+    # replay of a job that never rendered keeps the plain name: nothing was sent).
+    stored = context.store.artifact(job.id, "output") if may_have_rendered(job) else None
     generation = replay_generation(context.store, job) if stored is not None else 0
     role = output_role(generation)
     if generation:
@@ -101,9 +109,8 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
             notes: list[str] = []
             controls: Controls | None = None
             if mapping.direction == "outbound":
-                controls = Controls(
-                    isa=tx.next_control(partner.id, "isa"), gs=tx.next_control(partner.id, "gs"), st=tx.next_control(partner.id, "st")
-                )
+                taken = tx.next_controls(partner.id)
+                controls = Controls(isa=taken["isa"], gs=taken["gs"], st=taken["st"])
                 rendered = render_outbound(
                     mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=document
                 )
