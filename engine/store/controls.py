@@ -17,16 +17,14 @@ top unused for that round.
 from __future__ import annotations
 
 import functools
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import BigInteger, bindparam, case, select
+from sqlalchemy import BigInteger, TextClause, bindparam, case, select, text
 from sqlalchemy.sql.dml import ReturningInsert
-from sqlalchemy.sql.elements import BindParameter
 
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
-from engine.store.models import control_numbers
+from engine.store.models import UtcDateTime, control_numbers
 
 if TYPE_CHECKING:
     from engine.store.transaction import Transaction
@@ -56,7 +54,7 @@ def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS)
     if len(set(kinds)) != len(kinds):
         raise StoreError(f"control-number kinds {kinds} name a kind twice: take a block with next_control(count=...)")
     params = {"partner_": partner, "updated_at_": tx.now()}
-    rows = tx.connection.execute(_take_each_statement(tx.connection.dialect.name, kinds), params).all()
+    rows = tx.connection.execute(_take_each_statement(kinds), params).all()
     return {str(kind): int(after) - 1 for kind, after in rows}
 
 
@@ -88,17 +86,20 @@ def _take_statement(dialect: str) -> ReturningInsert[Any]:
 
 
 @functools.cache
-def _take_each_statement(dialect: str, kinds: tuple[str, ...]) -> ReturningInsert[Any]:
-    partner: BindParameter[str] = bindparam("partner_")
-    updated_at: BindParameter[datetime] = bindparam("updated_at_")
-    rows = [{"partner": partner, "kind": kind, "next_value": 2, "updated_at": updated_at} for kind in kinds]
-    insert = dialect_insert(dialect, control_numbers).values(rows)
-    current = control_numbers.c.next_value
-    following = case((current > MAX_CONTROL, 2), else_=current + 1)
-    return insert.on_conflict_do_update(
-        index_elements=[control_numbers.c.partner, control_numbers.c.kind],
-        set_={"next_value": following, "updated_at": insert.excluded.updated_at},
-    ).returning(control_numbers.c.kind, control_numbers.c.next_value)
+def _take_each_statement(kinds: tuple[str, ...]) -> TextClause:
+    # Written as text: SQLAlchemy compiles a multi-row VALUES insert again on every call (it is
+    # not in its statement cache), which cost more than the two statements it saves. The same
+    # upsert as `_take_statement` with count 1, one row per kind (checked kinds only), the same
+    # text on SQLite 3.35+ and PostgreSQL.
+    rows = ", ".join(f"(:partner_, '{kind}', 2, :updated_at_)" for kind in kinds)
+    statement = text(
+        f"INSERT INTO {control_numbers.name} (partner, kind, next_value, updated_at) VALUES {rows} "
+        "ON CONFLICT (partner, kind) DO UPDATE SET "
+        f"next_value = CASE WHEN {control_numbers.name}.next_value > {MAX_CONTROL} THEN 2 ELSE {control_numbers.name}.next_value + 1 END, "
+        "updated_at = excluded.updated_at "
+        "RETURNING kind, next_value"
+    )
+    return statement.bindparams(bindparam("updated_at_", type_=UtcDateTime()), bindparam("partner_"))
 
 
 def _check(kind: str) -> None:
