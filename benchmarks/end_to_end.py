@@ -26,7 +26,8 @@ near 100%, the machine is the bottleneck). Baselines measured in the same run: t
 (`render_outbound` of the same invoices in this process) and one worker for the two-worker ratio.
 
 Each configuration also prints the HTTP requests per document for each system (Entra, BC, GP,
-Cleo), counted by the workers' transports over the poll and the work.
+Cleo), counted by the workers' transports over the poll and the work, and the SQL statements
+and commits per document of the work (counted by SQLAlchemy events in the workers).
 
 Goals: engine CPU under 3 ms per document; Cleo 1.0 request per document; two workers on
 PostgreSQL at least 1.7x one worker when the emulator is not the bottleneck.
@@ -97,9 +98,15 @@ class TimedTransport(httpx.HTTPTransport):
 def worker(role: str, worker_id: str, launched: float) -> None:
     """One worker process (`--worker ROLE`): open the runtime, say ready, wait for `go` on stdin,
     poll or work the route, print its figures as one JSON line."""
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
     from engine.runtime.setup import open_runtime
     from engine.store import JobState
 
+    database = Counter[str]()
+    event.listen(Engine, "before_cursor_execute", lambda *_args: database.update(("statements",)))
+    event.listen(Engine, "commit", lambda *_args: database.update(("commits",)))
     figures: dict[str, Any] = {"worker": worker_id, "start_wall": time.time() - launched, "start_cpu": time.process_time()}
     transport = TimedTransport()
     opened = time.perf_counter(), time.process_time()
@@ -112,6 +119,7 @@ def worker(role: str, worker_id: str, launched: float) -> None:
         requests, http_wall, http_cpu = transport.requests, transport.wall, transport.cpu
         by_system = Counter(transport.by_system)
         wall, cpu = time.perf_counter(), time.process_time()
+        database.clear()
         if role == "poll":
             documents = runtime.poll(ROUTE).enqueued
         else:
@@ -126,6 +134,8 @@ def worker(role: str, worker_id: str, launched: float) -> None:
             requests_by_system=dict(transport.by_system - by_system),
             http_wall=transport.wall - http_wall,
             http_cpu=transport.cpu - http_cpu,
+            statements=database["statements"],
+            commits=database["commits"],
         )
     print(json.dumps(figures), flush=True)
 
@@ -199,7 +209,7 @@ def run_phase(label: str, role: str, count: int, environ: dict[str, str], emulat
     for process in processes:
         process.wait()
     kinds = Counter(_request_kind(line) for line in emulators.requests())
-    return Phase(label, figures, wall, {name: after[name] - before[name] for name in after}, kinds, busy)
+    return Phase(label, figures, wall, {name: after[name] - before[name] for name in after}, kinds, machine_busy=busy)
 
 
 def machine_cpu() -> tuple[int, int] | None:
@@ -325,6 +335,7 @@ def configuration(label: str, workers: int, environ: dict[str, str], emulators: 
     report(poll, poll.documents)
     report(work, work.documents)
     per_doc = {kind: count / expected for kind, count in sorted(work.cleo_requests.items())}
+    print(f"    store work per document (work): {work.total('statements') / expected:.1f} SQL statements, {work.total('commits') / expected:.2f} commits")
     start = work.workers[0]
     print(
         f"    HTTP requests per document (poll + work): {requests_line(poll, work, expected)}; Cleo's by kind (emulator log, work): "
