@@ -25,7 +25,7 @@ from connectors.cleo.sftp import SftpFileStore
 from connectors.cleo.sftp_config import SftpConfig
 from connectors.cleo.sshkeys import HostKeyPins as _HostKeyPins
 from connectors.cleo.sshkeys import load_private_key as _load_private_key
-from connectors.common.retry import RetryPolicy
+from connectors.common import RetryPolicy
 from engine.errors import SecretError
 from engine.plugins import ConnectorPlugin, EmulatorSpec, LocalServer, LocalServerSpec
 from engine.ports import RequestPacer

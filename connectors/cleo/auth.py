@@ -34,7 +34,7 @@ import authlib.deprecate
 import httpx
 
 from connectors.cleo import paths
-from connectors.common.client import HttpClient
+from connectors.common import HttpClient
 from engine.errors import AuthenticationError, MlcError, ProtocolError, TransientError, TransportError
 
 with warnings.catch_warnings():

@@ -38,8 +38,7 @@ import httpx
 from connectors.cleo import paths
 from connectors.cleo.auth import SYSTEM, BearerAuth, TokenManager
 from connectors.cleo.config import CleoConfig
-from connectors.common.client import HttpClient, excerpt
-from connectors.common.retry import RetryPolicy
+from connectors.common import HttpClient, RetryPolicy, excerpt
 from engine.errors import (
     ConfigError,
     ConflictError,

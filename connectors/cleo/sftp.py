@@ -49,7 +49,7 @@ from paramiko.ssh_exception import IncompatiblePeer
 from connectors.cleo.client import check_file_name, folder_key
 from connectors.cleo.sftp_config import SftpConfig
 from connectors.cleo.sshkeys import HostKeyPins, fingerprint
-from connectors.common.retry import RetryPolicy
+from connectors.common import RetryPolicy
 from engine.errors import (
     AuthenticationError,
     ConfigError,

@@ -12,9 +12,8 @@ import click
 from engine.cli import listing
 from engine.config.project import Project, load_project
 from engine.errors import ConfigError, StoreError, UsageError
+from engine.mapping import Controls, dry_run
 from engine.mapping.cases import discover, run_case
-from engine.mapping.dryrun import dry_run
-from engine.mapping.outbound import Controls
 
 
 def project_root(project: str | None) -> Path:

@@ -21,8 +21,7 @@ from pathlib import Path
 
 import click
 
-from engine.config import schema
-from engine.config.lint import Finding
+from engine.config import Finding, schema
 from engine.config.project import Project, validate_project
 from engine.errors import UsageError
 

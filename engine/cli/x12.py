@@ -10,11 +10,11 @@ from pathlib import Path
 
 import click
 
-from engine.config.partner import Partner
+from engine.config import Partner
 from engine.config.project import Project, load_project
 from engine.errors import MlcError, UsageError
 from engine.runtime.setup import open_store
-from engine.store.store import Store
+from engine.store import Store
 from engine.x12 import ack as ack_module
 from engine.x12 import document
 from engine.x12.reader import open_source

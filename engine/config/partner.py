@@ -34,7 +34,7 @@ from engine.x12 import definition as definitions
 from engine.x12.codelists import unit_codes, unit_list_version
 
 if TYPE_CHECKING:
-    from engine.guides.guide import Guide
+    from engine.guides import Guide
 
 BY_KINDS = ("bc.customer", "bc.vendor", "gp.vendor", "x12.sender")
 """The ways a route can find its partner."""

@@ -48,8 +48,8 @@ from engine.config.route import EntitySource, EntityTarget, Route, compile_route
 from engine.config.schema import check as schema_check
 from engine.config.source import Location, YamlSource
 from engine.errors import ConfigError
-from engine.guides.guide import Guide, compile_guide
-from engine.mapping.compile import CompiledMapping, compile_mapping
+from engine.guides import Guide, compile_guide
+from engine.mapping import CompiledMapping, compile_mapping
 from engine.plugins import EntityShape, discover
 
 __all__ = ["Partner", "Project", "Route", "load_project", "validate_project"]

@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from engine.config import Location, YamlSource
 from engine.config.mapping_checks import segment_entries
-from engine.config.source import Location, YamlSource
 from engine.errors import GuideError
 from engine.guides.address import index, missing, parse_address, qualifier_position, select
 from engine.guides.guide import Guide, SetGuide

@@ -30,8 +30,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.lint import Finding
-from engine.config.source import Location, Pointer, YamlSource
+from engine.config import Finding, Location, Pointer, YamlSource
 from engine.errors import ConfigError
 from engine.guides.address import Address, parse_address
 from engine.guides.rules import Rule, compile_rule

@@ -31,7 +31,7 @@ from typing import Any
 from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from engine.config.source import Location
+from engine.config import Location
 from engine.errors import ConfigError, MappingError
 from engine.guides.address import Address, Node, parse_address, select
 from engine.x12.definition import ElementDef, TransactionSetDef

@@ -27,7 +27,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from engine.config.source import load_yaml
+from engine.config import load_yaml
 from engine.errors import ConfigError, MlcError, X12Error
 from engine.mapping.dryrun import dry_run
 from engine.mapping.outbound import Controls

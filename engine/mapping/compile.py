@@ -17,8 +17,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.lint import Finding
-from engine.config.source import Pointer, YamlSource
+from engine.config import Finding, Pointer, YamlSource
 from engine.errors import MappingError
 from engine.mapping.formatting import FormatState, Formatter, formatter, plain
 from engine.mapping.paths import Path, check_jsonpath, compile_path

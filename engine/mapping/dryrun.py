@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, MappingError
-from engine.guides.check import check_interchange, check_or_raise, origin_in_mapping
+from engine.guides import check_interchange, check_or_raise, origin_in_mapping
 from engine.mapping.compile import CompiledMapping
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound

@@ -23,8 +23,7 @@ from jsonpath_ng.exceptions import JsonPathLexerError, JsonPathParserError
 from jsonpath_ng.ext import filter as jsonpath_filter
 from jsonpath_ng.ext.parser import parse as parse_jsonpath
 
-from engine.config.lint import Finding
-from engine.config.source import Pointer, YamlSource
+from engine.config import Finding, Pointer, YamlSource
 from engine.errors import MappingError
 
 _VARIABLE_PATH = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(.*)$", re.S)

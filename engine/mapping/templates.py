@@ -44,8 +44,7 @@ from typing import Any
 import jinja2
 from jinja2 import nodes
 
-from engine.config.lint import Finding
-from engine.config.source import Location, Pointer, YamlSource
+from engine.config import Finding, Location, Pointer, YamlSource
 from engine.errors import MappingError
 from engine.mapping import filters, sandbox
 from engine.mapping.expressions import Compiled, parse, runtime, translate, translate_template

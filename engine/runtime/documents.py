@@ -30,10 +30,9 @@ from typing import Any
 
 from engine.config.route import EntitySource, FolderTarget
 from engine.errors import ConfigError, MappingError
-from engine.guides.check import check_interchange, origin_in_mapping
+from engine.guides import check_interchange, origin_in_mapping
+from engine.mapping import Controls, render_outbound, render_payload
 from engine.mapping.dryrun import dump_json
-from engine.mapping.inbound import render_payload
-from engine.mapping.outbound import Controls, render_outbound
 from engine.mapping.templates import base_context
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context

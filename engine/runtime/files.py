@@ -48,7 +48,7 @@ from typing import Any
 from engine.config.project import Partner, Project
 from engine.config.route import FolderSource, Route
 from engine.errors import ConfigError, MappingError, NotFoundError, Waiting, X12Error
-from engine.guides.check import check_interchange
+from engine.guides import check_interchange
 from engine.ports import RemoteFile
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from engine.config.project import Partner
+from engine.config import Partner
 from engine.config.route import EntitySource, FolderSource, Route
 from engine.errors import MappingError, MlcError, X12Error
 from engine.mapping.templates import truthy

@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass
 
 from engine.errors import MlcError, UsageError
+from engine.mapping import Controls, render_outbound, render_payload
 from engine.mapping.cases import diff_outputs
 from engine.mapping.dryrun import dump_json
-from engine.mapping.inbound import render_payload
-from engine.mapping.outbound import Controls, render_outbound
 from engine.runtime.context import Context, JobOutcome
 from engine.runtime.documents import output_role, replay_generation
 from engine.runtime.files import child_prefix

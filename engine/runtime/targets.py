@@ -43,7 +43,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config.project import Partner
+from engine.config import Partner
 from engine.config.route import AcknowledgmentFields, EntityTarget, Route, StoreTarget
 from engine.errors import ConfigError, MappingError
 from engine.mapping.templates import base_context, truthy

@@ -27,9 +27,9 @@ import time
 from typing import Any
 
 from engine.errors import MappingError, MlcError, X12Error
-from engine.guides.check import check_or_raise
+from engine.guides import check_or_raise
+from engine.mapping import document_key, render_payload
 from engine.mapping.dryrun import dump_json
-from engine.mapping.inbound import document_key, render_payload
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
 from engine.runtime.slices import standalone

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from connectors.cleo import paths
 from connectors.cleo.emulator.forms import parse_multipart_file, parse_urlencoded
 from connectors.cleo.emulator.state import CleoEmulatorState, EmulatorError, Folder, StoredFile
-from connectors.common.faults import FaultInjector, FaultPlan
+from connectors.common import FaultInjector, FaultPlan
 
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
