@@ -52,7 +52,7 @@ from engine.guides import Guide, compile_guide
 from engine.mapping import CompiledMapping, compile_mapping
 from engine.plugins import EntityShape, discover
 
-__all__ = ["Partner", "Project", "Route", "load_project", "validate_project"]
+__all__ = ["Partner", "Project", "Route", "load_project", "mapping_for", "mapping_infos", "takes_part", "validate_project"]
 
 
 @dataclass
@@ -71,6 +71,12 @@ class Project:
     server: dict[str, Any] = field(default_factory=dict)
     _index: PartnerIndex | None = field(default=None, repr=False)
     _participants: dict[str, tuple[Partner, ...]] = field(default_factory=dict, repr=False)
+    _infos: Callable[[str], MappingInfo] | None = field(default=None, repr=False)
+
+    def _mapping_info(self, name: str) -> MappingInfo:
+        if self._infos is None:
+            self._infos = mapping_infos(self.mapping_sources)
+        return self._infos(name)
 
     @property
     def index(self) -> PartnerIndex:
@@ -90,8 +96,7 @@ class Project:
 
     def mapping_for(self, route_mapping: str, partner: Partner) -> str:
         """The mapping used for `partner` where a route names `route_mapping`."""
-        overrides = partner.data.get("overrides", {}).get("mappings") or {}
-        return str(overrides.get(route_mapping, route_mapping))
+        return mapping_for(route_mapping, partner)
 
     def takes_part(self, partner: Partner, route: Route | str) -> bool:
         """Whether `partner` takes part in the route (module docstring)."""
@@ -109,13 +114,7 @@ class Project:
         return self._participants[name]
 
     def _takes_part(self, partner: Partner, route: Route) -> bool:
-        if partner.routes is not None:
-            return route.name in partner.routes
-        source = self.mapping_sources.get(self.mapping_for(route.mapping, partner))
-        info = MappingInfo.of(source.data if source else None)
-        if info.direction not in ("outbound", "inbound") or not info.transaction_set:
-            return False
-        return partner.exchanges(info.transaction_set, info.direction)
+        return takes_part(partner, route, self._mapping_info)
 
 
 def load_project(root: Path | str, *, environ: Mapping[str, str] | None = None) -> Project:
@@ -192,7 +191,7 @@ def _check_mapping_uses(
         entity, expand = (read.entity, read.expand) if isinstance(read, EntitySource) else (None, None)
         found = plugin.entity_shape(entity, expand) if plugin and plugin.entity_shape and entity else None
         shapes[route.name] = erp_shape(found) if found else None
-    using, takers = _mapping_users(partners, routes)
+    using, takers = _mapping_users(partners, routes, sources)
     findings: list[Finding] = []
     for name, source in sources.items():
         found_shapes = [shapes[r] for r in sorted(using.get(name, ()))]
@@ -252,16 +251,51 @@ def _attach_targets(
         mapping.target = shape
         findings.extend(check_payload_fields(sources.get(name, mapping.source), shape))
     return findings
-def _mapping_users(partners: Mapping[str, Partner], routes: Mapping[str, Route]) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+def mapping_for(route_mapping: str, partner: Partner) -> str:
+    """The mapping used for `partner` where a route names `route_mapping` (its overrides)."""
+    overrides = partner.data.get("overrides", {}).get("mappings") or {}
+    return str(overrides.get(route_mapping, route_mapping))
+
+
+def takes_part(partner: Partner, route: Route, mapping_info: Callable[[str], MappingInfo]) -> bool:
+    """The participation rule (module docstring): the routes a partner lists, or, when it lists
+    none, every route whose mapping (after its overrides) is an X12 set it exchanges in that
+    direction. The loader's mapping checks and `Project.partners_for` both decide by it;
+    `mapping_info` gives a mapping's direction and set by name (`mapping_infos`)."""
+    if partner.routes is not None:
+        return route.name in partner.routes
+    info = mapping_info(mapping_for(route.mapping, partner))
+    if info.direction not in ("outbound", "inbound") or not info.transaction_set:
+        return False
+    return partner.exchanges(info.transaction_set, info.direction)
+
+
+def mapping_infos(sources: Mapping[str, YamlSource]) -> Callable[[str], MappingInfo]:
+    """Each mapping's `MappingInfo` by name, read once per name."""
+    cache: dict[str, MappingInfo] = {}
+
+    def info(name: str) -> MappingInfo:
+        if name not in cache:
+            source = sources.get(name)
+            cache[name] = MappingInfo.of(source.data if source else None)
+        return cache[name]
+
+    return info
+
+
+def _mapping_users(
+    partners: Mapping[str, Partner], routes: Mapping[str, Route], sources: Mapping[str, YamlSource]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
     """Mapping name -> the routes through which it is used, and -> the partners using it.
 
     A route uses its own mapping and every mapping a partner replaces it with
-    (`overrides.mappings`); a partner uses, on each route it takes part in (those it lists,
-    or every route when it lists none), the mapping of the route after its overrides, and
+    (`overrides.mappings`); a partner uses, on each route it takes part in (`takes_part`, the
+    rule `Project.partners_for` follows), the mapping of the route after its overrides, and
     every mapping it names as an override. Built in one pass over partners x routes (a
     project of 500 partners with an overlay each asks this for 500 mappings)."""
     using: dict[str, set[str]] = {}
     takers: dict[str, set[str]] = {}
+    info = mapping_infos(sources)
     for route in routes.values():
         using.setdefault(route.mapping, set()).add(route.name)
     replacing: dict[str, set[str]] = {}  # mapping -> the mappings partners replace it with
@@ -270,9 +304,8 @@ def _mapping_users(partners: Mapping[str, Partner], routes: Mapping[str, Route])
         for original, replacement in overrides.items():
             replacing.setdefault(str(original), set()).add(str(replacement))
             takers.setdefault(str(replacement), set()).add(partner.id)
-        listed = partner.routes
         for route in routes.values():
-            if listed is None or route.name in listed:
+            if takes_part(partner, route, info):
                 takers.setdefault(str(overrides.get(route.mapping, route.mapping)), set()).add(partner.id)
     for route in routes.values():
         for replacement in replacing.get(route.mapping, ()):

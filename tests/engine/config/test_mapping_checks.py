@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from config_support import ACME, ENVIRON, INVOICE_MAPPING, ORDER_MAPPING, write_project
+from config_support import ACME, CONTOSO, ENVIRON, INVOICE_MAPPING, ORDER_MAPPING, write_project
 
 from engine.config.project import validate_project
 
@@ -104,6 +104,15 @@ def test_a_cross_reference_table_no_partner_defines_is_an_error_and_a_near_miss_
     assert any(" warning mapping-xref the cross-reference table 'itemz'" in f for f in optional), optional
     unrelated = with_invoice(tmp_path / "c", 'IT101: "{{ loop.index }}"', "IT101: \"{{ loop.index }}\", IT107: \"{{ line.lineObjectNumber | xref('gtin', default='') }}\"")
     assert not [f for f in unrelated if "mapping-xref" in f]
+
+
+def test_only_partners_taking_part_in_a_route_count_for_its_mappings_cross_reference_tables(tmp_path: Path) -> None:
+    """The partners whose tables a mapping may use are those `Project.partners_for` gives its
+    routes: contoso lists no routes and exchanges no 850, so its `gtin` table does not make the
+    850 mapping's `xref('gtin')` valid (it would fail at render for acme, the one partner on it)."""
+    mapping = ORDER_MAPPING.replace('quantity: "{{ line.PO1.PO102 | number }}"', "itemId: \"{{ line.PO1.PO107 | xref('gtin') }}\"")
+    found = findings(write_project(tmp_path, {"mappings/order-850/mapping.yaml": mapping, "partners/contoso.yaml": CONTOSO + "xref:\n  gtin: {A: B}\n"}))
+    assert any(" error mapping-xref the cross-reference table 'gtin' is defined by no partner using this mapping (acme; their tables: items)" in f for f in found), found
 
 
 def test_a_segment_after_a_loop_that_the_definition_puts_in_the_loop_is_a_warning(tmp_path: Path) -> None:
