@@ -17,7 +17,7 @@ from datetime import UTC
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
@@ -40,7 +40,15 @@ def build_app(state: CleoEmulatorState | None = None, plan: FaultPlan | None = N
     def route(path: str, handler: Handler, methods: list[str]) -> Route:
         async def endpoint(request: Request) -> Response:
             query = f"?{request.url.query}" if request.url.query else ""
-            state.log_request(f"{request.method} {request.url.path}{query}")
+            line = f"{request.method} {request.url.path}{query}"
+            try:
+                await request.body()  # kept by Starlette for the handler (form(), json())
+            except ClientDisconnect:
+                # A client gone before its body arrived (a worker killed mid-upload) was never
+                # served: it is logged as cut, so tests count only what reached a handler.
+                state.log_request(f"CUT {line}")
+                raise
+            state.log_request(line)
             try:
                 return await handler(request, state)
             except EmulatorError as exc:

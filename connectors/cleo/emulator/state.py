@@ -162,7 +162,8 @@ class CleoEmulatorState:
             return {f.name: f.content for f in self.files.values() if f.folder_id == target.id}
 
     def log_request(self, line: str) -> None:
-        """Record one served request (`METHOD /path?query`) for tests to inspect."""
+        """Record one served request (`METHOD /path?query`) for tests to inspect; a request whose
+        client went away before its body arrived is `CUT METHOD /path` (it reached no handler)."""
         with self._lock:
             self.requests.append(line)
 

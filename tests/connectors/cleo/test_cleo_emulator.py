@@ -220,3 +220,27 @@ def test_an_unsupported_file_filter_is_400(api: httpx.Client, emulator: Emulator
     folder = _folder_id(emulator, "acme/inbox")
     answer = api.get(f"/api/folders/{folder}/files", params={"filter": "size gt 10"})
     assert answer.status_code == 400 and 'name eq "<name>"' in answer.json()["message"]
+
+
+def test_an_upload_whose_client_goes_away_before_its_body_arrives_is_logged_as_cut_and_stores_nothing(emulator: Emulator) -> None:
+    """A worker killed mid-upload never reached a handler: the request log says CUT, so the
+    end-to-end delivery checks count only uploads the emulator served."""
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    folder = emulator.state.folder_by_path("acme/outbox")
+    before = len(emulator.state.files)
+    emulator.state.requests.clear()
+    parts = urlsplit(emulator.url)
+    with socket.create_connection((parts.hostname, parts.port), timeout=5) as sock:
+        head = (
+            f"POST /api/folders/{folder.id}/files HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: multipart/form-data; boundary=x\r\nContent-Length: 100000\r\n\r\n"
+        )
+        sock.sendall(head.encode() + b"--x\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.edi\"\r\n\r\nISA*00")
+    deadline = time.monotonic() + 10
+    while not emulator.state.requests and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert list(emulator.state.requests) == [f"CUT POST /api/folders/{folder.id}/files"]
+    assert len(emulator.state.files) == before
