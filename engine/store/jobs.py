@@ -53,23 +53,18 @@ _HEARTBEAT_ALL = (
     .values(heartbeat_at=_NOW)
     .returning(job_table.c.id)
 )
-_CLAIM_ONE = (
-    update(job_table)
-    .where(
-        job_table.c.id == bindparam("job_id"),
-        job_table.c.state.in_([state.value for state in CLAIMABLE]),
-        job_table.c.not_before <= _NOW,
-    )
-    .values(
-        state=JobState.RUNNING.value,
-        attempts=job_table.c.attempts + 1,
-        claimed_by=bindparam("worker"),
-        claimed_at=_NOW,
-        heartbeat_at=_NOW,
-        updated_at=_NOW,
-    )
-    .returning(*job_table.c)
-)
+_DUE = (job_table.c.state.in_([state.value for state in CLAIMABLE]), job_table.c.not_before <= _NOW)
+"""A job that may be claimed now: pending, or failed and past its backoff."""
+_CLAIMED = {
+    "state": JobState.RUNNING.value,
+    "attempts": job_table.c.attempts + 1,
+    "claimed_by": bindparam("worker"),
+    "claimed_at": _NOW,
+    "heartbeat_at": _NOW,
+    "updated_at": _NOW,
+}
+"""What claiming sets (a batch by `claim`, one job by `claim_one`)."""
+_CLAIM_ONE = update(job_table).where(job_table.c.id == bindparam("job_id"), *_DUE).values(_CLAIMED).returning(*job_table.c)
 _RELEASE_STALE = (
     update(job_table)
     .where(job_table.c.state == JobState.RUNNING.value, job_table.c.heartbeat_at < bindparam("cutoff", type_=UtcDateTime()))
@@ -383,7 +378,7 @@ def _enqueue_statement(dialect: str) -> ReturningInsert[Any]:
 def _claim_statement(dialect: str, by_route: bool) -> ReturningUpdate[Any]:
     candidates = (
         select(job_table.c.id)
-        .where(job_table.c.state.in_([state.value for state in CLAIMABLE]), job_table.c.not_before <= _NOW)
+        .where(*_DUE)
         .order_by(job_table.c.id)
         .limit(bindparam("limit"))
     )
@@ -393,14 +388,7 @@ def _claim_statement(dialect: str, by_route: bool) -> ReturningUpdate[Any]:
         candidates = candidates.with_for_update(skip_locked=True)
     claimable = candidates.cte("claimable")
     statement: Update = update(job_table).where(job_table.c.id.in_(select(claimable.c.id)))
-    return statement.values(
-        state=JobState.RUNNING.value,
-        attempts=job_table.c.attempts + 1,
-        claimed_by=bindparam("worker"),
-        claimed_at=_NOW,
-        heartbeat_at=_NOW,
-        updated_at=_NOW,
-    ).returning(*job_table.c)
+    return statement.values(_CLAIMED).returning(*job_table.c)
 
 
 def _job(row: Row[Any]) -> Job:
