@@ -53,7 +53,7 @@ from engine.ports import RemoteFile
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
 from engine.runtime.slices import SegmentSpans, business_problems, envelope_text, segments_of, transaction_text
-from engine.runtime.transactions import business_number
+from engine.runtime.transactions import business_number, refuse_broken
 from engine.store import Job, JobState, LedgerState, NewJob
 from engine.x12 import ack
 from engine.x12 import problems as P
@@ -287,17 +287,13 @@ def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, nam
                 NewJob(key=entry.child_key, kind="transaction", partner=partner.id, payload=child_payload, source_ref=name)
             )
         elif isinstance(event, Group):
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
+            refuse_broken(event, name)
             sets = entries.pop(id(event), [])
             if event.functional_id != "FA" and judge(event.interchange):
                 plan.groups.append((event.interchange, event, sets))
         else:
             interchanges += 1
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"the interchange is broken: {errors[0].line(name)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""), source=name)
+            refuse_broken(event, name)
             if judge(event):
                 plan.fresh.append(event)
     if not interchanges:

@@ -38,7 +38,7 @@ from engine.store import Job, Store
 from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
 from engine.x12.reader import Group, Interchange
 
-__all__ = ["business_number", "read_transaction", "run_transaction", "transaction_bytes"]
+__all__ = ["business_number", "read_transaction", "refuse_broken", "run_transaction", "transaction_bytes"]
 
 
 def transaction_bytes(store: Store, job: Job) -> bytes:
@@ -55,6 +55,18 @@ def transaction_bytes(store: Store, job: Job) -> bytes:
     return standalone(str(payload["envelope"]), body, str(payload["gs06"]), str(payload["isa13"]))
 
 
+def refuse_broken(event: Interchange | Group, name: str) -> None:
+    """An X12Error when the interchange or group envelope read has errors: the file (or the set
+    read on its own) is not processed as if it were sound."""
+    errors = [p for p in event.problems if p.level == "error"]
+    if not errors:
+        return
+    if isinstance(event, Group):
+        raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    raise X12Error(f"the interchange is broken: {errors[0].line(name)}{more}", source=name)
+
+
 def read_transaction(store: Store, job: Job) -> CheckedTransaction:
     """The job's set, read and checked as the file job read it: an X12Error when its
     interchange or group envelope is broken (as a file's would fail whole)."""
@@ -65,15 +77,10 @@ def read_transaction(store: Store, job: Job) -> CheckedTransaction:
     for event in walk(io.BytesIO(transaction_bytes(store, job)), name):
         if isinstance(event, CheckedTransaction):
             found.append(event)
-        elif isinstance(event, Interchange):
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"the interchange is broken: {errors[0].line(name)}" + (f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""), source=name)
-            interchanges += 1
-        elif isinstance(event, Group):
-            errors = [p for p in event.problems if p.level == "error"]
-            if errors:
-                raise X12Error(f"a functional group is broken: {errors[0].line(name)}", source=name)
+        else:
+            refuse_broken(event, name)
+            if isinstance(event, Interchange):
+                interchanges += 1
     if not interchanges:
         raise X12Error("the file holds no complete interchange", source=name)
     if len(found) != 1:
