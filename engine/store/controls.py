@@ -17,13 +17,11 @@ top unused for that round.
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, TextClause, bindparam, case, select, text
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy import BigInteger, TextClause, bindparam, select, text
 
 from engine.errors import StoreError
-from engine.store.database import dialect_insert
 from engine.store.models import UtcDateTime, control_numbers
 
 if TYPE_CHECKING:
@@ -39,8 +37,8 @@ def next_control(tx: Transaction, partner: str, kind: str, *, count: int = 1) ->
     _check(kind)
     if not 1 <= count <= MAX_CONTROL:
         raise StoreError(f"cannot take {count} {kind} control numbers at once: between 1 and {MAX_CONTROL}")
-    values = {"partner": partner, "kind": kind, "next_value": 1 + count, "updated_at": now, "count": count}
-    after: int = tx.connection.execute(_take_statement(tx.connection.dialect.name), values).scalar_one()
+    params = {"partner_": partner, "updated_at_": now, "count_": count}
+    after: int = tx.connection.execute(_take_statement((kind,)), params).one().next_value
     return after - count
 
 
@@ -53,8 +51,8 @@ def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS)
         _check(kind)
     if len(set(kinds)) != len(kinds):
         raise StoreError(f"control-number kinds {kinds} name a kind twice: take a block with next_control(count=...)")
-    params = {"partner_": partner, "updated_at_": tx.now()}
-    rows = tx.connection.execute(_take_each_statement(kinds), params).all()
+    params = {"partner_": partner, "updated_at_": tx.now(), "count_": 1}
+    rows = tx.connection.execute(_take_statement(kinds), params).all()
     return {str(kind): int(after) - 1 for kind, after in rows}
 
 
@@ -74,32 +72,24 @@ _PEEK = select(control_numbers.c.next_value).where(
 
 
 @functools.cache
-def _take_statement(dialect: str) -> ReturningInsert[Any]:
-    insert = dialect_insert(dialect, control_numbers)
-    current = control_numbers.c.next_value
-    count = bindparam("count", type_=BigInteger())
-    following = case((current + count - 1 > MAX_CONTROL, count + 1), else_=current + count)
-    return insert.on_conflict_do_update(
-        index_elements=[control_numbers.c.partner, control_numbers.c.kind],
-        set_={"next_value": following, "updated_at": insert.excluded.updated_at},
-    ).returning(control_numbers.c.next_value)
-
-
-@functools.cache
-def _take_each_statement(kinds: tuple[str, ...]) -> TextClause:
-    # Written as text: SQLAlchemy compiles a multi-row VALUES insert again on every call (it is
-    # not in its statement cache), which cost more than the two statements it saves. The same
-    # upsert as `_take_statement` with count 1, one row per kind (checked kinds only), the same
-    # text on SQLite 3.35+ and PostgreSQL.
-    rows = ", ".join(f"(:partner_, '{kind}', 2, :updated_at_)" for kind in kinds)
+def _take_statement(kinds: tuple[str, ...]) -> TextClause:
+    """`INSERT ... ON CONFLICT DO UPDATE ... RETURNING` taking `:count_` numbers of each of
+    `kinds` (checked kinds only) for `:partner_`: the same text on SQLite 3.35+ and PostgreSQL.
+    A row's next value moves on by the count, or starts again at 1 when the block would pass
+    MAX_CONTROL. Written as text: SQLAlchemy compiles a multi-row VALUES insert again on every
+    call (it is not in its statement cache)."""
+    table = control_numbers.name
+    rows = ", ".join(f"(:partner_, '{kind}', 1 + :count_, :updated_at_)" for kind in kinds)
     statement = text(
-        f"INSERT INTO {control_numbers.name} (partner, kind, next_value, updated_at) VALUES {rows} "
+        f"INSERT INTO {table} (partner, kind, next_value, updated_at) VALUES {rows} "
         "ON CONFLICT (partner, kind) DO UPDATE SET "
-        f"next_value = CASE WHEN {control_numbers.name}.next_value > {MAX_CONTROL} THEN 2 ELSE {control_numbers.name}.next_value + 1 END, "
+        f"next_value = CASE WHEN {table}.next_value + :count_ - 1 > {MAX_CONTROL} THEN :count_ + 1 ELSE {table}.next_value + :count_ END, "
         "updated_at = excluded.updated_at "
         "RETURNING kind, next_value"
     )
-    return statement.bindparams(bindparam("updated_at_", type_=UtcDateTime()), bindparam("partner_"))
+    return statement.bindparams(
+        bindparam("updated_at_", type_=UtcDateTime()), bindparam("partner_"), bindparam("count_", type_=BigInteger())
+    )
 
 
 def _check(kind: str) -> None:
