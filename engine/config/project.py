@@ -228,9 +228,7 @@ def _attach_targets(
         shape = plugin.payload_shape(target.entity)
         if shape is None:
             continue
-        names = {route.mapping} | {
-            str(((p.data.get("overrides") or {}).get("mappings") or {}).get(route.mapping, route.mapping)) for p in partners.values()
-        }
+        names = {route.mapping} | {mapping_for(route.mapping, p) for p in partners.values()}
         for name in names:
             written.setdefault(name, {})[shape.entity] = (shape, route.name)
     findings: list[Finding] = []
@@ -253,7 +251,7 @@ def _attach_targets(
     return findings
 def mapping_for(route_mapping: str, partner: Partner) -> str:
     """The mapping used for `partner` where a route names `route_mapping` (its overrides)."""
-    overrides = partner.data.get("overrides", {}).get("mappings") or {}
+    overrides = (partner.data.get("overrides") or {}).get("mappings") or {}
     return str(overrides.get(route_mapping, route_mapping))
 
 
@@ -306,7 +304,7 @@ def _mapping_users(
             takers.setdefault(str(replacement), set()).add(partner.id)
         for route in routes.values():
             if takes_part(partner, route, info):
-                takers.setdefault(str(overrides.get(route.mapping, route.mapping)), set()).add(partner.id)
+                takers.setdefault(mapping_for(route.mapping, partner), set()).add(partner.id)
     for route in routes.values():
         for replacement in replacing.get(route.mapping, ()):
             using.setdefault(replacement, set()).add(route.name)
