@@ -21,7 +21,7 @@ from engine.console.users import User
 from engine.console.x12view import annotate, looks_like_x12
 from engine.errors import MlcError, StoreError, UsageError
 from engine.runtime.transactions import transaction_bytes
-from engine.store import JobState
+from engine.store import Job, JobState
 
 if TYPE_CHECKING:
     from engine.console.app import Console
@@ -102,8 +102,7 @@ async def logout(console: Console, request: Request) -> Response:
 
 def _overview_data(console: Console) -> dict[str, Any]:
     runtime = console.runtime
-    hours = console.settings.ack_overdue_hours or runtime.settings.ack_overdue_hours
-    cutoff = runtime.now() - timedelta(hours=hours)
+    cutoff, hours = _overdue_cutoff(console)
     with runtime.store.reading() as tx:
         statuses = queries.route_statuses(tx.connection, runtime.project.routes)
         waiting = queries.attention(tx.connection, ATTENTION_STATES)
@@ -206,7 +205,7 @@ def _document_data(console: Console, job_id: int) -> dict[str, Any] | None:
     }
 
 
-def _transaction_set(console: Console, job: Any) -> dict[str, Any]:
+def _transaction_set(console: Console, job: Job) -> dict[str, Any]:
     """A transaction job's input: its set, read from its file job's stored file (the file is
     stored once, with the file job; the download is that file)."""
     payload = job.payload or {}
@@ -376,15 +375,15 @@ async def reapply_now(console: Console, request: Request, user: User) -> Respons
 # -- partners -------------------------------------------------------------------------------
 
 
-def _overdue_cutoff(console: Console) -> datetime:
-    """The time before which an unacknowledged group is overdue."""
+def _overdue_cutoff(console: Console) -> tuple[datetime, float]:
+    """The time before which an unacknowledged group is overdue, and the hours allowed."""
     hours = console.settings.ack_overdue_hours or console.runtime.settings.ack_overdue_hours
-    return console.runtime.now() - timedelta(hours=hours)
+    return console.runtime.now() - timedelta(hours=hours), hours
 
 
 def _partner_data(console: Console) -> list[dict[str, Any]]:
     project = console.runtime.project
-    cutoff = _overdue_cutoff(console)
+    cutoff, _hours = _overdue_cutoff(console)
     routes_of: dict[str, list[str]] = {}
     for name in sorted(project.routes):
         for partner in project.partners_for(name):
