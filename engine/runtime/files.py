@@ -179,8 +179,7 @@ def run_file(context: Context, job: Job) -> dict[str, Any]:
             _match_ta1(context, job, partner, name, ta1)
 
     # 4: the 997s, once every set has its outcome
-    fresh_keys = {_ident(interchange) for interchange in plan.fresh}
-    acks = _send_acks(context, job, partner, _group_acks(plan, outcomes, context, job), fresh_keys) if partner.data["x12"].get("acknowledge", True) else []
+    acks = _send_acks(context, job, partner, _group_acks(plan, outcomes, context, job)) if partner.data["x12"].get("acknowledge", True) else []
 
     # 5: archive, then mark everything done together
     archived = _archive(context, job, partner, payload, name)
@@ -373,10 +372,6 @@ def _segments(context: Context, job: Job, entry: _SetEntry, plan: _Plan) -> list
     return segments_of(body, plan.terminator, plan.element)
 
 
-def _ident(interchange: Interchange) -> tuple[str, str, str]:
-    return (interchange.sender_qualifier, interchange.sender_id.strip(), interchange.control_number)
-
-
 def _match_ta1(context: Context, job: Job, partner: Partner, name: str, ta1: list[str]) -> None:
     """A TA1 from the partner, matched to the interchange we sent (TA101 = our ISA13), like a
     997 to a group; a TA1 with errors of its own was reported by the reader and is skipped."""
@@ -396,15 +391,14 @@ def _match_ta1(context: Context, job: Job, partner: Partner, name: str, ta1: lis
 
 
 def _send_acks(
-    context: Context, job: Job, partner: Partner, prepared: list[tuple[Interchange, list[ack.GroupAck]]], fresh: set[tuple[str, str, str]]
+    context: Context, job: Job, partner: Partner, prepared: list[tuple[Interchange, list[ack.GroupAck]]]
 ) -> list[str]:
-    """Render (once, stored) and upload the 997s for the fresh interchanges; their file names."""
+    """Render (once, stored) and upload the 997s of `prepared` (the fresh interchanges, from
+    `_group_acks`); their file names."""
     outbox = str(partner.data["cleo"]["outbox"])
     files = context.systems.files(str(partner.data["cleo"]["connection"]))
     sent: list[str] = []
     for interchange, groups in prepared:
-        if _ident(interchange) not in fresh:
-            continue
         role = f"ack.{interchange.control_number}"
         stored = context.store.artifact(job.id, role)
         may_exist = stored is not None  # only an ack rendered by an earlier attempt may be uploaded already
