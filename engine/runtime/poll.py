@@ -27,9 +27,10 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from engine.config import Partner
 from engine.config.route import EntitySource, FolderSource, Route
@@ -40,7 +41,7 @@ from engine.runtime.files import inbound_route_for
 from engine.store import Job, NewJob
 from engine.x12.delimiters import detect
 
-__all__ = ["Admission", "PollResult", "admit", "enqueue_file", "parse_stamp", "poll_route"]
+__all__ = ["Admission", "PollResult", "StreamedFile", "admit", "enqueue_file", "parse_stamp", "poll_route"]
 
 log = logging.getLogger(__name__)
 
@@ -240,12 +241,24 @@ def _poll_partner_inbox(context: Context, route: Route, partner: Partner, result
             result.already += 1
 
 
+class StreamedFile(Protocol):
+    """A file held outside memory (a push spooled to disk): its digest, size and bytes again."""
+
+    @property
+    def sha256(self) -> str: ...
+
+    @property
+    def size(self) -> int: ...
+
+    def chunks(self) -> Iterator[bytes]: ...
+
+
 def enqueue_file(
     context: Context,
     route: Route,
     partner: str,
     name: str,
-    content: bytes,
+    content: bytes | StreamedFile,
     *,
     connection: str | None = None,
     folder: str | None = None,
@@ -253,8 +266,12 @@ def enqueue_file(
 ) -> Job | None:
     """Take one inbound file: ledger entry (file id + SHA-256), job and the file's bytes, in one
     transaction; None when the ledger already has it. A file pushed to our endpoint (a Cleo
-    HTTP action) has no inbox id: its ledger id is `push:<name>`, and it is never archived."""
-    digest = hashlib.sha256(content).hexdigest()
+    HTTP action) has no inbox id: its ledger id is `push:<name>`, and it is never archived; its
+    bytes come as a `StreamedFile`, stored chunk by chunk, never joined in memory."""
+    if isinstance(content, bytes):
+        digest, size = hashlib.sha256(content).hexdigest(), len(content)
+    else:
+        digest, size = content.sha256, content.size
     ledger_id = file_id or f"push:{name}"
     with context.store.transaction() as tx:
         _, created = tx.ledger_record(ledger_id, digest, partner=partner, route=route.name)
@@ -267,9 +284,12 @@ def enqueue_file(
             # The same name and bytes came before as another file (the partner sent it again): a
             # job of its own, which finds the interchange processed and archives this copy.
             job, _ = tx.enqueue(route.name, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
-        tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
+        if isinstance(content, bytes):
+            tx.put_artifact(job.id, "input", name, content, media_type="application/edi-x12")
+        else:
+            tx.put_artifact_stream(job.id, "input", name, content.chunks(), media_type="application/edi-x12")
         tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
-        context.audit(job, "received", tx=tx, detail={"file": f"{folder or 'push'}/{name}", "bytes": len(content), "sha256": digest})
+        context.audit(job, "received", tx=tx, detail={"file": f"{folder or 'push'}/{name}", "bytes": size, "sha256": digest})
     return job
 
 

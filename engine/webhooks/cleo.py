@@ -14,7 +14,7 @@
   the rest never read) and its SHA-256 computed on the way; the file is then streamed into the
   store in 1 MiB pieces, never held whole.
 - It goes into the same inbound ledger as polled inbox files (id `push:<name>` + SHA-256), with
-  its job and stored bytes, in one transaction (as `engine.runtime.poll.enqueue_file`). The same
+  its job and stored bytes, in one transaction (`engine.runtime.poll.enqueue_file`). The same
   file pushed again is answered 200 with `created: false` and changes nothing; a new one is 202
   with its job id.
 """
@@ -30,13 +30,13 @@ from dataclasses import dataclass
 from typing import IO, TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, X12Error
+from engine.runtime.poll import enqueue_file
 from engine.webhooks.refusal import Refusal
 from engine.webhooks.settings import SECRET_HEADER, WebhookSettings
 from engine.x12 import delimiters
 
 if TYPE_CHECKING:
     from engine.runtime import Runtime
-    from engine.store import Job
 
 __all__ = ["PushOutcome", "PushedFile", "accept_push", "isa_sender"]
 
@@ -116,7 +116,7 @@ def accept_push(
     filename = name or f"push-{pushed.sha256[:16]}.edi"
     if not _NAME.match(filename) or ".." in filename:
         raise Refusal(400, f"the file name {filename[:80]!r} is not a plain name (letters, digits, _ . + @ = -; no folders)")
-    job = _enqueue(runtime, route.name, chosen.id, filename, pushed)
+    job = enqueue_file(runtime.context, route, chosen.id, filename, pushed)
     return PushOutcome(job is not None, job.id if job is not None else None, chosen.id, filename)
 
 
@@ -157,24 +157,3 @@ class PushedFile:
 
     def close(self) -> None:
         self.file.close()
-
-
-def _enqueue(runtime: Runtime, route: str, partner: str, name: str, pushed: PushedFile) -> Job | None:
-    """`engine.runtime.poll.enqueue_file` for a pushed file, its bytes streamed into the store:
-    the same ledger (id `push:<name>` + SHA-256, the ledger polled inbox files go through), the
-    same job key, the input artifact written chunk by chunk. None when the ledger has the file."""
-    ledger_id = f"push:{name}"
-    digest = pushed.sha256
-    with runtime.store.transaction() as tx:
-        _, created = tx.ledger_record(ledger_id, digest, partner=partner, route=route)
-        if not created:
-            return None
-        payload = {"connection": None, "folder": None, "file_id": None, "ledger_id": ledger_id, "name": name, "sha256": digest}
-        key = f"push/{name}@{digest[:12]}"
-        job, fresh = tx.enqueue(route, key, kind="file", partner=partner, payload=payload, source_ref=ledger_id)
-        if not fresh:
-            job, _ = tx.enqueue(route, f"{key}#{ledger_id}", kind="file", partner=partner, payload=payload, source_ref=ledger_id)
-        tx.put_artifact_stream(job.id, "input", name, pushed.chunks(), media_type="application/edi-x12")
-        tx.ledger_update(ledger_id, digest, state="received", job_id=job.id)
-        tx.audit(job.id, "received", route=route, key=job.key, partner=partner, detail={"file": f"push/{name}", "bytes": pushed.size, "sha256": digest})
-    return job
