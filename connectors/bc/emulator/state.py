@@ -238,8 +238,9 @@ class BcEmulatorState:
 
     def _touch(self, es: EntitySet, record: dict[str, Any], change: str) -> None:
         record["_version"] = self._bump()
-        record["lastModifiedDateTime"] = format_datetime(self.clock.now())
-        self.notifier.record_change(es.name, record["id"], change, self.clock.now())
+        now = self.clock.now()  # one reading: the record and its notification carry the same moment
+        record["lastModifiedDateTime"] = format_datetime(now)
+        self.notifier.record_change(es.name, record["id"], change, now)
 
     def _take_number(self, series: str, entity: str) -> str:
         number = self.series[series]

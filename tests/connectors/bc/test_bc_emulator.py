@@ -566,3 +566,17 @@ def test_a_deep_insert_answers_the_header_and_the_lines_only_when_expanded(raw: 
     assert plain.status_code == expanded.status_code == 201
     assert "salesOrderLines" not in plain.json()
     assert [line["quantity"] for line in expanded.json()["salesOrderLines"]] == [1]
+
+
+def test_a_notification_carries_the_moment_stamped_on_the_record(
+    raw: Raw, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a clock that moves a millisecond at every reading: the stamp and the notification read it once
+    state = raw.backend.state
+    assert _subscribe(raw, receiver, "items").status_code == 201
+    ticks = iter(datetime(2024, 6, 1, tzinfo=UTC) + timedelta(milliseconds=n) for n in range(10_000))
+    monkeypatch.setattr(state.clock, "now", lambda: next(ticks))
+    state.modify_record("items", "70000", {"unitPrice": 26.0})
+    assert state.deliver_pending(force=True) == 1
+    [notified] = receiver.notifications[-1]["value"]
+    assert notified["lastModifiedDateTime"] == state.view("items", "70000")["lastModifiedDateTime"]
