@@ -1,11 +1,12 @@
 """The business numbers of each job, for the console's search: PO, invoice, shipment and
-document numbers, ISA13 and GS06 control numbers, read from the job's stored artifacts.
+document numbers, ISA13 and GS06 control numbers, read from the job's stored artifacts and,
+for an outbound document job, from the ERP document it carries (its payload).
 
 A job's key is often its number already (`103001`), but an inbound file job is keyed by its
 file name, and the PO number of the 850 inside it is known only from the file. `catch_up`
 reads the artifacts stored since it last ran (oldest first, a bounded batch per call) and keeps
 what it finds in `job_references` (job id, kind, value); its place is the `references` row of
-`console_state`. It runs before each console search and every half minute in `mlc serve`, so
+`console_state` (`references.documents` for the document jobs' payloads). It runs before each console search and every half minute in `mlc serve`, so
 a number is searchable at most a moment after its document was stored. Several servers may run
 it together: a reference found twice is kept once.
 
@@ -28,7 +29,7 @@ from sqlalchemy import Connection, select
 from engine.errors import MlcError
 from engine.store import Store
 from engine.store.database import dialect_insert
-from engine.store.models import artifacts, console_state, job_references
+from engine.store.models import artifacts, console_state, job_references, jobs
 from engine.x12.tokenizer import tokenize
 
 __all__ = ["BATCH", "catch_up", "extract"]
@@ -39,6 +40,7 @@ MAX_SEGMENTS = 20_000
 MAX_PER_ARTIFACT = 200
 MAX_VALUE_CHARS = 80
 _CURSOR = "references"
+_DOCUMENTS_CURSOR = "references.documents"
 
 _X12 = {("BEG", 3): "po", ("BAK", 3): "po", ("BIG", 2): "invoice", ("BIG", 4): "po", ("PRF", 1): "po", ("BSN", 2): "shipment"}
 _REF_KINDS = {"PO": "po", "IV": "invoice", "CO": "order", "VN": "order"}
@@ -56,6 +58,10 @@ def extract(content: bytes, media_type: str = "") -> set[tuple[str, str]]:
             return set()
     else:
         return set()
+    return _kept(found)
+
+
+def _kept(found: set[tuple[str, str]]) -> set[tuple[str, str]]:
     return {(kind, value) for kind, value in list(found)[:MAX_PER_ARTIFACT] if 0 < len(value) <= MAX_VALUE_CHARS}
 
 
@@ -101,28 +107,43 @@ def _is_number_field(name: str) -> bool:
 
 
 def catch_up(store: Store, *, now: datetime, limit: int = BATCH) -> int:
-    """Index the artifacts stored since the last call (at most `limit`); how many were read."""
+    """Index the artifacts and document jobs stored since the last call (at most `limit` of
+    each); how many were read."""
     with store.reading() as tx:
-        start = _cursor(tx.connection)
+        start = _cursor(tx.connection, _CURSOR)
         rows = tx.connection.execute(
             select(artifacts.c.id, artifacts.c.job_id, artifacts.c.media_type)
             .where(artifacts.c.id > start)
             .order_by(artifacts.c.id)
             .limit(limit)
         ).all()
-    if not rows:
+        documents_start = _cursor(tx.connection, _DOCUMENTS_CURSOR)
+        documents = tx.connection.execute(
+            select(jobs.c.id, jobs.c.payload)
+            .where(jobs.c.id > documents_start, jobs.c.kind == "document")
+            .order_by(jobs.c.id)
+            .limit(limit)
+        ).all()
+    if not rows and not documents:
         return 0
     found: list[dict[str, Any]] = []
     for row in rows:
         content = _content(store, row.id)
         for kind, value in extract(content, row.media_type):
             found.append({"job_id": row.job_id, "kind": kind, "value": value})
+    for document in documents:
+        # the ERP document a document job renders is its payload (it is not stored again as an artifact)
+        for kind, value in _kept(set(_from_json(document.payload))):
+            found.append({"job_id": document.id, "kind": kind, "value": value})
     with store.transaction() as tx:
         if found:
             statement = dialect_insert(store.dialect, job_references).on_conflict_do_nothing(index_elements=["job_id", "kind", "value"])
             tx.connection.execute(statement, found)
-        _advance(tx.connection, rows[-1].id, now)
-    return len(rows)
+        if rows:
+            _advance(tx.connection, _CURSOR, rows[-1].id, now)
+        if documents:
+            _advance(tx.connection, _DOCUMENTS_CURSOR, documents[-1].id, now)
+    return len(rows) + len(documents)
 
 
 def _content(store: Store, artifact_id: int) -> bytes:
@@ -132,14 +153,14 @@ def _content(store: Store, artifact_id: int) -> bytes:
     return bytes(value)
 
 
-def _cursor(connection: Connection) -> int:
-    value = connection.execute(select(console_state.c.value).where(console_state.c.name == _CURSOR)).scalar_one_or_none()
+def _cursor(connection: Connection, name: str) -> int:
+    value = connection.execute(select(console_state.c.value).where(console_state.c.name == name)).scalar_one_or_none()
     return int(value) if value is not None and value.isdigit() else 0
 
 
-def _advance(connection: Connection, artifact_id: int, now: datetime) -> None:
+def _advance(connection: Connection, name: str, last_id: int, now: datetime) -> None:
     statement = dialect_insert(connection.dialect.name, console_state)
     connection.execute(
         statement.on_conflict_do_update(index_elements=["name"], set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}),
-        {"name": _CURSOR, "value": str(artifact_id), "updated_at": now},
+        {"name": name, "value": str(last_id), "updated_at": now},
     )

@@ -5,8 +5,9 @@ The steps of a `document` job, each audited:
 1. The partner and the mapping (the route's, or the partner's override) and the route's
    lookups (reference data, cached for the run).
 2. Render, in one store transaction with the partner's control numbers (ISA13, GS06, ST02), the
-   input and output artifacts and, for a partner that sends 997s (its `transactions` list 997
-   inbound), the outbound group awaiting its 997. The render validates
+   output artifact and, for a partner that sends 997s (its `transactions` list 997 inbound),
+   the outbound group awaiting its 997 (the input is the job's payload, stored when the job was
+   enqueued: it is not stored a second time). The render validates
    the transaction against its definition; an invalid file is never stored or sent. When the
    transaction rolls back, the control numbers were not consumed.
 3. Upload under the route's deterministic file name. The stored output is reused when the job
@@ -16,14 +17,13 @@ The steps of a `document` job, each audited:
    conflict, never overwritten. Only such a re-run asks the file store whether the file is
    there (`may_exist`); a first render's upload is one request.
 
-`mlc replay` of a document job renders again from the stored input with today's mapping and
+`mlc replay` of a document job renders again from the job's payload with today's mapping and
 new control numbers; the file name then carries the replay number (`810_acme_103001.r1.edi`),
 because the partner may already hold the first file.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import PurePosixPath
 from typing import Any
@@ -135,8 +135,6 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
                 output = render_payload(mapping, record, partner=partner.data, now=context.now(), lookups=lookups, document=document)
                 content = dump_json(output).encode("utf-8")
                 media = JSON_MEDIA
-            if generation == 0:
-                tx.put_artifact(job.id, "input", f"{job.key}.json", json.dumps(record, ensure_ascii=False).encode("utf-8"), media_type=JSON_MEDIA)
             tx.put_artifact(job.id, role, filename, content, media_type=media)
             detail: dict[str, Any] = {"mapping": mapping_name, "file": filename, "bytes": len(content)}
             if controls is not None:

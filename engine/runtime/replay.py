@@ -11,7 +11,6 @@ transaction job (one set of a file) maps and writes that set alone, from the fil
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from engine.errors import MlcError, UsageError
@@ -58,8 +57,7 @@ def preview(runtime: Runtime, job_id: int) -> ReplayPreview:
 
 
 def _preview_document(context: Context, job: Job) -> ReplayPreview:
-    stored_input = context.store.artifact(job.id, "input")
-    record = json.loads(stored_input.content) if stored_input else (job.payload or {}).get("record")
+    record = (job.payload or {}).get("record")  # the document as enqueued: the job's payload
     route = context.route(job.route)
     partner = context.partner(job.partner)
     mapping = context.project.mappings[context.project.mapping_for(route.mapping, partner)]

@@ -89,7 +89,6 @@ def seed(runtime: Runtime) -> Seeded:
     store.audit(file_job.id, "dead", route=routes[0], key=file_job.key, partner=partners[0], detail={"message": "not found in bc: items 'PART-1'"})
 
     document, _ = store.enqueue(routes[1], "INV-9001", kind="document", partner=partners[1], payload={"record": {"number": "INV-9001", "externalDocumentNumber": "CUST-PO-77"}})
-    store.put_artifact(document.id, "input", "INV-9001.json", b'{"number": "INV-9001", "externalDocumentNumber": "CUST-PO-77"}', "application/json")
     outbound_file = "810_unit_INV-9001.edi"
     store.put_artifact(document.id, "output", outbound_file, x12_850("INV-9001", "000000777"), "application/edi-x12")
     store.record_outbound_group(partners[1], "MLCONNECT", "PARTNER", "IN", 77, ["0001"], 777, outbound_file, job_id=document.id, sent_at=now - timedelta(hours=1))

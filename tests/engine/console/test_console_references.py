@@ -28,3 +28,17 @@ def test_catch_up_indexes_each_artifact_once_in_batches(runtime: Runtime) -> Non
     with store.reading() as tx:
         values = {row.value for row in tx.connection.execute(job_references.select().where(job_references.c.kind == "po"))}
     assert values == {f"PO-{index}" for index in range(5)}
+
+
+def test_catch_up_indexes_the_erp_document_of_each_document_job_once(runtime: Runtime) -> None:
+    # an outbound document job stores no input artifact: its ERP document is its payload
+    store = runtime.store
+    route = sorted(runtime.project.routes)[0]
+    for index in range(3):
+        store.enqueue(route, f"INV-{index}", kind="document", payload={"record": {"number": f"INV-{index}", "externalDocumentNumber": f"CUST-{index}"}})
+    assert catch_up(store, now=runtime.now(), limit=2) == 2
+    assert catch_up(store, now=runtime.now(), limit=2) == 1
+    assert catch_up(store, now=runtime.now(), limit=2) == 0
+    with store.reading() as tx:
+        values = {row.value for row in tx.connection.execute(job_references.select().where(job_references.c.kind == "number"))}
+    assert values == {f"{prefix}-{index}" for prefix in ("INV", "CUST") for index in range(3)}
