@@ -13,7 +13,14 @@ mapping line that wrote it.
 from __future__ import annotations
 
 from engine.guides.address import Address, parse_address
-from engine.guides.check import Violation, check_interchange, check_or_raise, origin_in_mapping, violations
+from engine.guides.check import (
+    Violation,
+    check_interchange,
+    check_or_raise,
+    check_rendered,
+    origin_in_mapping,
+    violations,
+)
 from engine.guides.guide import Guide, SetGuide, compile_guide
 
 __all__ = [
@@ -23,6 +30,7 @@ __all__ = [
     "Violation",
     "check_interchange",
     "check_or_raise",
+    "check_rendered",
     "compile_guide",
     "origin_in_mapping",
     "parse_address",

@@ -21,8 +21,9 @@ finding can say where it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 from engine.errors import ConfigError
@@ -107,7 +108,9 @@ def parse_address(text: str) -> Address:
     return Address(text.strip(), tuple(steps))
 
 
-@dataclass(slots=True)
+_UNINDEXED: Mapping[str, list[Node]] = MappingProxyType({})
+
+
 class Node:
     """One segment occurrence or loop instance of a parsed transaction.
 
@@ -115,15 +118,20 @@ class Node:
     inside it. A segment's `data` is its elements by id; `position` counts from ST (1).
     """
 
-    tag: str
-    loop: bool
-    data: dict[str, Any]
-    position: int = 0
-    children: list[Node] = field(default_factory=list)
-    segment: Node | None = None
-    by_tag: dict[str, list[Node]] = field(default_factory=dict)
-    """On the root only: every node below it by segment id, in document order (the first step
-    of an address is looked up here instead of walking the tree)."""
+    __slots__ = ("by_tag", "children", "data", "loop", "position", "segment", "tag")
+
+    def __init__(self, tag: str, loop: bool, data: dict[str, Any], position: int = 0) -> None:
+        # a plain class: a document of a few hundred segments builds this many nodes before
+        # every upload, and a dataclass's field factories cost more than the nodes
+        self.tag = tag
+        self.loop = loop
+        self.data = data
+        self.position = position
+        self.children: list[Node] = []
+        self.segment: Node | None = None
+        self.by_tag: Mapping[str, list[Node]] = _UNINDEXED
+        """On the root only: every node below it by segment id, in document order (the first
+        step of an address is looked up here instead of walking the tree)."""
 
     @property
     def head(self) -> Node:
@@ -144,7 +152,9 @@ class Node:
 def index(body: dict[str, Any]) -> Node:
     """The transaction body as a tree of nodes, every segment numbered (ST is 1)."""
     root = Node("ST", True, {})
-    _fill(root, body, [1], root.by_tag)
+    by_tag: dict[str, list[Node]] = {}
+    root.by_tag = by_tag
+    _fill(root, body, [1], by_tag)
     return root
 
 
@@ -162,7 +172,10 @@ def _fill(parent: Node, body: dict[str, Any], counter: list[int], by_tag: dict[s
                 parent.children.append(loop)
                 by_tag.setdefault(tag, []).append(loop)
                 _fill(loop, instance, counter, by_tag)
-                loop.segment = next((c for c in loop.children if c.tag == tag and not c.loop), None)
+                for child in loop.children:
+                    if child.tag == tag and not child.loop:
+                        loop.segment = child
+                        break
         else:
             listed = by_tag.setdefault(key, [])
             for segment in items:

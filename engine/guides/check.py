@@ -5,7 +5,8 @@ lengths and rules in one parsed transaction body (the tree of `mlc x12 parse`); 
 the rule (its guide line), the segment (its position in the transaction, ST being 1) and the
 element. `origin_in_mapping` finds the mapping line that writes a segment's element, so an
 outbound violation also names the line (and through its template, the ERP field) to fix.
-`check_or_raise` is what the runtime calls: a GuideError listing the violations.
+`check_or_raise` is what the runtime calls: a GuideError listing the violations
+(`check_rendered` for a document we rendered, `check_interchange` for text read back).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from engine.guides.guide import Guide, SetGuide
 from engine.guides.rules import RuleContext, evaluate
 from engine.x12.document import parse
 
-__all__ = ["Violation", "check_interchange", "check_or_raise", "origin_in_mapping", "violations"]
+__all__ = ["Violation", "check_interchange", "check_or_raise", "check_rendered", "origin_in_mapping", "violations"]
 
 _SHOWN = 5
 
@@ -131,6 +132,18 @@ def check_or_raise(guide: Guide | None, set_id: str, direction: str, body: dict[
     shown = "; ".join(v.line(origin(v) if origin else None) for v in found[:_SHOWN])
     more = f" (and {len(found) - _SHOWN} more)" if len(found) > _SHOWN else ""
     raise GuideError(f"{document}: breaks partner {guide.partner}'s guide for the {set_id} ({len(found)} violation(s)): {shown}{more}", found)
+
+
+def check_rendered(
+    guide: Guide | None, set_id: str, direction: str, body: Callable[[], dict[str, Any]], document: str,
+    origin: Callable[[Violation], str | None] | None = None,
+) -> None:
+    """`check_or_raise` on one transaction we rendered, its body built by `body` (an outbound
+    render's `Rendered.tree`: the tree of the rendered segments, not of the text read back)
+    only when the partner's guide has requirements for the set."""
+    if guide is None or guide.for_set(set_id, direction) is None:
+        return
+    check_or_raise(guide, set_id, direction, body(), document, origin)
 
 
 def check_interchange(guide: Guide | None, text: str, direction: str, document: str, origin: Callable[[Violation], str | None] | None = None) -> None:

@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.errors import ConfigError, MappingError
-from engine.guides import check_interchange, check_or_raise, origin_in_mapping
+from engine.guides import check_or_raise, check_rendered, origin_in_mapping
 from engine.mapping.compile import CompiledMapping
 from engine.mapping.inbound import render_payload
 from engine.mapping.outbound import Controls, render_outbound
@@ -107,7 +107,7 @@ def render_erp_document(
             mapping, doc, partner=chosen.data, now=now, controls=controls, lookups=lookups, document=source
         )
         written = project.mapping_sources.get(mapping.name)
-        check_interchange(chosen.guide, rendered.text, "outbound", source, (lambda v: origin_in_mapping(written, v)) if written else None)
+        check_rendered(chosen.guide, rendered.set_id, "outbound", rendered.tree, source, (lambda v: origin_in_mapping(written, v)) if written else None)
         return DryRun(mapping.name, chosen.id, rendered.text, "application/edi-x12", rendered.notes)
     payload = render_payload(mapping, doc, partner=chosen.data, now=now, lookups=lookups, document=source)
     return DryRun(mapping.name, chosen.id, dump_json(payload), "application/json")

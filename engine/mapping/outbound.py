@@ -53,6 +53,22 @@ class Rendered:
     receiver: Party
     notes: list[str] = field(default_factory=list)
     """Truncations and delimiter replacements, for the audit trail."""
+    body: list[Segment] = field(default_factory=list, repr=False)
+    """The segments between ST and SE, as rendered."""
+    definition: TransactionSetDef | None = field(default=None, repr=False)
+    """The definition the body was checked against (the partner's version's)."""
+    component: str = ">"
+
+    def tree(self) -> dict[str, Any]:
+        """The transaction's body as the parse tree reads it (`mlc x12 parse`, the inbound
+        mappings and the partner guides read this shape), built from the rendered segments
+        instead of from the text read back. A value holding a delimiter is shown as rendered,
+        before the delimiter policy replaced it in the text."""
+        assert self.definition is not None
+        control = st_control(self.controls.st)
+        return parse_transaction(
+            _framed(self.set_id, control, self.body, self.component), self.definition, self.component, 1, self.definition.version
+        ).tree
 
 
 class _Frame:
@@ -314,6 +330,9 @@ def render_outbound(
         sender=sender,
         receiver=receiver,
         notes=[*notes, *policy.replaced],
+        body=body,
+        definition=target,
+        component=delimiters.component,
     )
 
 
@@ -337,13 +356,7 @@ def _check(
     assert definition is not None and mapping.transaction_set is not None
     if (checked and ordered(body, definition)) or conforms(body, definition):
         return  # no error: the full check below would find none (see engine.x12.conformance)
-    control = st_control(controls.st)
-    segments: list[list[str]] = [["ST", mapping.transaction_set, control]]
-    for segment in body:
-        segments.append(
-            [v if isinstance(v, str) else delimiters.component.join(v) for v in _trimmed(segment)]
-        )
-    segments.append(["SE", str(len(body) + 2), control])
+    segments = _framed(mapping.transaction_set, st_control(controls.st), body, delimiters.component)
     parsed = parse_transaction(segments, definition, delimiters.component, 1, definition.version)
     errors = [p for p in parsed.problems if p.level == "error"]
     if errors:
@@ -352,6 +365,15 @@ def _check(
         raise MappingError(
             f"{document}: mapping {mapping.name} ({mapping.path}) produced an invalid {definition.label}: {shown}{more}"
         )
+
+
+def _framed(set_id: str, control: str, body: list[Segment], component: str) -> list[list[str]]:
+    """ST, the body (composites joined, trailing empty elements dropped) and SE, as read."""
+    segments: list[list[str]] = [["ST", set_id, control]]
+    for segment in body:
+        segments.append([v if isinstance(v, str) else component.join(v) for v in _trimmed(segment)])
+    segments.append(["SE", str(len(body) + 2), control])
+    return segments
 
 
 def _trimmed(segment: Segment) -> Segment:

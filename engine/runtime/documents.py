@@ -30,7 +30,7 @@ from typing import Any
 
 from engine.config.route import EntitySource, FolderTarget
 from engine.errors import ConfigError, MappingError
-from engine.guides import check_interchange, origin_in_mapping
+from engine.guides import check_rendered, origin_in_mapping
 from engine.mapping import Controls, render_outbound, render_payload
 from engine.mapping.dryrun import dump_json
 from engine.mapping.templates import base_context
@@ -114,7 +114,7 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
                     mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=document
                 )
                 written = context.project.mapping_sources.get(mapping_name)
-                check_interchange(partner.guide, rendered.text, "outbound", document, (lambda v: origin_in_mapping(written, v)) if written else None)
+                check_rendered(partner.guide, rendered.set_id, "outbound", rendered.tree, document, (lambda v: origin_in_mapping(written, v)) if written else None)
                 content = rendered.text.encode("utf-8")
                 notes = rendered.notes
                 if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
