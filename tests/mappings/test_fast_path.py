@@ -9,17 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from golden_support import expects_error
 
 from engine.mapping import templates
 from engine.mapping.cases import Case, discover, run_case
 
 ROOT = Path(__file__).resolve().parents[2]
 CASES = discover(ROOT)
-
-
-def _expects_error(case: Case) -> bool:
-    settings = case.path / "case.yaml"
-    return settings.is_file() and "expect_error" in settings.read_text(encoding="utf-8")
 
 
 def _project() -> Any:
@@ -35,7 +31,7 @@ def project() -> Any:
     return _project()
 
 
-@pytest.mark.parametrize("case", [pytest.param(c, id=c.label) for c in CASES if not _expects_error(c)])
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.label) for c in CASES if not expects_error(c)])
 def test_a_golden_case_renders_without_falling_back_to_jinja(project: Any, case: Case) -> None:
     templates.FALLBACKS.clear()
     result = run_case(project, case)
@@ -49,7 +45,7 @@ def test_a_golden_case_renders_the_same_through_jinja_alone(project: Any, case: 
     with templates.translation(False):
         result = run_case(project, case)
     assert result.passed, f"{result.detail}\n{result.diff}"
-    assert templates.FALLBACKS or _expects_error(case)  # the switch sent the values to Jinja
+    assert templates.FALLBACKS or expects_error(case)  # the switch sent the values to Jinja
 
 
 _EVERY_CASE = """
