@@ -5,9 +5,10 @@ for an outbound document job, from the ERP document it carries (its payload).
 A job's key is often its number already (`103001`), but an inbound file job is keyed by its
 file name, and the PO number of the 850 inside it is known only from the file. `catch_up`
 reads the artifacts stored since it last ran (oldest first, a bounded batch per call) and keeps
-what it finds in `job_references` (job id, kind, value); its place is the `references` row of
-`console_state` (`references.documents` for the document jobs' payloads). It runs before each console search and every half minute in `mlc serve`, so
-a number is searchable at most a moment after its document was stored. Several servers may run
+what it finds in `job_references` (job id, kind, value); its places are the `references` row
+of `console_state` and, for the document jobs' payloads, the `references.documents` row. It
+runs before each console search and every half minute in `mlc serve`, so a number is
+searchable at most a moment after its document was stored. Several servers may run
 it together: a reference found twice is kept once.
 
 What is read: X12 (ISA13, GS06, BEG03, BAK03, BIG02/BIG04, PRF01, BSN02, REF02 of PO/IV/CO/VN
