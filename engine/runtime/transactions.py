@@ -91,7 +91,7 @@ def read_transaction(store: Store, job: Job) -> CheckedTransaction:
     found: list[CheckedTransaction] = []
     interchanges = 0
     with transaction_stream(store, job) as stream:
-        for event in walk(stream, name):
+        for event in walk(stream, name, keep_segments=False):
             if isinstance(event, CheckedTransaction):
                 found.append(event)
             else:
