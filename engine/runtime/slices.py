@@ -16,14 +16,16 @@ first bytes are `ST` with the set's id and control number) also falls back to.
 
 from __future__ import annotations
 
+import io
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from engine.x12 import problems as P
 from engine.x12.problems import Problem
 from engine.x12.reader import Group, Interchange, Transaction
 
-__all__ = ["SegmentSpans", "business_problems", "envelope_text", "segments_of", "standalone", "transaction_text"]
+__all__ = ["SegmentSpans", "business_problems", "envelope_text", "segments_of", "standalone", "standalone_stream", "transaction_text"]
 
 _BLANK = b" \t\r\n\x0b\x0c"
 
@@ -100,9 +102,51 @@ def transaction_text(txn: Transaction) -> str:
 def standalone(envelope: str, body: bytes, group_control: str, interchange_control: str) -> bytes:
     """One transaction set as a file of its own: its ISA and GS, the set, and a GE and IEA
     counting one set (the reader then checks it as it checked the set in the whole file)."""
+    return envelope.encode("utf-8") + body + _trailer(envelope, group_control, interchange_control)
+
+
+def _trailer(envelope: str, group_control: str, interchange_control: str) -> bytes:
     element, terminator = envelope[3], envelope[105]  # the ISA is fixed width: its separator, its terminator
-    trailer = f"GE{element}1{element}{group_control}{terminator}IEA{element}1{element}{interchange_control}{terminator}"
-    return envelope.encode("utf-8") + body + trailer.encode("utf-8")
+    return f"GE{element}1{element}{group_control}{terminator}IEA{element}1{element}{interchange_control}{terminator}".encode()
+
+
+class _RangeReader(io.RawIOBase):
+    """`envelope`, then `length` bytes fetched from `start` by `fetch(start, count)` a piece at
+    a time, then `trailer`: what `standalone` joins, without holding the body."""
+
+    def __init__(self, envelope: bytes, fetch: Callable[[int, int], bytes], start: int, length: int, trailer: bytes, most: int) -> None:
+        self._most = most
+        self._head = envelope
+        self._fetch = fetch
+        self._next = start
+        self._left = length
+        self._tail = trailer
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        view = memoryview(buffer).cast("B")
+        if self._head:
+            piece, self._head = self._head[: len(view)], self._head[len(view) :]
+        elif self._left:
+            piece = self._fetch(self._next, min(len(view), self._left, self._most))
+            self._next += len(piece)
+            self._left -= len(piece)
+        else:
+            piece, self._tail = self._tail[: len(view)], self._tail[len(view) :]
+        view[: len(piece)] = piece
+        return len(piece)
+
+
+def standalone_stream(
+    envelope: str, fetch: Callable[[int, int], bytes], start: int, length: int, group_control: str, interchange_control: str, chunk_size: int = 1 << 20
+) -> io.BufferedReader:
+    """`standalone` as a stream: the set's bytes are fetched a chunk at a time (`fetch(start,
+    count)`, e.g. `Store.artifact_range`; it must return `count` bytes or raise), so a set of
+    20 MB is read without holding it."""
+    raw = _RangeReader(envelope.encode("utf-8"), fetch, start, length, _trailer(envelope, group_control, interchange_control), chunk_size)
+    return io.BufferedReader(raw, buffer_size=chunk_size)
 
 
 def segments_of(body: bytes, terminator: str, element: str) -> list[list[str]]:

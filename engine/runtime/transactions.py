@@ -23,36 +23,52 @@ it again from the stored file with today's mapping and reference data and create
 from __future__ import annotations
 
 import io
+import json
 import time
-from typing import Any
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 from engine.errors import MappingError, MlcError, X12Error
 from engine.guides import check_or_raise
 from engine.mapping import document_key, render_payload
-from engine.mapping.dryrun import dump_json
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
-from engine.runtime.slices import standalone
+from engine.runtime.slices import standalone, standalone_stream
 from engine.runtime.targets import check_required, write
 from engine.store import Job, Store
 from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
 from engine.x12.reader import Group, Interchange
 
-__all__ = ["business_number", "read_transaction", "refuse_broken", "run_transaction", "transaction_bytes"]
+JSON_CHUNK = 1 << 20
+"""About how many characters of an output's JSON are encoded and stored at a time."""
+
+__all__ = ["business_number", "json_chunks", "read_transaction", "refuse_broken", "run_transaction", "transaction_bytes", "transaction_stream"]
 
 
 def transaction_bytes(store: Store, job: Job) -> bytes:
     """The set as a file of its own (its ISA/GS, the set's bytes from the stored file, GE/IEA)."""
+    with transaction_stream(store, job) as stream:
+        return stream.read()
+
+
+def transaction_stream(store: Store, job: Job) -> BinaryIO:
+    """`transaction_bytes` as a stream: the set's bytes are read from the stored file a chunk
+    at a time (`Store.artifact_range`), never held whole."""
     payload = job.payload or {}
+    envelope, gs06, isa13 = str(payload["envelope"]), str(payload["gs06"]), str(payload["isa13"])
     if "text" in payload:
-        body = str(payload["text"]).encode("utf-8")
-    else:
-        start, end = (int(value) for value in payload["range"])
-        found = store.artifact_range(int(payload["file_job"]), "input", start, end - start)
-        if found is None or len(found) != end - start:
-            raise MappingError(f"job {job.id}: the file of job {payload.get('file_job')} is not stored (whole); the set cannot be read")
-        body = found
-    return standalone(str(payload["envelope"]), body, str(payload["gs06"]), str(payload["isa13"]))
+        return io.BytesIO(standalone(envelope, str(payload["text"]).encode("utf-8"), gs06, isa13))
+    start, end = (int(value) for value in payload["range"])
+    file_job = int(payload["file_job"])
+
+    def fetch(offset: int, count: int) -> bytes:
+        found = store.artifact_range(file_job, "input", offset, count)
+        if found is None or len(found) != count:
+            raise MappingError(f"job {job.id}: the file of job {file_job} is not stored (whole); the set cannot be read")
+        return found
+
+    fetch(start, min(1, end - start))  # a file that is gone fails here, before anything is read
+    return standalone_stream(envelope, fetch, start, end - start, gs06, isa13)
 
 
 def refuse_broken(event: Interchange | Group, name: str) -> None:
@@ -74,13 +90,14 @@ def read_transaction(store: Store, job: Job) -> CheckedTransaction:
     name = f"{payload.get('file', '?')} (ST02 {payload.get('st02', '?')})"
     found: list[CheckedTransaction] = []
     interchanges = 0
-    for event in walk(io.BytesIO(transaction_bytes(store, job)), name):
-        if isinstance(event, CheckedTransaction):
-            found.append(event)
-        else:
-            refuse_broken(event, name)
-            if isinstance(event, Interchange):
-                interchanges += 1
+    with transaction_stream(store, job) as stream:
+        for event in walk(stream, name, keep_segments=False):
+            if isinstance(event, CheckedTransaction):
+                found.append(event)
+            else:
+                refuse_broken(event, name)
+                if isinstance(event, Interchange):
+                    interchanges += 1
     if not interchanges:
         raise X12Error("the file holds no complete interchange", source=name)
     if len(found) != 1:
@@ -100,6 +117,7 @@ def run_transaction(context: Context, job: Job) -> dict[str, Any]:
     mapping_name = context.project.mapping_for(route.mapping, partner)
     mapping = context.project.mappings[mapping_name]
     group = checked.raw.group
+    number = business_number(mapping, checked, partner.data) or job.key
     started = time.perf_counter()
     output = render_payload(
         mapping,
@@ -110,9 +128,9 @@ def run_transaction(context: Context, job: Job) -> dict[str, Any]:
         group=group_facts(group),
         document=f"{name} (ST02 {control})",
     )
+    del checked  # the tree is read: the payload and its JSON need not share memory with it
     with context.store.transaction() as tx:
-        tx.put_artifact(job.id, "output", f"{name}#{control}.json", dump_json(output).encode("utf-8"), media_type="application/json")
-        number = business_number(mapping, checked, partner.data) or job.key
+        tx.put_artifact_stream(job.id, "output", f"{name}#{control}.json", json_chunks(output), media_type="application/json")
         context.audit(job, "map", f"{set_id} {control} through {mapping_name}", tx=tx, key=number, duration_ms=elapsed_ms(started), detail={"set": set_id, "st02": control, "file_job": payload.get("file_job")})
     check_required(context, route, output, source)
     started = time.perf_counter()
@@ -127,6 +145,23 @@ def run_transaction(context: Context, job: Job) -> dict[str, Any]:
     if outcome.event == "held":
         result["review"] = [outcome.message]
     return result
+
+
+def json_chunks(value: Any, size: int = JSON_CHUNK) -> Iterator[bytes]:
+    """`dump_json(value).encode("utf-8")` in pieces of about `size` bytes: the JSON of a
+    receipt of 144,000 lines is stored without joining it in memory (`json.dumps` with an
+    indent builds a list of every token before joining them)."""
+    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
+    pieces: list[str] = []
+    held = 0
+    for piece in encoder.iterencode(value):
+        pieces.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(pieces).encode("utf-8")
+            pieces, held = [], 0
+    pieces.append("\n")
+    yield "".join(pieces).encode("utf-8")
 
 
 def business_number(mapping: Any, checked: CheckedTransaction, partner: dict[str, Any]) -> str:

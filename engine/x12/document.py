@@ -76,8 +76,12 @@ def _notes(txn: Transaction, definition: definitions.TransactionSetDef | None, r
     return notes
 
 
-def walk(stream: BinaryIO, source: str) -> Iterator[CheckedTransaction | Group | Interchange]:
-    """The reader's events, with every transaction parsed and checked."""
+def walk(stream: BinaryIO, source: str, *, keep_segments: bool = True) -> Iterator[CheckedTransaction | Group | Interchange]:
+    """The reader's events, with every transaction parsed and checked.
+
+    With `keep_segments` False each transaction's segments are dropped while its tree is built
+    (`Transaction.segments` keeps its ST and SE only): for a caller that needs the tree alone,
+    so a big set's segment lists and its tree are not held together."""
     for event in read_events(stream, source):
         if isinstance(event, Transaction):
             group = event.group
@@ -89,7 +93,11 @@ def walk(stream: BinaryIO, source: str) -> Iterator[CheckedTransaction | Group |
                 group.interchange.delimiters.component,
                 event.position,
                 group.version if not refused else "",
+                consume=not keep_segments,
             )
+            if not keep_segments:
+                segments = event.segments
+                event.segments = [segments[0], *([segments[-1]] if len(segments) > 1 and segments[-1] else [])]
             yield CheckedTransaction(event, parsed, _notes(event, definition, refused))
         else:
             yield event

@@ -111,6 +111,10 @@ def _generate(definition: SegmentDef, build: bool) -> Scanner:
             if not build:  # a rendered segment: a composite is a list (read segments are text)
                 body.append(f"{inner}if type(v) is not str: return None")
             body += [inner + line for line in _value_check(spec, codes)]
+            if build and spec.codes is not None:
+                # The code list's own string: a big set's thousands of "EA" share one object.
+                names[f"_canon{position}"] = {code: code for code in spec.codes}
+                body.append(f"{inner}v = _canon{position}[v]")
             if build:
                 body.append(f"{inner}out[{key!r}] = v.split(comp) if comp in v else v")
         if spec.usage == "M":

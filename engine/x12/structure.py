@@ -97,6 +97,8 @@ first segment)."""
 
 _PROGRAMS_KEPT = 512
 _UNSEEN: Any = object()
+_READ: list[str] = []
+"""What a consumed segment is replaced with (`parse_transaction(consume=True)`)."""
 
 
 _PLANS: dict[int, tuple[TransactionSetDef, _Plan]] = {}
@@ -153,8 +155,10 @@ class ParsedTransaction:
 
 
 class _Walker:
-    def __init__(self, definition: TransactionSetDef, component: str, elements: bool = True) -> None:
+    def __init__(self, definition: TransactionSetDef, component: str, elements: bool = True, consume: bool = False) -> None:
         self.definition = definition
+        self.consume = consume
+        """True: each body segment is replaced by `_READ` once read, freeing it while the tree grows."""
         self.component = component
         self.elements = elements
         """False: place segments by id only, without reading or checking their elements."""
@@ -206,8 +210,11 @@ class _Walker:
         scanners = self.scanners
         component = self.component
         definitions = self.definition.segments
+        consume = self.consume
         for offset, (closed, kind, key, repeat, first_use) in enumerate(program, start=1):
             seg = segments[offset]
+            if consume:
+                segments[offset] = _READ
             tag = seg[0]
             if closed:
                 del stack[-closed:]
@@ -233,8 +240,12 @@ class _Walker:
         scanners = self.scanners if self.elements else {}
         component = self.component
         steps = self.steps
+        consume = self.consume
+        end_tag = segments[-1][0] if segments else "SE"  # read before the last segment may be consumed
         for offset in range(1, body_end):
             seg = segments[offset]
+            if consume:
+                segments[offset] = _READ
             tag = seg[0]
             frame = stack[-1]
             found = frame.compiled.lookup[frame.index].get(tag, -1)
@@ -307,7 +318,6 @@ class _Walker:
                 if steps is not None:
                     steps.append((depth - len(stack) + 1, 1, child.key, loop.repeat, child.first.max_use))
         end_position = first_position + len(segments) - 1
-        end_tag = segments[-1][0] if segments else "SE"
         while stack:
             self._close(stack.pop(), end_position, end_tag, len(segments))
         if self.plan.hierarchical and self.elements:
@@ -485,13 +495,18 @@ def parse_transaction(
     component: str,
     first_position: int,
     version: str = "",
+    consume: bool = False,
 ) -> ParsedTransaction:
-    """Build the tree of one transaction (ST..SE) and check it against its definition."""
+    """Build the tree of one transaction (ST..SE) and check it against its definition.
+
+    With `consume`, each body segment of `segments` is dropped (replaced by an empty list) as
+    soon as it is placed, so the segments and the tree are not both held whole: for a caller
+    that needs the tree alone (ST and SE stay)."""
     st = segments[0]
     set_id = st[1] if len(st) > 1 else ""
     control = st[2] if len(st) > 2 else ""
     if definition is None:
         return ParsedTransaction(set_id, control, None, {"segments": flat_segments(segments, component, version)}, [])
-    walker = _Walker(definition, component)
+    walker = _Walker(definition, component, consume=consume)
     tree = walker.read(segments, first_position)
     return ParsedTransaction(set_id, control, definition, tree, walker.problems)

@@ -22,6 +22,8 @@ from engine.x12.delimiters import Delimiters, detect
 
 CHUNK_SIZE = 1 << 20
 _MIN_ISA_LOOKAHEAD = 512
+_TAGS_KEPT = 1024
+"""Distinct segment ids shared per file (a file of garbage ids stays bounded)."""
 
 
 class Tokenizer:
@@ -88,6 +90,7 @@ class Tokenizer:
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
         position = 0
+        tags: dict[str, str] = {}
         buf = ""
         while True:
             # At an interchange boundary: find the next ISA and its delimiters.
@@ -121,6 +124,11 @@ class Tokenizer:
                             continue
                     elements = piece.split(sep)
                     tag = elements[0]
+                    known = tags.get(tag)
+                    if known is not None:
+                        elements[0] = tag = known  # one string per segment id, not one per segment
+                    elif len(tags) < _TAGS_KEPT:
+                        tags[tag] = tag
                     if tag[:3] == "ISA" and _foreign_isa(piece, elements, sep):
                         # An ISA whose delimiters differ from the current ones: re-read it.
                         buf = term.join(pieces[index:]) + term + leftover
