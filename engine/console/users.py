@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -30,9 +31,15 @@ MAX_PASSWORD_CHARS = 1024
 MAX_NAME_CHARS = 64
 
 _hasher = PasswordHasher()
-# Verifying against this when the user does not exist costs the same time as a real check, so
-# the answer time does not tell which user names exist.
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@cache
+def _dummy_hash() -> str:
+    """Verifying against this when the user does not exist costs the same time as a real check,
+    so the answer time does not tell which user names exist. Made at the first login, not at
+    import: argon2id takes 64 MiB, which every worker importing the engine would otherwise hold
+    at its peak."""
+    return _hasher.hash("not a password of anyone")
 
 
 @dataclass(frozen=True)
@@ -106,7 +113,7 @@ def authenticate(store: Store, name: str, password: str, *, now: datetime) -> Us
     with store.reading() as tx:
         row = tx.connection.execute(select(console_users).where(console_users.c.name == name.strip())).one_or_none()
     try:
-        _hasher.verify(row.password_hash if row is not None else _DUMMY_HASH, password)
+        _hasher.verify(row.password_hash if row is not None else _dummy_hash(), password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return None
     if row is None:
