@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -128,9 +129,32 @@ def _partner(project: Project, partner_id: str) -> Partner:
         ) from None
 
 
+_PAYLOAD_JSON = json.JSONEncoder(indent=2, ensure_ascii=False, sort_keys=False)
+"""The JSON form of payloads everywhere (it keeps no state between calls)."""
+
+JSON_CHUNK = 1 << 20
+"""About how many characters of a payload's JSON `json_chunks` encodes at a time."""
+
+
 def dump_json(value: Any) -> str:
     """The JSON form of payloads everywhere (stable: golden files compare as text)."""
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=False) + "\n"
+    return _PAYLOAD_JSON.encode(value) + "\n"
+
+
+def json_chunks(value: Any, size: int = JSON_CHUNK) -> Iterator[bytes]:
+    """`dump_json(value).encode("utf-8")` in pieces of about `size` bytes: the JSON of a
+    receipt of 144,000 lines is stored without joining it in memory (an indented encoding
+    builds a list of every token before joining them)."""
+    pieces: list[str] = []
+    held = 0
+    for piece in _PAYLOAD_JSON.iterencode(value):
+        pieces.append(piece)
+        held += len(piece)
+        if held >= size:
+            yield "".join(pieces).encode("utf-8")
+            pieces, held = [], 0
+    pieces.append("\n")
+    yield "".join(pieces).encode("utf-8")
 
 
 def transactions(data: bytes, source: str) -> list[CheckedTransaction]:

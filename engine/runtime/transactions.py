@@ -23,14 +23,13 @@ it again from the stored file with today's mapping and reference data and create
 from __future__ import annotations
 
 import io
-import json
 import time
-from collections.abc import Iterator
 from typing import Any, BinaryIO
 
 from engine.errors import MappingError, MlcError, X12Error
 from engine.guides import check_or_raise
 from engine.mapping import document_key, render_payload
+from engine.mapping.dryrun import json_chunks
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
 from engine.runtime.slices import standalone, standalone_stream
@@ -39,10 +38,7 @@ from engine.store import Job, Store
 from engine.x12.document import CheckedTransaction, group_facts, interchange_facts, walk
 from engine.x12.reader import Group, Interchange
 
-JSON_CHUNK = 1 << 20
-"""About how many characters of an output's JSON are encoded and stored at a time."""
-
-__all__ = ["business_number", "json_chunks", "read_transaction", "refuse_broken", "run_transaction", "transaction_bytes", "transaction_stream"]
+__all__ = ["business_number", "read_transaction", "refuse_broken", "run_transaction", "transaction_bytes", "transaction_stream"]
 
 
 def transaction_bytes(store: Store, job: Job) -> bytes:
@@ -145,23 +141,6 @@ def run_transaction(context: Context, job: Job) -> dict[str, Any]:
     if outcome.event == "held":
         result["review"] = [outcome.message]
     return result
-
-
-def json_chunks(value: Any, size: int = JSON_CHUNK) -> Iterator[bytes]:
-    """`dump_json(value).encode("utf-8")` in pieces of about `size` bytes: the JSON of a
-    receipt of 144,000 lines is stored without joining it in memory (`json.dumps` with an
-    indent builds a list of every token before joining them)."""
-    encoder = json.JSONEncoder(indent=2, ensure_ascii=False)
-    pieces: list[str] = []
-    held = 0
-    for piece in encoder.iterencode(value):
-        pieces.append(piece)
-        held += len(piece)
-        if held >= size:
-            yield "".join(pieces).encode("utf-8")
-            pieces, held = [], 0
-    pieces.append("\n")
-    yield "".join(pieces).encode("utf-8")
 
 
 def business_number(mapping: Any, checked: CheckedTransaction, partner: dict[str, Any]) -> str:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 
 from engine.errors import MappingError
-from engine.mapping.dryrun import dump_json
+from engine.mapping.dryrun import dump_json, json_chunks
 from engine.runtime.slices import standalone, standalone_stream
-from engine.runtime.transactions import json_chunks, transaction_bytes, transaction_stream
+from engine.runtime.transactions import transaction_bytes, transaction_stream
 from engine.store import Store
 
 ENVELOPE = (
