@@ -31,32 +31,38 @@ class Audit:
         """Record an audit event for `job` (its route, key and partner unless `fields` say
         otherwise); in `tx` when given (the event then commits with the state change it records).
         `with_outcome` keeps the event for the transaction of the job's outcome (done, retry,
-        dead: `settle`), where it is recorded first: one commit less per step, for steps that are
-        idempotent anyway (an upload); a worker that dies before the outcome loses it, and the
-        re-run records the step again."""
-        detail = dict(fields.pop("detail", None) or {})
-        if message:
-            detail["message"] = message
-        values = {
-            "route": fields.pop("route", job.route if job else None),
-            "key": fields.pop("key", job.key if job else None),
-            "partner": fields.pop("partner", job.partner if job else None),
-            "detail": detail or None,
-            **fields,
-        }
+        dead: `outcome`), where it is recorded first: one commit less per step, for steps that
+        are idempotent anyway (an upload); a worker that dies before the outcome loses it, and
+        the re-run records the step again."""
+        values = _values(job, message, fields)
         if with_outcome and job is not None and tx is None:
             self._kept.setdefault(job.id, []).append((event, values))
             return
         (tx or self._store).audit(job.id if job else None, event, **values)
 
-    def settle(self, job: Job, tx: Transaction) -> None:
-        """Record the events kept for the job's outcome (`with_outcome=True`) in `tx`."""
-        for event, values in self._kept.pop(job.id, []):
-            tx.audit(job.id, event, **values)
+    def outcome(self, job: Job, event: str, message: str = "", *, tx: Transaction, **fields: Any) -> None:
+        """Record the event of the job's outcome (`done`, `retry`, `dead`...) in `tx`, after the
+        events kept for it (`with_outcome=True`): all in one statement."""
+        kept = self._kept.pop(job.id, [])
+        tx.audit_many([*((job.id, name, values) for name, values in kept), (job.id, event, _values(job, message, fields))])
 
     def forget(self, job: Job) -> None:
         """Drop what is kept for the job (its run ended without an outcome written)."""
         self._kept.pop(job.id, None)
+
+
+def _values(job: Job | None, message: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of `Transaction.audit` for an event of `job`."""
+    detail = dict(fields.pop("detail", None) or {})
+    if message:
+        detail["message"] = message
+    return {
+        "route": fields.pop("route", job.route if job else None),
+        "key": fields.pop("key", job.key if job else None),
+        "partner": fields.pop("partner", job.partner if job else None),
+        "detail": detail or None,
+        **fields,
+    }
 
 
 def elapsed_ms(started: float) -> float:

@@ -234,18 +234,17 @@ class Runtime:
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
         with self.store.transaction() as tx:
-            self.audit.settle(job, tx)
             if result.get("skipped"):
                 done = tx.skip(job.id, str(result["skipped"]))
-                self.audit(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
+                self.audit.outcome(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
                 return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
             if result.get("review"):
                 reason = "; ".join(str(item) for item in result["review"])
                 parked = tx.review(job.id, result=result, reason=self.mask(reason), worker_id=self.worker_id)
-                self.audit(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
+                self.audit.outcome(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
                 return JobOutcome(parked, JobState.REVIEW, reason)
             done = tx.complete(job.id, result=result, worker_id=self.worker_id)
-            self.audit(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
+            self.audit.outcome(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
 
     def _retry_watcher(self, job: Job | None, **where: Any) -> Callable[[BaseException, float, int], None]:
@@ -270,8 +269,7 @@ class Runtime:
         try:
             with self.store.transaction() as tx:
                 failed = tx.retry(job.id, error=message, not_before=not_before, worker_id=self.worker_id)
-                self.audit.settle(job, tx)
-                self.audit(
+                self.audit.outcome(
                     job, "retry", message, tx=tx, status=status, duration_ms=elapsed_ms(started),
                     detail={"attempt": job.attempts, "retry_in_s": round(wait, 3)},
                 )
@@ -285,8 +283,7 @@ class Runtime:
         message = self.mask(str(exc))
         with self.store.transaction() as tx:
             waiting = tx.defer(job.id, reason=message, not_before=exc.not_before, worker_id=self.worker_id)
-            self.audit.settle(job, tx)
-            self.audit(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
+            self.audit.outcome(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
         return JobOutcome(waiting, JobState.PENDING, message)
 
     def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
@@ -294,8 +291,7 @@ class Runtime:
         try:
             with self.store.transaction() as tx:
                 dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
-                self.audit.settle(job, tx)
-                self.audit(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
+                self.audit.outcome(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
                 _ledger_failed(tx, job, message)
         except StoreError as exc:
             # The claim was lost meanwhile (released as stale, taken by another worker), or the

@@ -180,6 +180,7 @@ class Store:
     unacknowledged = _in_transaction(Transaction.unacknowledged, write=False)
 
     audit = _in_transaction(Transaction.audit)
+    audit_many = _in_transaction(Transaction.audit_many)
     audit_trail = _in_transaction(Transaction.audit_trail, write=False)
     job_events = _in_transaction(Transaction.job_events, write=False)
 

@@ -139,6 +139,7 @@ class Transaction:
 
     # Audit events
     audit = translated(audit_.audit)
+    audit_many = translated(audit_.audit_many)
     audit_trail = translated(audit_.audit_trail)
     job_events = translated(audit_.job_events)
 
