@@ -64,6 +64,9 @@ class RuntimeSettings:
     """Polls re-read this much before the cursor: late commits with an older timestamp are not
     missed (the jobs' unique keys make the re-read records no-ops)."""
     claim_batch: int = 10
+    settle_within_seconds: float = 1.0
+    """The longest a done document job waits for its completion to be written with others of its
+    claim batch (`Runtime.work`)."""
     ack_overdue_hours: float = 24.0
     """An outbound group with no 997 after this long is overdue (`mlc jobs --unacknowledged`)."""
 
@@ -170,7 +173,15 @@ class Runtime:
     # -- working ---------------------------------------------------------------------------
 
     def work(self, *, routes: Iterable[str] | None = None, limit: int | None = None) -> WorkResult:
-        """Claim and run due jobs until none is due (or `limit` jobs ran); what happened."""
+        """Claim and run due jobs until none is due (or `limit` jobs ran); what happened.
+
+        The completions of a batch's document jobs are written together, in one transaction
+        after the batch (or sooner, once the oldest has waited `settle_within_seconds`): one
+        commit for up to `claim_batch` documents instead of one each. A document is safe to
+        complete late: a worker that dies before the write leaves the job running, it is
+        released and run again, and the re-run re-sends the stored output, which the file
+        store finds already there (the same name and content) and does not store twice.
+        """
         result = WorkResult()
         wanted = list(routes) if routes is not None else None
         while not self.stopping and (limit is None or len(result.outcomes) < limit):
@@ -178,14 +189,43 @@ class Runtime:
             jobs = self.store.claim(self.worker_id, limit=batch, routes=wanted, now=self.now())
             if not jobs:
                 break
-            for job in jobs:
-                if not self._still_mine(job):
-                    continue
-                outcome = self.run_job(job)
-                result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
-                self._nested.clear()
-                result.outcomes.append(outcome)
+            unsettled: list[_Finished] = []
+            try:
+                for job in jobs:
+                    if unsettled and time.perf_counter() - unsettled[0].finished > self.settings.settle_within_seconds:
+                        self._settle(unsettled, result)
+                    if not self._still_mine(job):
+                        continue
+                    started = time.perf_counter()
+                    finished = self._execute(job, started)
+                    if isinstance(finished, _Finished) and job.kind in SETTLED_LATE and finished.plainly_done:
+                        finished.slot = len(result.outcomes)
+                        unsettled.append(finished)
+                        result.outcomes.append(JobOutcome(job, JobState.RUNNING, "completion not yet written"))
+                        continue
+                    outcome = finished if isinstance(finished, JobOutcome) else self._finish(finished)
+                    result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
+                    self._nested.clear()
+                    result.outcomes.append(outcome)
+            finally:
+                self._settle(unsettled, result)
         return result
+
+    def _settle(self, unsettled: list[_Finished], result: WorkResult) -> None:
+        """Write the completions of `unsettled` (document jobs done: `work`) in one transaction,
+        each in its place in `result`; one by one when the shared transaction fails (a job
+        whose claim was lost meanwhile must not keep the others from completing)."""
+        if not unsettled:
+            return
+        try:
+            with self.store.transaction() as tx:
+                outcomes = [self._complete(tx, finished) for finished in unsettled]
+        except StoreError:
+            outcomes = [self._finish_if_mine(finished) for finished in unsettled]
+        for finished, outcome in zip(unsettled, outcomes, strict=True):
+            result.outcomes[finished.slot] = outcome
+            self.audit.forget(finished.job)
+        unsettled.clear()
 
     def note_outcome(self, outcome: JobOutcome) -> None:
         """Report the outcome of a job run inside another one (a file job runs its transaction
@@ -216,11 +256,14 @@ class Runtime:
         """Run one claimed job to done, retry or dead letter (never raises for the job's errors)."""
         started = time.perf_counter()
         try:
-            return self._run(job, started)
+            finished = self._execute(job, started)
+            return finished if isinstance(finished, JobOutcome) else self._finish(finished)
         finally:
             self.audit.forget(job)
 
-    def _run(self, job: Job, started: float) -> JobOutcome:
+    def _execute(self, job: Job, started: float) -> JobOutcome | _Finished:
+        """Run the job: its outcome when it failed (retry, wait, dead: written), else what it
+        returned, to be written by `_finish` (or `_complete` in a shared transaction)."""
         try:
             with watching_retries(self._retry_watcher(job)):
                 result = execute(self.context, job)
@@ -233,18 +276,35 @@ class Runtime:
         except Exception as exc:  # a bug: the job dies, the worker goes on
             log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
             return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
+        return _Finished(job, result, started, time.perf_counter())
+
+    def _finish(self, finished: _Finished) -> JobOutcome:
+        """Write the outcome of a job that returned (done, skipped or in review) in a transaction of its own."""
         with self.store.transaction() as tx:
-            if result.get("skipped"):
-                done = tx.skip(job.id, str(result["skipped"]))
-                self.audit.outcome(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
-                return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
-            if result.get("review"):
-                reason = "; ".join(str(item) for item in result["review"])
-                parked = tx.review(job.id, result=result, reason=self.mask(reason), worker_id=self.worker_id)
-                self.audit.outcome(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
-                return JobOutcome(parked, JobState.REVIEW, reason)
-            done = tx.complete(job.id, result=result, worker_id=self.worker_id)
-            self.audit.outcome(job, "done", tx=tx, duration_ms=elapsed_ms(started), detail=result)
+            return self._complete(tx, finished)
+
+    def _finish_if_mine(self, finished: _Finished) -> JobOutcome:
+        """`_finish`, or, when the store refuses (the claim was lost meanwhile: released as stale,
+        taken by another worker), the job left running: it is that worker's to finish."""
+        try:
+            return self._finish(finished)
+        except StoreError as exc:
+            log.warning("job %s: could not write its completion (%s); another worker has it or it is released when its claim goes stale", finished.job.id, exc)
+            return JobOutcome(finished.job, JobState.RUNNING, str(exc))
+
+    def _complete(self, tx: Transaction, finished: _Finished) -> JobOutcome:
+        job, result, started = finished.job, finished.result, finished.started
+        if result.get("skipped"):
+            done = tx.skip(job.id, str(result["skipped"]))
+            self.audit.outcome(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
+            return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
+        if result.get("review"):
+            reason = "; ".join(str(item) for item in result["review"])
+            parked = tx.review(job.id, result=result, reason=self.mask(reason), worker_id=self.worker_id)
+            self.audit.outcome(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
+            return JobOutcome(parked, JobState.REVIEW, reason)
+        done = tx.complete(job.id, result=result, worker_id=self.worker_id)
+        self.audit.outcome(job, "done", tx=tx, duration_ms=round((finished.finished - started) * 1000, 3), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
 
     def _retry_watcher(self, job: Job | None, **where: Any) -> Callable[[BaseException, float, int], None]:
@@ -344,6 +404,28 @@ class Runtime:
         worked = self.work(routes=names if routes is not None else None)
         partner_errors = {name: dict(poll.partner_errors) for name, poll in polls.items() if poll.partner_errors}
         return {"polls": polls, "poll_errors": poll_errors, "partner_errors": partner_errors, "work": worked}
+
+
+SETTLED_LATE = frozenset({"document"})
+"""Job kinds whose completion `Runtime.work` writes with others of its batch (its docstring)."""
+
+
+@dataclass
+class _Finished:
+    """A job that ran and returned `result`; its outcome not yet written."""
+
+    job: Job
+    result: dict[str, Any]
+    started: float
+    finished: float
+    """`time.perf_counter()` when it started and when it returned (the done event's duration)."""
+    slot: int = -1
+    """Its place in the `WorkResult` of `Runtime.work`, held until its outcome is written."""
+
+    @property
+    def plainly_done(self) -> bool:
+        """Done, neither skipped nor in review."""
+        return not self.result.get("skipped") and not self.result.get("review")
 
 
 def _ledger_failed(tx: Transaction, job: Job, message: str) -> None:

@@ -1,0 +1,101 @@
+"""A worker writes the completions of a claim batch's document jobs in one transaction after the
+batch: one commit for the batch instead of one per document. Every job ends done with its audit
+trail in order; a job whose claim was lost meanwhile does not keep the others from completing;
+`settle_within_seconds` bounds how long a completion waits. (Crash safety with completions
+written late is the SIGKILL test of test_crash.py: a re-run re-sends the stored output, which
+the outbox already holds.)"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from world import FAST, World
+
+from benchmarks.emulated import post_invoices
+from engine.store import JobState
+
+ROUTE = "bc-invoices-to-810"
+INVOICES = 23  # besides the seed's two: 25 documents, batches of 10, 10 and 5
+
+
+@contextmanager
+def counting_commits() -> Iterator[list[int]]:
+    """A list that grows by one at each database commit in this process while the block runs."""
+    commits: list[int] = []
+
+    def count(_connection: Any) -> None:
+        commits.append(1)
+
+    event.listen(Engine, "commit", count)
+    try:
+        yield commits
+    finally:
+        event.remove(Engine, "commit", count)
+
+
+def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_path: Path) -> None:
+    post_invoices(world.bc, INVOICES)
+    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+        documents = runtime.poll(ROUTE).enqueued
+        with counting_commits() as commits:
+            result = runtime.work(routes=[ROUTE])
+        committed = len(commits)
+        trails = {o.job.key: [e.event for e in runtime.store.job_events(o.job.id)] for o in result.outcomes}
+
+    assert documents == INVOICES + 2
+    assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
+    assert len({o.job.id for o in result.outcomes}) == documents
+    batches = 3
+    # a claim and a completion per batch, a render per document, and the claim that found none
+    assert committed == batches + documents + batches + 1
+    assert set(map(tuple, trails.values())) == {("enqueued", "render", "upload", "done")}
+    assert len(world.outbox("acme")) + len(world.outbox("contoso")) >= documents
+
+
+def test_settle_within_zero_writes_each_completion_before_the_next_job(world: World, tmp_path: Path) -> None:
+    post_invoices(world.bc, 8)
+    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10, settle_within_seconds=0.0)) as runtime:
+        documents = runtime.poll(ROUTE).enqueued
+        with counting_commits() as commits:
+            result = runtime.work(routes=[ROUTE])
+
+    assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
+    assert len(commits) == 2 + documents + documents  # two claims (the second finds none); each document's render and completion
+
+
+def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    post_invoices(world.bc, 3)
+    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+        runtime.poll(ROUTE)
+        files = runtime.systems.files("cleo")
+        upload = files.upload
+        uploads: list[str] = []
+        stolen: list[int] = []
+
+        def upload_then_lose_the_first_claim(folder: str, name: str, content: bytes, **kwargs: Any) -> Any:
+            remote = upload(folder, name, content, **kwargs)
+            uploads.append(name)
+            if len(uploads) == 3:  # the first job's claim is lost to another worker meanwhile
+                first = runtime.store.jobs(route=ROUTE)[0]
+                runtime.store.defer(first.id, reason="released", not_before=runtime.now() - timedelta(seconds=1), worker_id=runtime.worker_id)
+                assert runtime.store.claim_one(first.id, "other-worker", now=runtime.now()) is not None
+                stolen.append(first.id)
+            return remote
+
+        monkeypatch.setattr(files, "upload", upload_then_lose_the_first_claim)
+        result = runtime.work(routes=[ROUTE])
+        stored = {job.id: job for job in runtime.store.jobs(route=ROUTE)}
+
+    states = {o.job.id: o.state for o in result.outcomes}
+    assert states.pop(stolen[0]) is JobState.RUNNING
+    assert set(states.values()) == {JobState.DONE} and len(states) == 4
+    assert stored[stolen[0]].state is JobState.RUNNING and stored[stolen[0]].claimed_by == "other-worker"
+    assert all(stored[job_id].state is JobState.DONE for job_id in states)
