@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from engine.store import Job, Store, Transaction
+from engine.store import AuditRow, Job, Store, Transaction
 
 __all__ = ["Audit", "elapsed_ms"]
 
@@ -43,8 +43,14 @@ class Audit:
     def outcome(self, job: Job, event: str, message: str = "", *, tx: Transaction, **fields: Any) -> None:
         """Record the event of the job's outcome (`done`, `retry`, `dead`...) in `tx`, after the
         events kept for it (`with_outcome=True`): all in one statement."""
-        kept = self._kept.pop(job.id, [])
-        tx.audit_many([*((job.id, name, values) for name, values in kept), (job.id, event, _values(job, message, fields))])
+        tx.audit_many(self.outcome_rows(job, event, message, **fields))
+        self.forget(job)
+
+    def outcome_rows(self, job: Job, event: str, message: str = "", **fields: Any) -> list[AuditRow]:
+        """What `outcome` records, for `Transaction.audit_many` (the outcomes of several jobs in
+        one statement); the kept events stay kept until `forget` (once the rows are committed)."""
+        kept = self._kept.get(job.id, [])
+        return [*((job.id, name, values) for name, values in kept), (job.id, event, _values(job, message, fields))]
 
     def forget(self, job: Job) -> None:
         """Drop what is kept for the job (its run ended without an outcome written)."""

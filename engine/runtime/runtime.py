@@ -41,7 +41,7 @@ from engine.runtime.execute import execute
 from engine.runtime.lookups import LookupCache
 from engine.runtime.poll import PollResult, poll_route
 from engine.runtime.systems import Systems
-from engine.store import Job, JobState, LedgerState, Store, Transaction
+from engine.store import AuditRow, Job, JobState, LedgerState, Store, Transaction
 
 __all__ = ["Runtime", "RuntimeSettings", "WorkResult"]
 
@@ -219,7 +219,9 @@ class Runtime:
             return
         try:
             with self.store.transaction() as tx:
-                outcomes = [self._complete(tx, finished) for finished in unsettled]
+                rows: list[AuditRow] = []
+                outcomes = [self._complete(tx, finished, rows) for finished in unsettled]
+                tx.audit_many(rows)
         except StoreError:
             outcomes = [self._finish_if_mine(finished) for finished in unsettled]
         for finished, outcome in zip(unsettled, outcomes, strict=True):
@@ -280,8 +282,14 @@ class Runtime:
 
     def _finish(self, finished: _Finished) -> JobOutcome:
         """Write the outcome of a job that returned (done, skipped or in review) in a transaction of its own."""
-        with self.store.transaction() as tx:
-            return self._complete(tx, finished)
+        try:
+            with self.store.transaction() as tx:
+                rows: list[AuditRow] = []
+                outcome = self._complete(tx, finished, rows)
+                tx.audit_many(rows)
+            return outcome
+        finally:
+            self.audit.forget(finished.job)
 
     def _finish_if_mine(self, finished: _Finished) -> JobOutcome:
         """`_finish`, or, when the store refuses (the claim was lost meanwhile: released as stale,
@@ -292,19 +300,20 @@ class Runtime:
             log.warning("job %s: could not write its completion (%s); another worker has it or it is released when its claim goes stale", finished.job.id, exc)
             return JobOutcome(finished.job, JobState.RUNNING, str(exc))
 
-    def _complete(self, tx: Transaction, finished: _Finished) -> JobOutcome:
+    def _complete(self, tx: Transaction, finished: _Finished, rows: list[AuditRow]) -> JobOutcome:
+        """Write the outcome of a job that returned in `tx`; its audit rows added to `rows`."""
         job, result, started = finished.job, finished.result, finished.started
         if result.get("skipped"):
             done = tx.skip(job.id, str(result["skipped"]))
-            self.audit.outcome(job, "skipped", str(result["skipped"]), tx=tx, duration_ms=elapsed_ms(started))
+            rows += self.audit.outcome_rows(job, "skipped", str(result["skipped"]), duration_ms=elapsed_ms(started))
             return JobOutcome(done, JobState.SKIPPED, str(result["skipped"]))
         if result.get("review"):
             reason = "; ".join(str(item) for item in result["review"])
             parked = tx.review(job.id, result=result, reason=self.mask(reason), worker_id=self.worker_id)
-            self.audit.outcome(job, "review", reason, tx=tx, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
+            rows += self.audit.outcome_rows(job, "review", reason, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
             return JobOutcome(parked, JobState.REVIEW, reason)
         done = tx.complete(job.id, result=result, worker_id=self.worker_id)
-        self.audit.outcome(job, "done", tx=tx, duration_ms=round((finished.finished - started) * 1000, 3), detail=result)
+        rows += self.audit.outcome_rows(job, "done", duration_ms=round((finished.finished - started) * 1000, 3), detail=result)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
 
     def _retry_watcher(self, job: Job | None, **where: Any) -> Callable[[BaseException, float, int], None]:

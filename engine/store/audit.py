@@ -17,7 +17,7 @@ from sqlalchemy import Row, insert, or_, select
 
 from engine.store.jobs import matching_job_ids
 from engine.store.models import audit_events
-from engine.store.records import AuditEvent, json_object
+from engine.store.records import AuditEvent, AuditRow, json_object
 
 if TYPE_CHECKING:
     from engine.store.transaction import Mask, Transaction
@@ -44,13 +44,16 @@ def audit(
     return event_id
 
 
-def audit_many(tx: Transaction, events: Sequence[tuple[int | None, str, Mapping[str, Any]]]) -> None:
-    """Record several audit events in one statement, in their order: each is (job id, event,
-    the keyword arguments of `audit`), masked as `audit` masks (a job's outcome and the events
-    kept for it: one INSERT instead of one per row)."""
+def audit_many(tx: Transaction, events: Sequence[AuditRow]) -> None:
+    """Record several audit events in their order, masked as `audit` masks: one INSERT of many
+    rows (the outcomes of a batch of jobs and the events kept for them) instead of one per row."""
     rows = [_row(tx, job_id, event, **fields) for job_id, event, fields in events]
-    if rows:
-        tx.connection.execute(insert(audit_events), rows)
+    for start in range(0, len(rows), _ROWS_PER_INSERT):
+        tx.connection.execute(insert(audit_events).values(rows[start : start + _ROWS_PER_INSERT]))
+
+
+_ROWS_PER_INSERT = 200
+"""Rows per multi-row INSERT (9 parameters each: far under SQLite's 32,766 and PostgreSQL's 65,535)."""
 
 
 def _row(

@@ -77,6 +77,11 @@ def json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | 
     return dict(value)
 
 
+AuditRow = tuple[int | None, str, Mapping[str, Any]]
+"""An audit event for `Transaction.audit_many`: (job id, event, the keyword arguments of
+`Transaction.audit`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class Job:
     """One unit of work, unique on (route, key)."""

@@ -84,7 +84,7 @@ def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: 
             remote = upload(folder, name, content, **kwargs)
             uploads.append(name)
             if len(uploads) == 3:  # the first job's claim is lost to another worker meanwhile
-                first = runtime.store.jobs(route=ROUTE)[0]
+                first = min(runtime.store.jobs(route=ROUTE), key=lambda job: job.id)
                 runtime.store.defer(first.id, reason="released", not_before=runtime.now() - timedelta(seconds=1), worker_id=runtime.worker_id)
                 assert runtime.store.claim_one(first.id, "other-worker", now=runtime.now()) is not None
                 stolen.append(first.id)
@@ -93,9 +93,13 @@ def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: 
         monkeypatch.setattr(files, "upload", upload_then_lose_the_first_claim)
         result = runtime.work(routes=[ROUTE])
         stored = {job.id: job for job in runtime.store.jobs(route=ROUTE)}
+        trails = {job_id: [e.event for e in runtime.store.job_events(job_id)] for job_id in stored}
 
     states = {o.job.id: o.state for o in result.outcomes}
     assert states.pop(stolen[0]) is JobState.RUNNING
     assert set(states.values()) == {JobState.DONE} and len(states) == 4
     assert stored[stolen[0]].state is JobState.RUNNING and stored[stolen[0]].claimed_by == "other-worker"
     assert all(stored[job_id].state is JobState.DONE for job_id in states)
+    # written one by one after the shared transaction failed, each with the upload kept for it
+    assert all(trails[job_id] == ["enqueued", "render", "upload", "done"] for job_id in states)
+    assert trails[stolen[0]] == ["enqueued", "render"]  # its upload was kept for the completion it could not write
