@@ -219,10 +219,11 @@ class Runtime:
             return
         try:
             with self.store.transaction() as tx:
-                rows: list[AuditRow] = []
-                outcomes = [self._complete(tx, finished, rows) for finished in unsettled]
-                tx.audit_many(rows)
-        except StoreError:
+                done = tx.complete_many([(finished.job, finished.result) for finished in unsettled], worker_id=self.worker_id)
+                tx.audit_many([row for finished in unsettled for row in self._done_rows(finished)])
+            outcomes = [JobOutcome(job, JobState.DONE, str(finished.result.get("summary", ""))) for job, finished in zip(done, unsettled, strict=True)]
+        except StoreError as exc:
+            log.warning("the completions of jobs %s could not be written together (%s); writing them one by one", [f.job.id for f in unsettled], exc)
             outcomes = [self._finish_if_mine(finished) for finished in unsettled]
         for finished, outcome in zip(unsettled, outcomes, strict=True):
             result.outcomes[finished.slot] = outcome
@@ -313,8 +314,11 @@ class Runtime:
             rows += self.audit.outcome_rows(job, "review", reason, duration_ms=elapsed_ms(started), detail={"summary": result.get("summary")})
             return JobOutcome(parked, JobState.REVIEW, reason)
         done = tx.complete(job.id, result=result, worker_id=self.worker_id)
-        rows += self.audit.outcome_rows(job, "done", duration_ms=round((finished.finished - started) * 1000, 3), detail=result)
+        rows += self._done_rows(finished)
         return JobOutcome(done, JobState.DONE, str(result.get("summary", "")))
+
+    def _done_rows(self, finished: _Finished) -> list[AuditRow]:
+        return self.audit.outcome_rows(finished.job, "done", duration_ms=round((finished.finished - finished.started) * 1000, 3), detail=finished.result)
 
     def _retry_watcher(self, job: Job | None, **where: Any) -> Callable[[BaseException, float, int], None]:
         """An audit row (`connector-retry`) for each retry a connector makes inside a job or a

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -170,6 +171,22 @@ def complete(
     return _transition(tx, job_id, _COMPLETE, values, worker_id, tx.now())
 
 
+def complete_many(tx: Transaction, done: Sequence[tuple[Job, Mapping[str, Any] | None]], *, worker_id: str) -> list[Job]:
+    """Mark several running jobs that `worker_id` holds done, each with its result, in one
+    executemany (a worker's batch of documents); the jobs as given with the change applied
+    (state, result, updated_at). StoreError when any of them is no longer running or held by
+    `worker_id` (then the transaction must not commit: some rows may have changed)."""
+    if not done:
+        return []
+    now = tx.now()
+    results = [json_object(result, f"result of job {job.id}") for job, result in done]
+    params = [{"job_id": job.id, "now": now, "worker": worker_id, "new_result": result} for (job, _), result in zip(done, results, strict=True)]
+    changed = tx.connection.execute(_COMPLETE.held_many, params).rowcount
+    if changed != len(params):
+        raise StoreError(f"cannot complete {len(params) - changed} of jobs {[job.id for job, _ in done]}: no longer running or not held by {worker_id!r}")
+    return [replace(job, state=JobState.DONE, result=result, updated_at=now) for (job, _), result in zip(done, results, strict=True)]
+
+
 def retry(tx: Transaction, job_id: int, *, error: str, not_before: datetime, worker_id: str | None = None) -> Job:
     """Mark a running job failed with `error`, to be claimed again from `not_before`."""
     values = {"last_error": error, "not_before": utc(not_before)}
@@ -309,11 +326,22 @@ class _Change:
         values = {**fixed, **{name: bindparam(f"new_{name}", type_=job_table.c[name].type) for name in variable}}
         base = (
             update(job_table)
-            .where(job_table.c.id == bindparam("job_id"), job_table.c.state.in_([state.value for state in allowed]))
+            .where(job_table.c.id == bindparam("job_id"), _in_states(allowed))
             .values({**values, "updated_at": _NOW})
         )
+        held = base.where(job_table.c.claimed_by == bindparam("worker"))
         self.any_worker = base.returning(*job_table.c)
-        self.held = base.where(job_table.c.claimed_by == bindparam("worker")).returning(*job_table.c)
+        self.held = held.returning(*job_table.c)
+        self.held_many = held
+        """`held` without RETURNING, for an executemany (`complete_many`)."""
+
+
+def _in_states(states: tuple[JobState, ...]) -> Any:
+    """`state IN (...)`, or `state = ...` for one state (which an executemany can run: an IN
+    list is an expanding parameter)."""
+    if len(states) == 1:
+        return job_table.c.state == states[0].value
+    return job_table.c.state.in_([state.value for state in states])
 
 
 _COMPLETE = _Change("complete", (JobState.RUNNING,), {"state": JobState.DONE.value}, ("result",))

@@ -150,6 +150,7 @@ class Store:
     heartbeat_all = _in_transaction(Transaction.heartbeat_all)
     release_stale = _in_transaction(Transaction.release_stale)
     complete = _in_transaction(Transaction.complete)
+    complete_many = _in_transaction(Transaction.complete_many)
     retry = _in_transaction(Transaction.retry)
     dead_letter = _in_transaction(Transaction.dead_letter)
     review = _in_transaction(Transaction.review)

@@ -104,6 +104,7 @@ class Transaction:
     heartbeat_all = translated(jobs_.heartbeat_all)
     release_stale = translated(jobs_.release_stale)
     complete = translated(jobs_.complete)
+    complete_many = translated(jobs_.complete_many)
     retry = translated(jobs_.retry)
     review = translated(jobs_.review)
     dead_letter = translated(jobs_.dead_letter)

@@ -81,6 +81,26 @@ def test_complete_stores_the_result(store: Store) -> None:
     assert done.result == {"file": "ACME_810_K.edi"}
 
 
+def test_complete_many_marks_each_job_done_with_its_own_result_in_one_statement(store: Store, clock: FakeClock) -> None:
+    jobs = [store.enqueue("r", f"K{n}", kind="document").job for n in range(3)]
+    claimed = store.claim("w1", limit=3)
+    clock.advance(minutes=1)
+    done = store.complete_many([(job, {"file": f"{job.key}.edi"}) for job in claimed], worker_id="w1")
+    assert [job.id for job in done] == [job.id for job in jobs]
+    assert [store.get(job.id) for job in jobs] == done
+    assert [(job.state, job.result, job.updated_at) for job in done] == [(JobState.DONE, {"file": f"K{n}.edi"}, T0 + timedelta(minutes=1)) for n in range(3)]
+
+
+def test_complete_many_is_refused_when_one_job_is_not_held_by_the_worker(store: Store) -> None:
+    jobs = [store.enqueue("r", f"K{n}", kind="document").job for n in range(3)]
+    claimed = store.claim("w1", limit=3)
+    store.defer(jobs[1].id, reason="released", not_before=T0, worker_id="w1")
+    store.claim_one(jobs[1].id, "w2")
+    with pytest.raises(StoreError, match=r"cannot complete 1 of jobs \[\d+, \d+, \d+\]: no longer running or not held by 'w1'"):
+        store.complete_many([(job, {}) for job in claimed], worker_id="w1")
+    assert [store.get(job.id).state for job in jobs] == [JobState.RUNNING] * 3  # nothing committed
+
+
 def test_retry_schedules_the_job_and_a_later_claim_counts_the_attempt(store: Store) -> None:
     job = store.enqueue("r", "K", kind="810").job
     store.claim("w1")
