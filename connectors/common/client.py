@@ -243,7 +243,15 @@ class HttpClient:
         return HttpStatusError(message, **kwargs)
 
     def json(self, response: httpx.Response) -> Any:
-        """The JSON body of a successful response; a typed error for anything else."""
+        """The JSON body of a successful response; a typed error for anything else.
+
+        The body is parsed from its bytes first (JSON is UTF-8, RFC 8259 section 8.1); only when
+        that fails is it decoded as text by the charset of its Content-Type (a server sending
+        another charset), for the parse or for the error message."""
+        try:
+            return json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            pass
         content_type = response.headers.get("Content-Type", "")
         text = response.text
         if "json" not in content_type and text.lstrip().startswith("<"):
