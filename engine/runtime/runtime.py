@@ -179,8 +179,11 @@ class Runtime:
         after the batch (or sooner, once the oldest has waited `settle_within_seconds`): one
         commit for up to `claim_batch` documents instead of one each. A document is safe to
         complete late: a worker that dies before the write leaves the job running, it is
-        released and run again, and the re-run re-sends the stored output, which the file
-        store finds already there (the same name and content) and does not store twice.
+        released and run again, and the re-run re-sends the stored output (the same bytes and
+        control numbers), which the file store finds already there and does not store twice.
+        Only a file the mailbox took away within that second would be stored again, with the
+        same ISA13, which the partner's translator can tell for a duplicate interchange (the
+        window was the moment between the upload and its own commit before).
         """
         result = WorkResult()
         wanted = list(routes) if routes is not None else None
