@@ -44,6 +44,7 @@ class Systems:
         self._options = connect_options
         self._slots: Slots = StoreSlots(store) if store is not None else MemorySlots()
         self._open: dict[str, Any] = {}
+        self._files: set[str] = set()
         self._lock = threading.Lock()
 
     def connector(self, name: str) -> Any:
@@ -64,9 +65,12 @@ class Systems:
     def files(self, name: str) -> FileStore:
         """Connection `name` as a file store (Cleo mailboxes, a local folder)."""
         connector = self.connector(name)
-        if not isinstance(connector, FileStore):
-            raise ConfigError(f"connection {name!r} is not a file store (Cleo or a folder)")
-        return connector
+        if name not in self._files:  # a Protocol's isinstance check reads every member: once per connection
+            if not isinstance(connector, FileStore):
+                raise ConfigError(f"connection {name!r} is not a file store (Cleo or a folder)")
+            self._files.add(name)
+        files: FileStore = connector
+        return files
 
     def close(self) -> None:
         """Close every connector opened so far."""

@@ -109,8 +109,8 @@ class Database:
         transaction (`write=False`) takes none and reads a snapshot.
         """
         with self.engine.connect() as connection:
-            if not self.is_postgresql:
-                connection = connection.execution_options(mlc_begin="IMMEDIATE" if write else "DEFERRED")
+            if not write and not self.is_postgresql:
+                connection = connection.execution_options(mlc_begin="DEFERRED")  # a write begins IMMEDIATE (`_on_begin`)
             with connection.begin():
                 yield connection
 
