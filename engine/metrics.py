@@ -155,7 +155,7 @@ class Metrics:
             "mlc_job_retries", "Job runs that ended in a retry (transient error, backoff scheduled)", ["route"], registry=self.registry
         )
         self.job_seconds = Histogram(
-            "mlc_job_duration_seconds", "Time to run one job, claim to outcome", ["route", "kind"],
+            "mlc_job_duration_seconds", "Time to run one job, to its outcome", ["route", "kind"],
             buckets=JOB_SECONDS_BUCKETS, registry=self.registry,
         )
         self.job_latency = Histogram(

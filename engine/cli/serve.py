@@ -15,12 +15,13 @@
 - the scheduler (`engine.scheduling`): each route's cron/interval polls, under the store lease
   `poll:<route>`, plus maintenance: stale jobs released, heartbeats for the jobs this process
   runs, the lookup cache emptied (reference data is re-read every few minutes);
-- N worker threads sharing one `Runtime`, each a loop of `Runtime.work(limit=1)` (one job per
-  claim, timed for the metrics) that waits a short while when nothing is due, or until a poll
-  or a webhook enqueued something.
+- N worker threads sharing one `Runtime`, each a loop of `Runtime.work(limit=claim_batch)` (up
+  to `claim_batch` jobs per claim, whose document completions are written together, each job
+  timed for the metrics) that waits a short while when nothing is due, or until a poll or a
+  webhook enqueued something.
 
 SIGINT or SIGTERM stops it cleanly: the server stops taking calls, the scheduler finishes the
-ticks in hand, each worker finishes its job in hand; a second signal interrupts at once.
+ticks in hand, each worker finishes the batch in hand; a second signal interrupts at once.
 `run_scheduled` is the same without the web server (`mlc run` without `--once`).
 """
 
@@ -31,7 +32,6 @@ import signal
 import socket
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from types import FrameType
@@ -122,7 +122,7 @@ class WorkerPool:
         return sum(1 for thread in self._threads if thread.is_alive())
 
     def stop(self, timeout: float | None = None) -> None:
-        """Ask every worker to finish its job in hand, and wait for them."""
+        """Ask every worker to finish the batch in hand, and wait for them."""
         self.runtime.stop()
         self.doorbell.ring()
         for thread in self._threads:
@@ -132,9 +132,8 @@ class WorkerPool:
         runtime = self.runtime
         seen = self.doorbell.rings
         while not runtime.stopping:
-            started = time.perf_counter()
             try:
-                result = runtime.work(limit=1)
+                result = runtime.work(limit=runtime.settings.claim_batch)
             except MlcError as exc:  # the store is unreachable: wait and try again
                 log.warning("worker: %s", runtime.mask(str(exc)))
                 seen = self.doorbell.wait(seen, self.idle_seconds)
@@ -149,7 +148,7 @@ class WorkerPool:
             if self.metrics is not None:
                 for outcome in result.outcomes:
                     job = outcome.job
-                    self.metrics.job_finished(job.route, job.kind, outcome.state, time.perf_counter() - started, job.created_at, runtime.now())
+                    self.metrics.job_finished(job.route, job.kind, outcome.state, outcome.seconds, job.created_at, runtime.now())
 
 
 class Service:

@@ -35,6 +35,8 @@ class JobOutcome:
     job: Job
     state: JobState
     detail: str = ""
+    seconds: float = 0.0
+    """How long the job ran, its outcome's write included (set by `Runtime.work`)."""
 
 
 class Worker(Protocol):

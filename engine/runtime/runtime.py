@@ -156,7 +156,7 @@ class Runtime:
             self.progress(job, done, total)
 
     def stop(self) -> None:
-        """Ask `work(forever=True)` loops to finish the job in hand and return."""
+        """Ask `work()` to return once the batch in hand is done (its completions written)."""
         self._stop.set()
 
     @property
@@ -207,6 +207,7 @@ class Runtime:
                         result.outcomes.append(JobOutcome(job, JobState.RUNNING, "completion not yet written"))
                         continue
                     outcome = finished if isinstance(finished, JobOutcome) else self._finish(finished)
+                    outcome.seconds = time.perf_counter() - started
                     result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
                     self._nested.clear()
                     result.outcomes.append(outcome)
@@ -229,6 +230,7 @@ class Runtime:
             log.warning("the completions of jobs %s could not be written together (%s); writing them one by one", [f.job.id for f in unsettled], exc)
             outcomes = [self._finish_if_mine(finished) for finished in unsettled]
         for finished, outcome in zip(unsettled, outcomes, strict=True):
+            outcome.seconds = finished.finished - finished.started
             result.outcomes[finished.slot] = outcome
             self.audit.forget(finished.job)
         unsettled.clear()

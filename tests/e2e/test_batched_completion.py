@@ -53,6 +53,7 @@ def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_pat
     assert documents == INVOICES + 2
     assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
     assert len({o.job.id for o in result.outcomes}) == documents
+    assert all(o.seconds > 0 for o in result.outcomes)  # each job's own time (the service's metrics)
     batches = 3
     # a claim and a completion per batch, a render per document, and the claim that found none
     assert committed == batches + documents + batches + 1

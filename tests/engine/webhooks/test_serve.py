@@ -55,7 +55,11 @@ def test_workers_run_due_jobs_and_record_their_outcomes(runtime: Runtime, metric
 
     assert dead and pool.alive() == 0
     assert "this engine runs document, fetch, file and transaction jobs" in (runtime.store.get(job.id).last_error or "")
-    assert b'mlc_jobs_finished_total{route="bc-invoices-to-810",state="dead"} 1.0' in metrics.render()[0]
+    rendered = metrics.render()[0]
+    assert b'mlc_jobs_finished_total{route="bc-invoices-to-810",state="dead"} 1.0' in rendered
+    assert b'mlc_job_duration_seconds_count{kind="no-such-kind",route="bc-invoices-to-810"} 1.0' in rendered
+    timed = next(line for line in rendered.splitlines() if line.startswith(b"mlc_job_duration_seconds_sum"))
+    assert float(timed.rsplit(b" ", 1)[1]) > 0  # the job's own time, measured by Runtime.work
 
 
 def test_a_worker_outlives_a_store_that_does_not_answer(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
