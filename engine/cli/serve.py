@@ -21,7 +21,8 @@
   webhook enqueued something.
 
 SIGINT or SIGTERM stops it cleanly: the server stops taking calls, the scheduler finishes the
-ticks in hand, each worker finishes the batch in hand; a second signal interrupts at once.
+ticks in hand, each worker finishes its job in hand (the rest of its batch goes back to pending);
+a second signal interrupts at once.
 `run_scheduled` is the same without the web server (`mlc run` without `--once`).
 """
 
@@ -122,7 +123,7 @@ class WorkerPool:
         return sum(1 for thread in self._threads if thread.is_alive())
 
     def stop(self, timeout: float | None = None) -> None:
-        """Ask every worker to finish the batch in hand, and wait for them."""
+        """Ask every worker to finish its job in hand, and wait for them."""
         self.runtime.stop()
         self.doorbell.ring()
         for thread in self._threads:

@@ -156,7 +156,8 @@ class Runtime:
             self.progress(job, done, total)
 
     def stop(self) -> None:
-        """Ask `work()` to return once the batch in hand is done (its completions written)."""
+        """Ask `work()` to return once the job in hand is done: the completions of its batch are
+        written, and the batch's jobs not yet run go back to pending."""
         self._stop.set()
 
     @property
@@ -194,7 +195,10 @@ class Runtime:
                 break
             unsettled: list[_Finished] = []
             try:
-                for job in jobs:
+                for index, job in enumerate(jobs):
+                    if self.stopping:
+                        self._put_back(jobs[index:])
+                        break
                     if unsettled and time.perf_counter() - unsettled[0].finished > self.settings.settle_within_seconds:
                         self._settle(unsettled, result)
                     if not self._still_mine(job):
@@ -234,6 +238,16 @@ class Runtime:
             result.outcomes[finished.slot] = outcome
             self.audit.forget(finished.job)
         unsettled.clear()
+
+    def _put_back(self, jobs: list[Job]) -> None:
+        """Return claimed jobs this worker will not run (it is stopping) to pending, due now,
+        their attempts not counted; left to be released as stale when the store refuses."""
+        try:
+            with self.store.transaction() as tx:
+                for job in jobs:
+                    tx.defer(job.id, reason="put back unrun: the worker that claimed it stopped", not_before=self.now(), worker_id=self.worker_id)
+        except StoreError as exc:
+            log.warning("jobs %s: could not put them back (%s); they are released when their claims go stale", [job.id for job in jobs], exc)
 
     def note_outcome(self, outcome: JobOutcome) -> None:
         """Report the outcome of a job run inside another one (a file job runs its transaction

@@ -104,3 +104,24 @@ def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: 
     # written one by one after the shared transaction failed, each with the upload kept for it
     assert all(trails[job_id] == ["enqueued", "render", "upload", "done"] for job_id in states)
     assert trails[stolen[0]] == ["enqueued", "render"]  # its upload was kept for the completion it could not write
+
+
+def test_a_stopping_worker_finishes_its_job_in_hand_and_puts_the_rest_of_its_batch_back(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    post_invoices(world.bc, 8)
+    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+        runtime.poll(ROUTE)
+        files = runtime.systems.files("cleo")
+        upload = files.upload
+
+        def upload_then_stop(folder: str, name: str, content: bytes, **kwargs: Any) -> Any:
+            if name.endswith("103002.edi"):  # the second document: a signal arrives meanwhile
+                runtime.stop()
+            return upload(folder, name, content, **kwargs)
+
+        monkeypatch.setattr(files, "upload", upload_then_stop)
+        result = runtime.work(routes=[ROUTE])
+        jobs = sorted(runtime.store.jobs(route=ROUTE), key=lambda job: job.id)
+
+    assert [o.state for o in result.outcomes] == [JobState.DONE, JobState.DONE]
+    assert [job.state for job in jobs] == [JobState.DONE] * 2 + [JobState.PENDING] * 8
+    assert all(job.attempts == 0 and job.claimed_by is None for job in jobs[2:])
