@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 from datetime import timedelta
 
+import pytest
 from store_support import T0, FakeClock
 
+from engine.errors import StoreError
 from engine.store import Store
 
 
@@ -22,6 +24,20 @@ def test_audit_trail_by_document_key_lists_the_jobs_events_in_order(store: Store
     assert trail[0].route == "bc-810"
     assert trail[1].detail == {"file": "ACME_810_INV-1.edi"}
     assert trail[1].at == T0 + timedelta(seconds=2)
+
+
+def test_audit_many_records_events_in_order_masked_like_one_by_one(store: Store, clock: FakeClock) -> None:
+    job = store.enqueue("bc-810", "INV-1", kind="810").job
+    store.mask_audit(lambda text: text.replace("s3cret", "***"))
+    store.audit_many([(job.id, "upload", {"key": "INV-1", "detail": {"message": "sent with s3cret"}}), (job.id, "done", {"key": "INV-1", "duration_ms": 4.0})])
+    trail = store.audit_trail("INV-1")
+    assert [(e.event, e.detail, e.duration_ms) for e in trail] == [("upload", {"message": "sent with ***"}, None), ("done", None, 4.0)]
+
+
+def test_an_audit_event_with_a_field_it_does_not_have_is_refused(store: Store) -> None:
+    with pytest.raises(StoreError, match=r"audit event 'done': no such field\(s\) \['stauts'\]"):
+        store.audit_many([(None, "done", {"stauts": 200})])
+    assert store.audit_trail("done") == []
 
 
 def test_audit_trail_by_job_id(store: Store) -> None:
