@@ -7,7 +7,7 @@ the outbox already holds.)"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from world import FAST, World
 
 from benchmarks.emulated import post_invoices
+from engine.runtime import Runtime
 from engine.store import JobState
 
 ROUTE = "bc-invoices-to-810"
@@ -39,6 +40,20 @@ def counting_commits() -> Iterator[list[int]]:
         yield commits
     finally:
         event.remove(Engine, "commit", count)
+
+
+def before_each_upload(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, hook: Callable[[int], None]) -> None:
+    """Call `hook(uploads so far)` before each upload to the runtime's Cleo mailboxes."""
+    files = runtime.systems.files("cleo")
+    upload = files.upload
+    uploads: list[str] = []
+
+    def hooked(folder: str, name: str, content: bytes, **kwargs: Any) -> Any:
+        hook(len(uploads))
+        uploads.append(name)
+        return upload(folder, name, content, **kwargs)
+
+    monkeypatch.setattr(files, "upload", hooked)
 
 
 def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_path: Path) -> None:
@@ -76,22 +91,16 @@ def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: 
     post_invoices(world.bc, 3)
     with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
         runtime.poll(ROUTE)
-        files = runtime.systems.files("cleo")
-        upload = files.upload
-        uploads: list[str] = []
         stolen: list[int] = []
 
-        def upload_then_lose_the_first_claim(folder: str, name: str, content: bytes, **kwargs: Any) -> Any:
-            remote = upload(folder, name, content, **kwargs)
-            uploads.append(name)
-            if len(uploads) == 3:  # the first job's claim is lost to another worker meanwhile
+        def lose_the_first_claim(uploaded: int) -> None:
+            if uploaded == 3:  # the first job's claim is lost to another worker meanwhile
                 first = min(runtime.store.jobs(route=ROUTE), key=lambda job: job.id)
                 runtime.store.defer(first.id, reason="released", not_before=runtime.now() - timedelta(seconds=1), worker_id=runtime.worker_id)
                 assert runtime.store.claim_one(first.id, "other-worker", now=runtime.now()) is not None
                 stolen.append(first.id)
-            return remote
 
-        monkeypatch.setattr(files, "upload", upload_then_lose_the_first_claim)
+        before_each_upload(runtime, monkeypatch, lose_the_first_claim)
         result = runtime.work(routes=[ROUTE])
         stored = {job.id: job for job in runtime.store.jobs(route=ROUTE)}
         trails = {job_id: [e.event for e in runtime.store.job_events(job_id)] for job_id in stored}
@@ -110,15 +119,8 @@ def test_a_stopping_worker_finishes_its_job_in_hand_and_puts_the_rest_of_its_bat
     post_invoices(world.bc, 8)
     with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
         runtime.poll(ROUTE)
-        files = runtime.systems.files("cleo")
-        upload = files.upload
-
-        def upload_then_stop(folder: str, name: str, content: bytes, **kwargs: Any) -> Any:
-            if name.endswith("103002.edi"):  # the second document: a signal arrives meanwhile
-                runtime.stop()
-            return upload(folder, name, content, **kwargs)
-
-        monkeypatch.setattr(files, "upload", upload_then_stop)
+        # while the second document is uploaded, a signal arrives
+        before_each_upload(runtime, monkeypatch, lambda uploaded: runtime.stop() if uploaded == 1 else None)
         result = runtime.work(routes=[ROUTE])
         jobs = sorted(runtime.store.jobs(route=ROUTE), key=lambda job: job.id)
 
