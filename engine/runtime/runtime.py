@@ -12,6 +12,8 @@ else, other store errors included, dead-letters it at once with the reason. An u
 exception is a bug, but it too only dead-letters the job (with the exception named), so one bad
 document never stops a worker. A job whose result lists `review` items (changes its target
 held: engine.runtime.targets) ends in the review state, not done. Every step is an audit event.
+Jobs are claimed `claim_batch` at a time, and the completions of a batch's document jobs are
+written in one transaction after it (`Runtime.work`).
 
 The steps (`engine.runtime.poll`, `engine.runtime.execute` and the modules it dispatches to) are
 given the runtime's `context` (`engine.runtime.context.Context`), built once here; they never
