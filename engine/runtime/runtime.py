@@ -131,7 +131,9 @@ class Runtime:
         self._random = random.Random()
         self._stop = threading.Event()
         self.sleep = sleep
-        self._nested: list[JobOutcome] = []
+        self._threads = threading.local()
+        """Per worker thread (`mlc serve` runs several on one runtime): the outcomes of the jobs
+        run inside the job in hand (`note_outcome`)."""
         self.progress: Callable[[Job, int, int], None] | None = None
         """Called as a big job advances (a file job: its transactions finished, of how many);
         `mlc run --once` shows it."""
@@ -214,8 +216,8 @@ class Runtime:
                         continue
                     outcome = finished if isinstance(finished, JobOutcome) else self._finish(finished)
                     outcome.seconds = time.perf_counter() - started
-                    result.outcomes.extend(self._nested)  # the sets a file job ran, before the file itself
-                    self._nested.clear()
+                    result.outcomes.extend(self._nested())  # the sets a file job ran, before the file itself
+                    self._nested().clear()
                     result.outcomes.append(outcome)
             finally:
                 self._settle(unsettled, result)
@@ -253,8 +255,13 @@ class Runtime:
 
     def note_outcome(self, outcome: JobOutcome) -> None:
         """Report the outcome of a job run inside another one (a file job runs its transaction
-        sets' jobs): it is listed in the `WorkResult` of the `work()` call, as any job is."""
-        self._nested.append(outcome)
+        sets' jobs): it is listed in the `WorkResult` of this thread's `work()` call, as any job is."""
+        self._nested().append(outcome)
+
+    def _nested(self) -> list[JobOutcome]:
+        """This thread's outcomes noted by `note_outcome` since its last job."""
+        nested: list[JobOutcome] = self._threads.__dict__.setdefault("nested", [])
+        return nested
 
     def _still_mine(self, job: Job) -> bool:
         """Whether a job claimed in a batch is still this worker's when its turn comes: a job
