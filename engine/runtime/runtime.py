@@ -187,8 +187,9 @@ class Runtime:
         released and run again, and the re-run re-sends the stored output (the same bytes and
         control numbers), which the file store finds already there and does not store twice.
         Only a file the mailbox took away within that second would be stored again, with the
-        same ISA13, which the partner's translator can tell for a duplicate interchange (the
-        window was the moment between the upload and its own commit before).
+        same ISA13, which the partner's translator can tell for a duplicate interchange (when
+        each completion had its own commit, that window was the moment between an upload and
+        its commit).
         """
         result = WorkResult()
         wanted = list(routes) if routes is not None else None
