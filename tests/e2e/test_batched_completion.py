@@ -1,7 +1,8 @@
 """A worker writes the completions of a claim batch's document jobs in one transaction after the
 batch: one commit for the batch instead of one per document. Every job ends done with its audit
 trail in order; a job whose claim was lost meanwhile does not keep the others from completing;
-`settle_within_seconds` bounds how long a completion waits. (Crash safety with completions
+`settle_within_seconds` bounds how long a completion waits; a stopping worker puts the rest of
+its batch back. Each on SQLite and on PostgreSQL. (Crash safety with completions
 written late is the SIGKILL test of test_crash.py: a re-run re-sends the stored output, which
 the outbox already holds.)"""
 
@@ -22,8 +23,20 @@ from world import FAST, World
 from benchmarks.emulated import post_invoices
 from engine.runtime import Runtime
 from engine.store import JobState
+from tests.engine.store.store_support import postgres_schema, require_postgres
 
 ROUTE = "bc-invoices-to-810"
+
+
+@pytest.fixture(params=[pytest.param("sqlite", id="sqlite"), pytest.param("postgresql", id="postgresql", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> Iterator[str | None]:
+    """The store of the test's runtime: None (SQLite in tmp_path) or a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    require_postgres()
+    with postgres_schema() as url:
+        yield url
 INVOICES = 23  # besides the seed's two: 25 documents, batches of 10, 10 and 5
 
 
@@ -56,9 +69,9 @@ def before_each_upload(runtime: Runtime, monkeypatch: pytest.MonkeyPatch, hook: 
     monkeypatch.setattr(files, "upload", hooked)
 
 
-def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_path: Path) -> None:
+def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_path: Path, database: str | None) -> None:
     post_invoices(world.bc, INVOICES)
-    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
         documents = runtime.poll(ROUTE).enqueued
         with counting_commits() as commits:
             result = runtime.work(routes=[ROUTE])
@@ -76,9 +89,9 @@ def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_pat
     assert len(world.outbox("acme")) + len(world.outbox("contoso")) >= documents
 
 
-def test_settle_within_zero_writes_each_completion_before_the_next_job(world: World, tmp_path: Path) -> None:
+def test_settle_within_zero_writes_each_completion_before_the_next_job(world: World, tmp_path: Path, database: str | None) -> None:
     post_invoices(world.bc, 8)
-    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10, settle_within_seconds=0.0)) as runtime:
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10, settle_within_seconds=0.0)) as runtime:
         documents = runtime.poll(ROUTE).enqueued
         with counting_commits() as commits:
             result = runtime.work(routes=[ROUTE])
@@ -87,9 +100,9 @@ def test_settle_within_zero_writes_each_completion_before_the_next_job(world: Wo
     assert len(commits) == 2 + documents + documents  # two claims (the second finds none); each document's render and completion
 
 
-def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     post_invoices(world.bc, 3)
-    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
         runtime.poll(ROUTE)
         stolen: list[int] = []
 
@@ -115,9 +128,9 @@ def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: 
     assert trails[stolen[0]] == ["enqueued", "render"]  # its upload was kept for the completion it could not write
 
 
-def test_a_stopping_worker_finishes_its_job_in_hand_and_puts_the_rest_of_its_batch_back(world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_stopping_worker_finishes_its_job_in_hand_and_puts_the_rest_of_its_batch_back(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
     post_invoices(world.bc, 8)
-    with world.runtime(tmp_path, settings=replace(FAST, claim_batch=10)) as runtime:
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
         runtime.poll(ROUTE)
         # while the second document is uploaded, a signal arrives
         before_each_upload(runtime, monkeypatch, lambda uploaded: runtime.stop() if uploaded == 1 else None)
