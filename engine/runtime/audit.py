@@ -44,7 +44,6 @@ class Audit:
         """Record the event of the job's outcome (`done`, `retry`, `dead`...) in `tx`, after the
         events kept for it (`with_outcome=True`): all in one statement."""
         tx.audit_many(self.outcome_rows(job, event, message, **fields))
-        self.forget(job)
 
     def outcome_rows(self, job: Job, event: str, message: str = "", **fields: Any) -> list[AuditRow]:
         """What `outcome` records, for `Transaction.audit_many` (the outcomes of several jobs in

@@ -36,7 +36,8 @@ class JobOutcome:
     state: JobState
     detail: str = ""
     seconds: float = 0.0
-    """How long the job ran, its outcome's write included (set by `Runtime.work`)."""
+    """How long the job ran (set by `Runtime.work`): its outcome's write included, except for a
+    completion written with the others of its batch."""
 
 
 class Worker(Protocol):

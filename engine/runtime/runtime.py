@@ -287,28 +287,34 @@ class Runtime:
     def run_job(self, job: Job) -> JobOutcome:
         """Run one claimed job to done, retry or dead letter (never raises for the job's errors)."""
         started = time.perf_counter()
-        try:
-            finished = self._execute(job, started)
-            return finished if isinstance(finished, JobOutcome) else self._finish(finished)
-        finally:
-            self.audit.forget(job)
+        finished = self._execute(job, started)
+        return finished if isinstance(finished, JobOutcome) else self._finish(finished)
 
     def _execute(self, job: Job, started: float) -> JobOutcome | _Finished:
-        """Run the job: its outcome when it failed (retry, wait, dead: written), else what it
-        returned, to be written by `_finish` (or `_complete` in a shared transaction)."""
+        """Run the job: its outcome when it failed (retry, wait, dead: written, and what was kept
+        for it dropped), else what it returned, to be written by `_finish` (or `_complete` in a
+        shared transaction)."""
         try:
             with watching_retries(self._retry_watcher(job)):
                 result = execute(self.context, job)
-        except TransientError as exc:
-            return self._retry_or_die(job, exc, started)
-        except Waiting as exc:
-            return self._wait(job, exc, started)
-        except MlcError as exc:
-            return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
-        except Exception as exc:  # a bug: the job dies, the worker goes on
-            log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key)
-            return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
+        except Exception as exc:
+            try:
+                return self._failed(job, exc, started)
+            finally:
+                self.audit.forget(job)  # written with the outcome, or lost with it when the store refused
         return _Finished(job, result, started, time.perf_counter())
+
+    def _failed(self, job: Job, exc: Exception, started: float) -> JobOutcome:
+        """Write the outcome of a job that raised `exc` (module docstring: its class decides)."""
+        if isinstance(exc, TransientError):
+            return self._retry_or_die(job, exc, started)
+        if isinstance(exc, Waiting):
+            return self._wait(job, exc, started)
+        if isinstance(exc, MlcError):
+            return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
+        # a bug: the job dies, the worker goes on
+        log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key, exc_info=exc)
+        return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
 
     def _finish(self, finished: _Finished) -> JobOutcome:
         """Write the outcome of a job that returned (done, skipped or in review) in a transaction of its own."""
