@@ -5,7 +5,13 @@
   transaction starts with `BEGIN IMMEDIATE`, so writers queue for the database lock up front
   instead of failing when a read transaction tries to become a write one.
 - `postgresql://` or `postgresql+psycopg://`: PostgreSQL through psycopg 3. Query parameters
-  go to libpq, e.g. `?options=-csearch_path%3Dmlc` to keep the tables in schema `mlc`.
+  go to libpq, e.g. `?options=-csearch_path%3Dmlc` to keep the tables in schema `mlc`. A pooled
+  connection that sat idle for `IDLE_PING_SECONDS` is pinged when it is checked out again
+  (SQLAlchemy's pessimistic disconnect handling, done in a `checkout` event), and replaced when
+  the server has dropped it (a restart, an idle timeout); one back in use within that time is
+  not, which is what a busy worker's connections are: a ping before every transaction was a
+  round trip per transaction. A connection dropped within the interval fails its statement
+  with a `StoreBusyError`, the pool discards it and its idle siblings, and the job is retried.
 - Migrations run to the newest Alembic revision when the store is opened, from the scripts
   inside this package (no alembic.ini). On PostgreSQL a transaction-scoped advisory lock makes
   workers that start together migrate one after the other.
@@ -31,7 +37,7 @@ from alembic.util import CommandError
 from sqlalchemy import Connection, Engine, Table, create_engine, event, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, SQLAlchemyError, StatementError
+from sqlalchemy.exc import ArgumentError, DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError, StatementError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
 from engine.errors import StoreBusyError, StoreError
@@ -40,6 +46,8 @@ from engine.secrets import mask
 SQLITE_FILENAME = "mlc.db"
 BUSY_TIMEOUT_SECONDS = 30.0
 CONNECT_TIMEOUT_SECONDS = 10
+IDLE_PING_SECONDS = 5.0
+"""A PostgreSQL connection idle in the pool this long is pinged before it is used again."""
 MIGRATIONS = Path(__file__).with_name("migrations")
 # Any constant works; it only has to be the same in every worker ("mlc" in ASCII).
 MIGRATION_LOCK_KEY = 0x6D6C63
@@ -155,7 +163,27 @@ def _create_engine(url: URL, dialect: str) -> Engine:
     connect_args: dict[str, Any] = {}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
-    return create_engine(url, pool_pre_ping=True, connect_args=connect_args)
+    engine = create_engine(url, connect_args=connect_args)
+    _ping_after_idle(engine)
+    return engine
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Ping a connection at checkout when it was idle `IDLE_PING_SECONDS` (module docstring)."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["mlc_idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.pop("mlc_idle_since", None)
+        if since is None or time.monotonic() - since < IDLE_PING_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:  # any failure of the ping: the pool connects anew (up to three times)
+            raise DisconnectionError(f"the pooled connection did not answer a ping: {exc}") from exc
 
 
 def _sqlite_engine(url: URL) -> Engine:
