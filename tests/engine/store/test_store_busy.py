@@ -92,5 +92,5 @@ def test_a_pooled_postgresql_connection_back_in_use_within_the_interval_is_not_p
         _terminate(postgres_url, dropped)
         with pytest.raises(StoreBusyError):
             store.enqueue("route", "key-lost", kind="document")
-        job, created = store.enqueue("route", "key-lost", kind="document")
+        _, created = store.enqueue("route", "key-lost", kind="document")
         assert created and _backend_pid(store) != dropped
