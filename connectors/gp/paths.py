@@ -165,7 +165,13 @@ LINES_KEY = "Lines"
 
 LINE_NUMBER_FIELD = "LineNumber"
 LINE_NUMBER_STEP = 16384
-"""[U] GP line sequence numbers conventionally step by 16384."""
+"""[C] GP numbers appended document lines 16384 apart (LNITMSEQ, RCPTLNNM, ORD: 16384 x the line
+number; an inserted line takes the midpoint). Whether the SBA/eConnect API shows them as
+`LineNumber` is [U]."""
+LINE_NUMBER_MAX = 2_147_483_647
+"""[C] Those line sequence numbers are Dexterity Long Integers (POP10310 RCPTLNNM, POP10110 ORD:
+LI_Sequence_Number, SQL int), so one document holds at most 131,071 lines appended in steps
+(`LINE_NUMBER_MAX // LINE_NUMBER_STEP`). GP's message when a document outgrows it is [U]."""
 
 TRANSACTION_STATE_FIELD = "TransactionState"
 WORK_STATE = "Work"

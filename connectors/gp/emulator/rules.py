@@ -2,7 +2,8 @@
 
 Unknown vendor or item, duplicate keys, changes to History documents, receipts against History
 or closed purchase orders, receipt dates in a closed or missing fiscal period, reused vendor
-document numbers. Lines are numbered in steps of 16384 as GP does. The functions take a
+document numbers. Lines are numbered in steps of 16384 as GP does, so a document holds at most
+131,071 of them (its line numbers are Long Integers: `paths.LINE_NUMBER_MAX`). The functions take a
 `Company` and change the record they are given; `GpState` holds the lock and stamps dates.
 """
 
@@ -26,6 +27,7 @@ from connectors.gp.emulator.company import (
     E_PERIOD_MISSING,
     E_PO_LINE_NOT_FOUND,
     E_PO_NOT_FOUND,
+    E_TOO_MANY_LINES,
     E_VENDOR_NOT_FOUND,
     Company,
     GpFault,
@@ -204,7 +206,20 @@ def number_lines(lines: list[Any]) -> None:
             raise GpFault(400, E_BAD_BODY, "Every line must be a JSON object.")
         if not isinstance(line.get(paths.LINE_NUMBER_FIELD), int):
             top += paths.LINE_NUMBER_STEP
+            _check_line_number(top, len(lines))
             line[paths.LINE_NUMBER_FIELD] = top
+
+
+def _check_line_number(number: int, lines: int) -> None:
+    """GP's line sequence numbers are Long Integers: a document cannot outgrow them."""
+    if number > paths.LINE_NUMBER_MAX:
+        most = paths.LINE_NUMBER_MAX // paths.LINE_NUMBER_STEP
+        raise GpFault(
+            400,
+            E_TOO_MANY_LINES,
+            f"The document has {lines:,} lines; its line sequence numbers would pass {paths.LINE_NUMBER_MAX:,} "
+            f"(at most {most:,} lines, numbered {paths.LINE_NUMBER_STEP} apart).",
+        )
 
 
 def merge_lines(current: list[dict[str, Any]], changes: Any) -> list[dict[str, Any]]:
@@ -227,6 +242,7 @@ def merge_lines(current: list[dict[str, Any]], changes: Any) -> list[dict[str, A
     top = max([0, *merged])
     for line in added:
         top += paths.LINE_NUMBER_STEP
+        _check_line_number(top, len(lines) + len(added))
         line[paths.LINE_NUMBER_FIELD] = top
         lines.append(line)
     return lines

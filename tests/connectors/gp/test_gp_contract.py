@@ -12,6 +12,8 @@ from gp_support import PASSWORD, CountingTransport, Served, mock_client
 
 from connectors.gp import GpClient
 from connectors.gp.auth import NtlmAuth
+from connectors.gp.emulator.company import GpFault
+from connectors.gp.emulator.rules import number_lines
 from engine.errors import (
     AuthenticationError,
     ConfigError,
@@ -560,3 +562,21 @@ def test_a_throttled_create_is_resent(gp: Served) -> None:
     assert receipt["VendorDocumentNumber"] == "SHP-900"
     assert gp.sleeps == [2.0]
     assert len(_receipts(gp, "SHP-900")) == 1
+
+
+def test_a_receipt_with_more_lines_than_gps_long_integer_line_numbers_hold_is_refused(gp: Served) -> None:
+    gp.emulator.reopen_period("2024-01")
+    lines = [{"ItemId": "100XLG", "QuantityShipped": 1}] * 131_072  # one past 2,147,483,647 // 16384
+    with pytest.raises(RemoteValidationError) as caught:
+        gp.connect().create("purchaseReceipts", {**RECEIPT, "Lines": lines})
+    assert caught.value.status == 400
+    assert caught.value.code == "3006"
+    assert "131,072 lines" in str(caught.value) and "at most 131,071" in str(caught.value)
+
+
+def test_gp_numbers_131071_lines_and_no_more() -> None:
+    lines: list[dict[str, object]] = [{} for _ in range(131_071)]
+    number_lines(lines)
+    assert lines[-1]["LineNumber"] == 131_071 * 16384 <= 2_147_483_647
+    with pytest.raises(GpFault, match="at most 131,071 lines"):
+        number_lines([{} for _ in range(131_072)])
