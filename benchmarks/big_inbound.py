@@ -10,9 +10,10 @@ per file names an item acme's cross-reference does not know: it must fail alone 
 orders created, the 997 rejecting that set only).
 
 With `--ship-notice-packs N` it also sends one 856 from globex (one transaction set: a shipment,
-one order, N packs of 4 items each, the shape of benchmarks/hl_856.py; 36,000 packs is about
-10 MB, 71,000 about 20 MB) through `mlc run --once --route cleo-856-to-gp` and prints the same
-figures for it. One set is one unit of work: its parsed tree and the GP receipt it maps to (4
+one order, N packs of 4 items each, the shape of benchmarks/hl_856.py; 32,767 packs is 9.3 MB
+and 131,068 lines, the most one GP receipt holds: GP numbers lines 16384 apart in a Long
+Integer, so 131,071 at most, and the emulator refuses more, as GP does) through `mlc run --once
+--route cleo-856-to-gp` and prints the same figures for it. One set is one unit of work: its parsed tree and the GP receipt it maps to (4
 lines per pack) are held whole, so its memory grows with the set, unlike a file of many sets.
 What is not held besides: the set's bytes (read from the store a chunk at a time), its segment
 lists once the tree is built, its tree once the receipt is rendered, the receipt's JSON (stored
@@ -20,7 +21,7 @@ in pieces). About 20 bytes of tree per byte of 856 remain (dicts and element str
 parse-tree contract), read twice: by the file job's check, then by the set's job.
 
 Goals: peak worker RSS under 150 MB, and within 1.3x between the 200- and 2,000-order files.
-Run: .venv/bin/python benchmarks/big_inbound.py [--sizes 200,2000] [--ship-notice-packs 36000]
+Run: .venv/bin/python benchmarks/big_inbound.py [--sizes 200,2000] [--ship-notice-packs 32767]
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def run_ship_notice(packs: int) -> dict[str, float | int | str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--sizes", default="200,2000", help="Comma-separated order counts; the first is the baseline.")
-    parser.add_argument("--ship-notice-packs", type=int, default=0, help="Also one 856 of this many packs (36000: about 10 MB).")
+    parser.add_argument("--ship-notice-packs", type=int, default=0, help="Also one 856 of this many packs (32767: 9.3 MB, the most one GP receipt holds).")
     args = parser.parse_args()
     if args.ship_notice_packs:
         notice = run_ship_notice(args.ship_notice_packs)
