@@ -167,7 +167,8 @@ LINE_NUMBER_FIELD = "LineNumber"
 LINE_NUMBER_STEP = 16384
 """[C] GP numbers appended document lines 16384 apart (LNITMSEQ and the other sequence columns:
 16384 x the line number; an inserted line takes the midpoint; docs/requests.md cites the
-sources). Whether the SBA/eConnect API shows them as `LineNumber` is [U]."""
+sources; that receipt lines step so too is [I]). Whether the SBA/eConnect API shows them as
+`LineNumber` is [U]."""
 LINE_NUMBER_MAX = 2_147_483_647
 """[C] Those line sequence numbers are Dexterity Long Integers (the receipt line's RCPTLNNM in
 POP10310 is LI_Sequence_Number), so one document holds at most 131,071 lines appended in steps
