@@ -3,8 +3,9 @@
 Unknown vendor or item, duplicate keys, changes to History documents, receipts against History
 or closed purchase orders, receipt dates in a closed or missing fiscal period, reused vendor
 document numbers. Lines are numbered in steps of 16384 as GP does, so a document holds at most
-131,071 of them (its line numbers are Long Integers: `paths.LINE_NUMBER_MAX`). The functions take a
-`Company` and change the record they are given; `GpState` holds the lock and stamps dates.
+131,071 of them (its line numbers are Long Integers: `paths.LINE_NUMBER_MAX`). The functions
+take a `Company` and change the record they are given; `GpState` holds the lock and stamps
+dates.
 """
 
 from __future__ import annotations
