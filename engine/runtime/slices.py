@@ -158,6 +158,11 @@ def segments_of(body: bytes, terminator: str, element: str) -> list[list[str]]:
 _WHOLE_WORD = r"(?<![\w-])(?<!\d[.,]){}(?![\w-])(?![.,]\d)"
 """A value named in a reason as a word of its own: not inside a longer word or number."""
 
+_DECORATION = re.compile(r"[a-z][a-z0-9+.-]*://\S+|-> (?:HTTP|refused as) \d{3}(?: [^\s:]+)?:|\(ST02 [^)]*\)")
+"""What the engine adds around a refusal, not the refusal itself: the request's URL (its host,
+port and company), the answer's status and error code (`HttpStatusError`), the set's ST02
+(`engine.runtime.transactions`). A value equal to one of them is not what the ERP refused."""
+
 
 def business_problems(reason: str, segments: list[list[str]], component: str) -> list[Problem]:
     """What a 997 says about a set the ERP side refused (`reason`: why its job was dead-lettered).
@@ -167,7 +172,10 @@ def business_problems(reason: str, segments: list[list[str]], component: str) ->
     such as 131,072 or 12.50 being one word) is reported as an invalid code value (AK3 with
     AK304 8, AK4 with AK403 7), so the partner sees where the set is wrong; a reason naming no
     value of the set (an ERP refusal of the whole order) rejects the set with AK502 5 alone.
+    The request's URL, the answer's status and code and the set's ST02 in the reason are not
+    looked in (`_DECORATION`).
     """
+    named = _DECORATION.sub(" ", reason)
     found: list[Problem] = []
     for ts_position, segment in enumerate(segments, start=1):
         tag = segment[0]
@@ -175,9 +183,9 @@ def business_problems(reason: str, segments: list[list[str]], component: str) ->
             continue
         for element, value in enumerate(segment[1:], start=1):
             value = value.strip()
-            if len(value) < 3 or component in value or value not in reason:
+            if len(value) < 3 or component in value or value not in named:
                 continue  # the substring test first: a regex per element made a big set's 997 cost more than its render
-            if re.search(_WHOLE_WORD.format(re.escape(value)), reason):
+            if re.search(_WHOLE_WORD.format(re.escape(value)), named):
                 found.append(
                     Problem(
                         f"{tag}{element:02d} {value!r}: {reason}", "element", P.EL_INVALID_CODE,

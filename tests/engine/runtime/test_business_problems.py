@@ -32,3 +32,13 @@ def test_a_decimal_is_one_word_and_a_reason_naming_no_value_rejects_the_set_alon
     assert [p.code for p in business_problems("the price 112.50 is below cost", SET, ":")] == [P.TS_SEGMENTS_IN_ERROR]  # 12.50 is inside 112.50
     (whole,) = business_problems("The receipt date falls in a closed period", SET, ":")
     assert whole.level == "error" and whole.code == P.TS_SEGMENTS_IN_ERROR and whole.segment_id is None
+
+
+def test_the_request_and_answer_around_an_erp_refusal_are_not_values_it_names() -> None:
+    reason = (
+        "856_GLX.edi (ST02 0001): gp: POST http://127.0.0.1:16384/gp/GPService/Tenants(DefaultTenant)/Companies(TWO)/Purchasing/"
+        "PurchaseReceipts -> HTTP 400 3006: The item AC-NO-SUCH-ITEM does not exist."
+    )
+    segments = [*SET[:-1], ["N1", "ST", "Fabrikam", "92", "TWO"], ["SN1", "1", "400", "EA"], ["REF", "ZZ", "3006"], ["BSN", "00", "0001"], SET[-1]]
+    found = business_problems(reason, segments, ":")
+    assert [(p.segment_id, p.bad_value) for p in found] == [("LIN", "AC-NO-SUCH-ITEM")]
