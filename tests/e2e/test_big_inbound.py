@@ -13,7 +13,7 @@ from pathlib import Path
 from effects import Effects, StepClock, assert_audited, file_job, set_jobs, settle
 from world import World, copy_project, edit
 
-from benchmarks.emulated import acme_850_batch
+from benchmarks.emulated import acme_850, acme_850_batch
 from engine.runtime.replay import replay
 from engine.store import JobState
 
@@ -104,3 +104,21 @@ def test_a_set_waiting_for_a_retry_holds_the_997_until_it_is_created(world: Worl
     assert world.outbox("acme")[batch.ack_name].decode().count("AK5*A~") == 5
     created = Counter(order.get("externalDocumentNumber") for order in world.bc_records("salesOrders"))
     assert [created[f"ACME-PO-{n}"] for n in range(FIRST, FIRST + 5)] == [1] * 5
+
+
+def test_a_file_whose_interchanges_end_segments_differently_carries_the_text_of_the_sets_it_cannot_slice(world: World, tmp_path: Path) -> None:
+    # The file job reads each set's segments once and drops them; where byte ranges cannot
+    # describe a set (its interchange ends segments with another character than the file's
+    # first), its job carries the set's text, read again from the file.
+    first, second = acme_850(8201), acme_850(8202)
+    content = first.content + second.content.replace(b"~\n", b"|\n")
+    _only(world, "850_TWO-TERMINATORS.edi", content)
+    clock = StepClock()
+    with world.runtime(tmp_path / "state", clock=clock) as runtime:
+        settle(runtime, clock, routes=[ROUTE])
+        jobs = sorted(set_jobs(runtime, "850_TWO-TERMINATORS.edi"), key=lambda job: job.id)
+    assert [job.state for job in jobs] == [JobState.DONE, JobState.DONE]
+    assert ["range" in (job.payload or {}) for job in jobs] == [True, False]
+    assert (jobs[1].payload or {})["text"].startswith("ST*850*0001|")
+    created = Counter(order.get("externalDocumentNumber") for order in world.bc_records("salesOrders"))
+    assert created["ACME-PO-8201"] == created["ACME-PO-8202"] == 1
