@@ -59,7 +59,7 @@ from engine.x12 import ack
 from engine.x12 import problems as P
 from engine.x12.document import CheckedTransaction, walk
 from engine.x12.problems import Problem
-from engine.x12.reader import Group, Interchange, Transaction, read_events
+from engine.x12.reader import Group, Interchange
 
 __all__ = ["child_prefix", "inbound_route_for", "run_file"]
 
@@ -218,7 +218,6 @@ def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, nam
     entries: dict[int, list[_SetEntry]] = {}  # id(group) -> its sets
     prefix = child_prefix(job)
     interchanges = 0
-    unsliced: dict[int, dict[str, Any]] = {}  # a set's position -> the payload that needs its text
 
     def judge(interchange: Interchange) -> bool:
         fresh = seen.get(id(interchange))
@@ -240,9 +239,7 @@ def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, nam
         seen[id(interchange)] = fresh
         return fresh
 
-    # Each set's segments are dropped as its tree is built: the plan keeps byte ranges, so a big
-    # set's segment lists and its tree are never held together.
-    for event in walk(io.BytesIO(content), name, keep_segments=False):
+    for event in walk(io.BytesIO(content), name):
         if isinstance(event, CheckedTransaction):
             raw = event.raw
             group, interchange = raw.group, raw.group.interchange
@@ -284,7 +281,7 @@ def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, nam
             if span is not None:
                 child_payload["range"] = [span[0], span[1]]
             else:
-                unsliced[raw.position] = child_payload
+                child_payload["text"] = transaction_text(raw)
             plan.jobs.setdefault(route.name, []).append(
                 NewJob(key=entry.child_key, kind="transaction", partner=partner.id, payload=child_payload, source_ref=name)
             )
@@ -300,10 +297,6 @@ def _read_plan(context: Context, job: Job, partner: Partner, content: bytes, nam
                 plan.fresh.append(event)
     if not interchanges:
         raise X12Error("the file holds no complete interchange", source=name)
-    if unsliced:  # a file the byte ranges cannot describe: those sets carry their text, read again
-        for read in read_events(io.BytesIO(content), name):
-            if isinstance(read, Transaction) and read.position in unsliced:
-                unsliced[read.position]["text"] = transaction_text(read)
     return plan
 
 

@@ -77,7 +77,7 @@ class SegmentSpans:
         if txn.group.interchange.delimiters.segment != self.terminator:
             self.usable = False
         first = self.span(txn.position)
-        last = self.span(txn.position + txn.segment_count - 1)
+        last = self.span(txn.position + len(txn.segments) - 1)
         if first is None or last is None:
             return None
         sep = txn.group.interchange.delimiters.element.encode("utf-8")

@@ -80,9 +80,8 @@ def walk(stream: BinaryIO, source: str, *, keep_segments: bool = True) -> Iterat
     """The reader's events, with every transaction parsed and checked.
 
     With `keep_segments` False each transaction's segments are dropped while its tree is built
-    (`Transaction.segments` keeps its ST and SE only, `Transaction.segment_count` still counts
-    them all): for a caller that needs the tree alone, so a big set's segment lists and its tree
-    are not held together."""
+    (`Transaction.segments` keeps its ST and SE only): for a caller that needs the tree alone,
+    so a big set's segment lists and its tree are not held together."""
     for event in read_events(stream, source):
         if isinstance(event, Transaction):
             group = event.group
@@ -99,7 +98,6 @@ def walk(stream: BinaryIO, source: str, *, keep_segments: bool = True) -> Iterat
             if not keep_segments:
                 segments = event.segments
                 event.segments = [segments[0], *([segments[-1]] if len(segments) > 1 and segments[-1] else [])]
-                event.dropped = len(segments) - len(event.segments)
             yield CheckedTransaction(event, parsed, _notes(event, definition, refused))
         else:
             yield event

@@ -200,14 +200,6 @@ class Transaction:
     segments: list[list[str]]
     problems: list[Problem] = field(default_factory=list)
     complete: bool = True
-    dropped: int = 0
-    """How many segments were dropped from `segments` after the set was read
-    (`engine.x12.document.walk(keep_segments=False)` keeps ST and SE only)."""
-
-    @property
-    def segment_count(self) -> int:
-        """The set's segments as read, ST to SE inclusive, whether they are still held or not."""
-        return len(self.segments) + self.dropped
 
     @property
     def set_id(self) -> str:

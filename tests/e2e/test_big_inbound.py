@@ -107,9 +107,8 @@ def test_a_set_waiting_for_a_retry_holds_the_997_until_it_is_created(world: Worl
 
 
 def test_a_file_whose_interchanges_end_segments_differently_carries_the_text_of_the_sets_it_cannot_slice(world: World, tmp_path: Path) -> None:
-    # The file job reads each set's segments once and drops them; where byte ranges cannot
-    # describe a set (its interchange ends segments with another character than the file's
-    # first), its job carries the set's text, read again from the file.
+    # Where byte ranges of the stored file cannot describe a set (its interchange ends segments
+    # with another character than the file's first), its job carries the set's text instead.
     first, second = acme_850(8201), acme_850(8202)
     content = first.content + second.content.replace(b"~\n", b"|\n")
     _only(world, "850_TWO-TERMINATORS.edi", content)
