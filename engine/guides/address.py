@@ -21,7 +21,7 @@ finding can say where it is.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
@@ -120,14 +120,16 @@ class Node:
 
     __slots__ = ("by_tag", "children", "data", "loop", "position", "segment", "tag")
 
-    def __init__(self, tag: str, loop: bool, data: dict[str, Any], position: int = 0) -> None:
+    def __init__(self, tag: str, loop: bool, data: dict[str, Any], position: int = 0, children: Sequence[Node] = ()) -> None:
         # a plain class: a document of a few hundred segments builds this many nodes before
-        # every upload, and a dataclass's field factories cost more than the nodes
+        # every upload, and a dataclass's field factories cost more than the nodes; a segment
+        # has no children, and shares one empty tuple instead of a list of its own (a third
+        # of the index of a big 856)
         self.tag = tag
         self.loop = loop
         self.data = data
         self.position = position
-        self.children: list[Node] = []
+        self.children = children
         self.segment: Node | None = None
         self.by_tag: Mapping[str, list[Node]] = _UNINDEXED
         """On the root only: every node below it by segment id, in document order (the first
@@ -151,14 +153,15 @@ class Node:
 
 def index(body: dict[str, Any]) -> Node:
     """The transaction body as a tree of nodes, every segment numbered (ST is 1)."""
-    root = Node("ST", True, {})
+    top: list[Node] = []
+    root = Node("ST", True, {}, children=top)
     by_tag: dict[str, list[Node]] = {}
     root.by_tag = by_tag
-    _fill(root, body, [1], by_tag)
+    _fill(top, body, [1], by_tag)
     return root
 
 
-def _fill(parent: Node, body: dict[str, Any], counter: list[int], by_tag: dict[str, list[Node]]) -> None:
+def _fill(children: list[Node], body: dict[str, Any], counter: list[int], by_tag: dict[str, list[Node]]) -> None:
     # one pass: every node is numbered and listed in `by_tag` in document order (a loop before
     # the nodes inside it, as `Node.walk` yields them)
     for key, value in body.items():
@@ -168,11 +171,12 @@ def _fill(parent: Node, body: dict[str, Any], counter: list[int], by_tag: dict[s
             for instance in items:
                 if not isinstance(instance, dict):
                     continue
-                loop = Node(tag, True, instance)
-                parent.children.append(loop)
+                inner: list[Node] = []
+                loop = Node(tag, True, instance, children=inner)
+                children.append(loop)
                 by_tag.setdefault(tag, []).append(loop)
-                _fill(loop, instance, counter, by_tag)
-                for child in loop.children:
+                _fill(inner, instance, counter, by_tag)
+                for child in inner:
                     if child.tag == tag and not child.loop:
                         loop.segment = child
                         break
@@ -182,7 +186,7 @@ def _fill(parent: Node, body: dict[str, Any], counter: list[int], by_tag: dict[s
                 if isinstance(segment, dict):
                     counter[0] += 1
                     node = Node(key, False, segment, counter[0])
-                    parent.children.append(node)
+                    children.append(node)
                     listed.append(node)
 
 
