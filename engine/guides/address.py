@@ -123,7 +123,7 @@ class Node:
     def __init__(self, tag: str, loop: bool, data: dict[str, Any], position: int = 0, children: Sequence[Node] = ()) -> None:
         # a plain class: a document of a few hundred segments builds this many nodes before
         # every upload, and a dataclass's field factories cost more than the nodes; a segment
-        # has no children, and shares one empty tuple instead of a list of its own (a third
+        # has no children, and shares one empty tuple instead of a list of its own (a fifth
         # of the index of a big 856)
         self.tag = tag
         self.loop = loop
