@@ -13,8 +13,9 @@ With `--ship-notice-packs N` it also sends one 856 from globex (one transaction 
 one order, N packs of 4 items each, the shape of benchmarks/hl_856.py; 32,767 packs is 9.3 MB
 and 131,068 lines, the most one GP receipt holds: GP numbers lines 16384 apart in a Long
 Integer, so 131,071 at most, and the emulator refuses more, as GP does) through `mlc run --once
---route cleo-856-to-gp` and prints the same figures for it. One set is one unit of work: its parsed tree and the GP receipt it maps to (4
-lines per pack) are held whole, so its memory grows with the set, unlike a file of many sets.
+--route cleo-856-to-gp` and prints the same figures for it. One set is one unit of work: its
+parsed tree and the GP receipt it maps to (4 lines per pack) are held whole, so its memory grows
+with the set, unlike a file of many sets.
 What is not held besides: the set's bytes (read from the store a chunk at a time), its segment
 lists once the tree is built, its tree once the receipt is rendered, the receipt's JSON (stored
 in pieces). About 20 bytes of tree per byte of 856 remain (dicts and element strings, the
