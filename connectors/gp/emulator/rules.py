@@ -243,7 +243,7 @@ def merge_lines(current: list[dict[str, Any]], changes: Any) -> list[dict[str, A
     top = max([0, *merged])
     for line in added:
         top += paths.LINE_NUMBER_STEP
-        _check_line_number(top, len(lines) + len(added))
+        _check_line_number(top, len(merged) + len(added))  # `lines` grows in this loop
         line[paths.LINE_NUMBER_FIELD] = top
         lines.append(line)
     return lines

@@ -13,7 +13,7 @@ from gp_support import PASSWORD, CountingTransport, Served, mock_client
 from connectors.gp import GpClient
 from connectors.gp.auth import NtlmAuth
 from connectors.gp.emulator.company import GpFault
-from connectors.gp.emulator.rules import number_lines
+from connectors.gp.emulator.rules import merge_lines, number_lines
 from engine.errors import (
     AuthenticationError,
     ConfigError,
@@ -580,3 +580,9 @@ def test_gp_numbers_131071_lines_and_no_more() -> None:
     assert lines[-1]["LineNumber"] == 131_071 * 16384 <= 2_147_483_647
     with pytest.raises(GpFault, match="at most 131,071 lines"):
         number_lines([{} for _ in range(131_072)])
+
+
+def test_lines_added_past_the_highest_line_number_gp_holds_are_refused_naming_the_documents_lines() -> None:
+    current = [{"LineNumber": 131_070 * 16384, "ItemId": "100XLG"}]
+    with pytest.raises(GpFault, match="The document has 3 lines"):
+        merge_lines(current, [{"ItemId": "100XLG"}, {"ItemId": "128 SDRAM"}])  # the second would be 131,072 x 16384
