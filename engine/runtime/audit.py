@@ -40,6 +40,11 @@ class Audit:
             return
         (tx or self._store).audit(job.id if job else None, event, **values)
 
+    def row(self, job: Job, event: str, message: str = "", **fields: Any) -> AuditRow:
+        """The row `__call__` would record, for `Transaction.audit_many` (the events of several
+        jobs' steps written in one statement: a batch's renders)."""
+        return (job.id, event, _values(job, message, fields))
+
     def outcome(self, job: Job, event: str, message: str = "", *, tx: Transaction, **fields: Any) -> None:
         """Record the event of the job's outcome (`done`, `retry`, `dead`...) in `tx`, after the
         events kept for it (`with_outcome=True`): all in one statement."""

@@ -7,9 +7,12 @@ The steps of a `document` job, each audited:
 2. Render, in one store transaction with the partner's control numbers (ISA13, GS06, ST02), the
    output artifact and, for a partner that sends 997s (its `transactions` list 997 inbound),
    the outbound group awaiting its 997 (the input is the job's payload, stored when the job was
-   enqueued: it is not stored a second time). The render validates
-   the transaction against its definition; an invalid file is never stored or sent. When the
-   transaction rolls back, the control numbers were not consumed.
+   enqueued: it is not stored a second time). The render validates the transaction against its
+   definition and the partner's guide; an invalid file is never stored or sent. When the
+   transaction rolls back, the control numbers were not consumed. A worker renders the new
+   documents of its claim batch in one such transaction before uploading the first
+   (`render_documents`, from `Runtime.work`): one commit for the batch; a render among them that
+   fails gives its numbers back, so the next document takes them and no gap is left.
 3. Upload under the route's deterministic file name. The stored output is reused when the job
    runs again (a retry, a worker killed after the render): the same bytes with the same
    control numbers, and the upload of a file already there with the same content is a no-op,
@@ -25,22 +28,25 @@ because the partner may already hold the first file.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.config.route import EntitySource, FolderTarget
-from engine.errors import ConfigError, MappingError
-from engine.guides import check_rendered, origin_in_mapping
-from engine.mapping import Controls, render_outbound, render_payload
+from engine.config.project import Partner
+from engine.config.route import EntitySource, FolderTarget, Route
+from engine.errors import ConfigError, MappingError, StoreError
+from engine.guides import Violation, check_rendered, origin_in_mapping
+from engine.mapping import CompiledMapping, Controls, render_outbound, render_payload
 from engine.mapping.dryrun import dump_json
 from engine.mapping.templates import base_context
 from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
 from engine.runtime.lookups import resolve_lookups
 from engine.runtime.poll import admit
-from engine.store import Job, Store
+from engine.store import AuditRow, Job, NewArtifact, NewGroup, Store
 
-__all__ = ["output_role", "replay_generation", "run_document", "run_fetch", "versioned_name"]
+__all__ = ["DocumentPlan", "may_have_rendered", "output_role", "plan_document", "render_documents", "replay_generation", "run_document", "run_fetch", "versioned_name"]
 
 X12_MEDIA = "application/edi-x12"
 JSON_MEDIA = "application/json"
@@ -71,8 +77,34 @@ def versioned_name(name: str, generation: int) -> str:
     return f"{path.stem}.r{generation}{path.suffix}"
 
 
-def run_document(context: Context, job: Job) -> dict[str, Any]:
-    """Run a document job (module docstring)."""
+@dataclass
+class DocumentPlan:
+    """A document job's render and upload as decided before either (`plan_document`): which
+    mapping, the file's name and folder, the lookups, and the output rendered before (`stored`,
+    when the job may have rendered: it is re-sent instead of rendered again). `content` is set
+    once the render committed (`render_documents`)."""
+
+    job: Job
+    route: Route
+    partner: Partner
+    mapping_name: str
+    mapping: CompiledMapping
+    record: dict[str, Any]
+    lookups: dict[str, Any]
+    connection: str
+    folder: str
+    filename: str
+    role: str
+    stored: bytes | None
+    content: bytes | None = None
+
+    @property
+    def document(self) -> str:
+        return f"{self.route.name} {self.job.key}"
+
+
+def plan_document(context: Context, job: Job) -> DocumentPlan:
+    """What the document job `job` renders and where it goes (`DocumentPlan`)."""
     payload = job.payload or {}
     if payload.get("admit_error"):
         raise MappingError(str(payload["admit_error"]))
@@ -82,7 +114,6 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
     route = context.route(job.route)
     partner = context.partner(job.partner)
     mapping_name = context.project.mapping_for(route.mapping, partner)
-    mapping = context.project.mappings[mapping_name]
     target = route.target
     if not isinstance(target, FolderTarget):
         raise ConfigError(f"route {route.name}: a document goes to a partner's outbox; this route's target is {target.kind}, not a folder")
@@ -97,56 +128,96 @@ def run_document(context: Context, job: Job) -> dict[str, Any]:
     lookups = resolve_lookups(route, record, partner.data, context.systems, context.lookups)
     filename = versioned_name(str(target.filename.evaluate(base_context(doc=record, partner=partner.data, lookups=lookups))), generation)
     folder = str(partner.data["cleo"][target.folder])
-    document = f"{route.name} {job.key}"
+    return DocumentPlan(
+        job, route, partner, mapping_name, context.project.mappings[mapping_name], record, lookups,
+        target.connection, folder, filename, role, stored.content if stored is not None else None,
+    )
 
-    if stored is not None:
-        content = stored.content
-        context.audit(job, "render", f"reusing the output rendered before ({len(content)} bytes, same control numbers)", detail={"file": filename, "reused": True})
-    else:
-        started = time.perf_counter()
-        with context.store.transaction() as tx:
-            notes: list[str] = []
-            controls: Controls | None = None
-            if mapping.direction == "outbound":
-                taken = tx.next_controls(partner.id)
-                controls = Controls(isa=taken["isa"], gs=taken["gs"], st=taken["st"])
-                rendered = render_outbound(
-                    mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=document
-                )
-                written = context.project.mapping_sources.get(mapping_name)
-                check_rendered(partner.guide, rendered.set_id, "outbound", rendered.tree, document, (lambda v: origin_in_mapping(written, v)) if written else None)
-                content = rendered.text.encode("utf-8")
-                notes = rendered.notes
-                if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
-                    tx.record_outbound_group(
-                        partner.id,
-                        rendered.sender.id,
-                        rendered.receiver.id,
-                        rendered.functional_id,
-                        controls.gs,
-                        [rendered.set_id],
-                        controls.isa,
-                        filename,
-                        job_id=job.id,
-                        sent_at=context.now(),
-                    )
-                media = X12_MEDIA
-            else:
-                output = render_payload(mapping, record, partner=partner.data, now=context.now(), lookups=lookups, document=document)
-                content = dump_json(output).encode("utf-8")
-                media = JSON_MEDIA
-            tx.put_artifact(job.id, role, filename, content, media_type=media)
-            detail: dict[str, Any] = {"mapping": mapping_name, "file": filename, "bytes": len(content)}
-            if controls is not None:
-                detail["controls"] = {"isa": controls.isa, "gs": controls.gs, "st": controls.st}
-            if notes:
-                detail["notes"] = notes
-            context.audit(job, "render", tx=tx, duration_ms=elapsed_ms(started), detail=detail)
+
+def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[int, Exception]:
+    """Render every plan that has no stored output, in one store transaction; each output, its
+    outbound group and its render event are written with one statement per kind for all of
+    them (one commit for a batch of documents instead of one each). A render that fails (its
+    mapping, its definition or the partner's guide) gives its control numbers back and is
+    listed (job id -> error) while the others commit; `content` is set on the plans rendered,
+    once committed. A store error fails the whole transaction (nothing is set): StoreError."""
+    failed: dict[int, Exception] = {}
+    rendered: list[tuple[DocumentPlan, bytes]] = []
+    with context.store.transaction() as tx:
+        artifacts: list[NewArtifact] = []
+        groups: list[NewGroup] = []
+        rows: list[AuditRow] = []
+        for plan in plans:
+            if plan.stored is not None:
+                continue
+            started = time.perf_counter()
+            job, partner, mapping = plan.job, plan.partner, plan.mapping
+            detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
+            taken: dict[str, int] | None = None
+            try:
+                if mapping.direction == "outbound":
+                    taken = tx.next_controls(partner.id)
+                    controls = Controls(isa=taken["isa"], gs=taken["gs"], st=taken["st"])
+                    out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
+                    check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))
+                    content, media = out.text.encode("utf-8"), X12_MEDIA
+                    if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
+                        groups.append(
+                            NewGroup(
+                                partner.id, out.sender.id, out.receiver.id, out.functional_id, controls.gs, (out.set_id,), controls.isa,
+                                plan.filename, job_id=job.id, sent_at=context.now(),
+                            )
+                        )
+                    detail["controls"] = dict(taken)
+                    if out.notes:
+                        detail["notes"] = out.notes
+                else:
+                    output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
+                    content, media = dump_json(output).encode("utf-8"), JSON_MEDIA
+            except StoreError:
+                raise
+            except Exception as exc:
+                if taken is not None:
+                    tx.give_back_controls(partner.id, taken)
+                failed[job.id] = exc
+                continue
+            artifacts.append(NewArtifact(job.id, plan.role, plan.filename, content, media))
+            detail["bytes"] = len(content)
+            rows.append(context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail))
+            rendered.append((plan, content))
+        tx.record_outbound_groups(groups)
+        tx.put_artifacts(artifacts)
+        tx.audit_many(rows)
+    for plan, content in rendered:
+        plan.content = content
+    return failed
+
+
+def _origin(context: Context, mapping_name: str) -> Callable[[Violation], str | None] | None:
+    """Where in the mapping a guide violation comes from (`origin_in_mapping`), when its source is known."""
+    written = context.project.mapping_sources.get(mapping_name)
+    return (lambda violation: origin_in_mapping(written, violation)) if written is not None else None
+
+
+def run_document(context: Context, job: Job, plan: DocumentPlan | None = None) -> dict[str, Any]:
+    """Run a document job (module docstring); `plan`: its plan, rendered already when its
+    `content` is set (`render_documents` of the worker's batch)."""
+    if plan is None:
+        plan = plan_document(context, job)
+    if plan.stored is not None:
+        context.audit(job, "render", f"reusing the output rendered before ({len(plan.stored)} bytes, same control numbers)", detail={"file": plan.filename, "reused": True})
+    elif plan.content is None:
+        failed = render_documents(context, [plan])
+        if job.id in failed:
+            raise failed[job.id]
+    content = plan.stored if plan.stored is not None else plan.content
+    assert content is not None
+    folder, filename = plan.folder, plan.filename
     started = time.perf_counter()
-    files = context.systems.files(target.connection)
+    files = context.systems.files(plan.connection)
     # Only a job that rendered before (a retry, a worker killed after the render) may have
     # uploaded this file already; a first attempt uploads without asking the folder first.
-    remote = files.upload(folder, filename, content, may_exist=stored is not None)
+    remote = files.upload(folder, filename, content, may_exist=plan.stored is not None)
     context.audit(job, "upload", f"{folder}/{filename}", with_outcome=True, duration_ms=elapsed_ms(started), detail={"file": f"{folder}/{filename}", "id": remote.id, "bytes": len(content)})
     return {"file": f"{folder}/{filename}", "bytes": len(content), "summary": f"{folder}/{filename}"}
 

@@ -12,8 +12,9 @@ else, other store errors included, dead-letters it at once with the reason. An u
 exception is a bug, but it too only dead-letters the job (with the exception named), so one bad
 document never stops a worker. A job whose result lists `review` items (changes its target
 held: engine.runtime.targets) ends in the review state, not done. Every step is an audit event.
-Jobs are claimed `claim_batch` at a time, and the completions of a batch's document jobs are
-written in one transaction after it (`Runtime.work`).
+Jobs are claimed `claim_batch` at a time; the batch's new document jobs are rendered in one
+transaction before the first is uploaded, and their completions are written in one transaction
+after it (`Runtime.work`).
 
 The steps (`engine.runtime.poll`, `engine.runtime.execute` and the modules it dispatches to) are
 given the runtime's `context` (`engine.runtime.context.Context`), built once here; they never
@@ -39,6 +40,7 @@ from engine.errors import MlcError, StoreBusyError, StoreError, TransientError, 
 from engine.retries import watching_retries
 from engine.runtime.audit import Audit, elapsed_ms
 from engine.runtime.context import Context, InboxOwners, JobOutcome
+from engine.runtime.documents import DocumentPlan, may_have_rendered, plan_document, render_documents, run_document
 from engine.runtime.execute import execute
 from engine.runtime.lookups import LookupCache
 from engine.runtime.poll import PollResult, poll_route
@@ -180,6 +182,9 @@ class Runtime:
     def work(self, *, routes: Iterable[str] | None = None, limit: int | None = None) -> WorkResult:
         """Claim and run due jobs until none is due (or `limit` jobs ran); what happened.
 
+        The batch's document jobs that never rendered are rendered first, together, in one
+        transaction (`_render_ahead`): a worker that stops or dies before uploading them leaves
+        their outputs stored, and the re-run sends those (the same bytes and control numbers).
         The completions of a batch's document jobs are written together, in one transaction
         after the batch (or sooner, once the oldest has waited `settle_within_seconds`): one
         commit for up to `claim_batch` documents instead of one each. A document is safe to
@@ -198,6 +203,7 @@ class Runtime:
             jobs = self.store.claim(self.worker_id, limit=batch, routes=wanted, now=self.now())
             if not jobs:
                 break
+            ahead = self._render_ahead(jobs)
             unsettled: list[_Finished] = []
             try:
                 for index, job in enumerate(jobs):
@@ -209,7 +215,7 @@ class Runtime:
                     if not self._still_mine(job):
                         continue
                     started = time.perf_counter()
-                    finished = self._execute(job, started)
+                    finished = self._execute(job, started, ahead.get(job.id))
                     if isinstance(finished, _Finished) and job.kind in SETTLED_LATE and finished.plainly_done:
                         finished.slot = len(result.outcomes)
                         unsettled.append(finished)
@@ -223,6 +229,28 @@ class Runtime:
             finally:
                 self._settle(unsettled, result)
         return result
+
+    def _render_ahead(self, jobs: list[Job]) -> dict[int, DocumentPlan | Exception]:
+        """Render the batch's document jobs that never rendered before together, in one
+        transaction (`render_documents`), before the first of them is uploaded: job id -> its
+        plan (rendered), or the error its plan or render met, raised when the job's turn comes
+        as if met then. A job with an output stored before re-sends it instead (not here). When
+        the shared transaction fails, each job renders on its own when its turn comes."""
+        fresh = [job for job in jobs if job.kind == "document" and not may_have_rendered(job)]
+        if len(fresh) < 2:
+            return {}
+        ahead: dict[int, DocumentPlan | Exception] = {}
+        for job in fresh:
+            try:
+                with watching_retries(self._retry_watcher(job)):
+                    ahead[job.id] = plan_document(self.context, job)
+            except Exception as exc:
+                ahead[job.id] = exc
+        try:
+            ahead.update(render_documents(self.context, [plan for plan in ahead.values() if isinstance(plan, DocumentPlan)]))
+        except StoreError as exc:
+            log.warning("the renders of jobs %s could not be written together (%s); rendering them one by one", [job.id for job in fresh], exc)
+        return ahead
 
     def _settle(self, unsettled: list[_Finished], result: WorkResult) -> None:
         """Write the completions of `unsettled` (document jobs done: `work`) in one transaction,
@@ -290,13 +318,15 @@ class Runtime:
         finished = self._execute(job, started)
         return finished if isinstance(finished, JobOutcome) else self._finish(finished)
 
-    def _execute(self, job: Job, started: float) -> JobOutcome | _Finished:
+    def _execute(self, job: Job, started: float, ahead: DocumentPlan | Exception | None = None) -> JobOutcome | _Finished:
         """Run the job: its outcome when it failed (retry, wait, dead: written, and what was kept
         for it dropped), else what it returned, to be written by `_finish` (or `_complete` in a
-        shared transaction)."""
+        shared transaction). `ahead`: what `_render_ahead` did for it."""
         try:
             with watching_retries(self._retry_watcher(job)):
-                result = execute(self.context, job)
+                if isinstance(ahead, Exception):
+                    raise ahead
+                result = execute(self.context, job) if ahead is None else run_document(self.context, job, ahead)
         except Exception as exc:
             try:
                 return self._failed(job, exc, started)

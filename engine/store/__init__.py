@@ -30,6 +30,8 @@ from engine.store.records import (
     JobState,
     LedgerEntry,
     LedgerState,
+    NewArtifact,
+    NewGroup,
     NewJob,
     OutboundGroup,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "JobState",
     "LedgerEntry",
     "LedgerState",
+    "NewArtifact",
+    "NewGroup",
     "NewJob",
     "OutboundGroup",
     "Store",

@@ -9,7 +9,7 @@ role (a replay stores a new output); the newest wins in `artifact`.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, LargeBinary, Row, func, insert, select, update
@@ -17,7 +17,7 @@ from sqlalchemy import Connection, LargeBinary, Row, func, insert, select, updat
 from engine.errors import StoreError
 from engine.store.models import artifact_chunks
 from engine.store.models import artifacts as artifact_table
-from engine.store.records import Artifact
+from engine.store.records import Artifact, NewArtifact
 
 if TYPE_CHECKING:
     from engine.store.transaction import Transaction
@@ -25,26 +25,37 @@ if TYPE_CHECKING:
 
 def put_artifact(tx: Transaction, job_id: int, role: str, name: str, content: bytes, media_type: str) -> Artifact:
     """Store the exact bytes of a job's input, output, 997... with their SHA-256."""
-    now = tx.now()
+    values = _values(tx, NewArtifact(job_id, role, name, content, media_type))
+    artifact_id: int = tx.connection.execute(_PUT, values).scalar_one()
+    return Artifact(artifact_id, job_id, role, name, media_type, values["sha256"], values["size"], values["content"], values["created_at"])
+
+
+def put_artifacts(tx: Transaction, artifacts: Sequence[NewArtifact]) -> None:
+    """`put_artifact` for several artifacts in one executemany of the INSERT (the outputs of a
+    batch of renders)."""
+    if artifacts:
+        tx.connection.execute(_PUT_MANY, [_values(tx, artifact) for artifact in artifacts])
+
+
+def _values(tx: Transaction, artifact: NewArtifact) -> dict[str, Any]:
+    content = artifact.content
     if not isinstance(content, bytes | bytearray | memoryview):
-        raise StoreError(f"artifact {name!r} of job {job_id}: content must be bytes, not {type(content).__name__}")
+        raise StoreError(f"artifact {artifact.name!r} of job {artifact.job_id}: content must be bytes, not {type(content).__name__}")
     data = bytes(content)
-    sha256 = hashlib.sha256(data).hexdigest()
-    values = {
-        "job_id": job_id,
-        "role": role,
-        "name": name,
-        "media_type": media_type,
-        "sha256": sha256,
+    return {
+        "job_id": artifact.job_id,
+        "role": artifact.role,
+        "name": artifact.name,
+        "media_type": artifact.media_type,
+        "sha256": hashlib.sha256(data).hexdigest(),
         "size": len(data),
         "content": data,
-        "created_at": now,
+        "created_at": tx.now(),
     }
-    artifact_id: int = tx.connection.execute(_PUT, values).scalar_one()
-    return Artifact(artifact_id, job_id, role, name, media_type, sha256, len(data), data, now)
 
 
 _PUT = insert(artifact_table).returning(artifact_table.c.id)
+_PUT_MANY = insert(artifact_table)
 
 
 def put_artifact_stream(

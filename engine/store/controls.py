@@ -17,9 +17,10 @@ top unused for that round.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from sqlalchemy import BigInteger, TextClause, bindparam, select, text
+from sqlalchemy import BigInteger, TextClause, bindparam, select, text, update
 
 from engine.errors import StoreError
 from engine.store.models import UtcDateTime, control_numbers
@@ -56,6 +57,18 @@ def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS)
     return {str(kind): int(after) - 1 for kind, after in rows}
 
 
+def give_back_controls(tx: Transaction, partner: str, taken: Mapping[str, int]) -> None:
+    """Return control numbers taken for `partner` that will not be used (`taken`: what
+    `next_controls` returned; a render of a batch that failed after taking them, while the
+    batch goes on and commits), so the next document gets them and the sequence keeps no gap.
+    A kind's counter is set back only while it still stands right after the number given back:
+    numbers taken since (by this transaction or another) are never handed out twice."""
+    for kind in taken:
+        _check(kind)
+    now = tx.now()
+    tx.connection.execute(_GIVE_BACK, [{"partner_": partner, "kind_": kind, "value_": number, "updated_at_": now} for kind, number in taken.items()])
+
+
 def peek_control(tx: Transaction, partner: str, kind: str) -> int:
     """The control number `next_control` would return next, without consuming it."""
     _check(kind)
@@ -68,6 +81,17 @@ def peek_control(tx: Transaction, partner: str, kind: str) -> int:
 
 _PEEK = select(control_numbers.c.next_value).where(
     control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind == bindparam("kind_")
+)
+
+
+_GIVE_BACK = (
+    update(control_numbers)
+    .where(
+        control_numbers.c.partner == bindparam("partner_"),
+        control_numbers.c.kind == bindparam("kind_"),
+        control_numbers.c.next_value == bindparam("value_") + 1,
+    )
+    .values(next_value=bindparam("value_"), updated_at=bindparam("updated_at_"))
 )
 
 

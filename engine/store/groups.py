@@ -19,7 +19,7 @@ from sqlalchemy.sql.dml import ReturningInsert
 from engine.errors import StoreError
 from engine.store.database import dialect_insert
 from engine.store.models import UtcDateTime, outbound_groups
-from engine.store.records import OutboundGroup, utc
+from engine.store.records import NewGroup, OutboundGroup, utc
 
 if TYPE_CHECKING:
     from engine.store.transaction import Transaction
@@ -45,26 +45,43 @@ def record_outbound_group(
     """Record a group we sent, to match its 997 later; `StoreError` if that group control
     number was recorded before for the same partner, sender and receiver (a reused control
     number)."""
-    values = {
-        "partner": partner,
-        "sender_id": sender_id.strip(),
-        "receiver_id": receiver_id.strip(),
-        "functional_id": functional_id,
-        "group_control": group_control,
-        "set_ids": list(set_ids),
-        "interchange_control": interchange_control,
-        "filename": filename,
-        "job_id": job_id,
-        "sent_at": tx.now(sent_at),
-    }
-    row = tx.connection.execute(_record_statement(tx.connection.dialect.name), values).one_or_none()
+    group = NewGroup(partner, sender_id, receiver_id, functional_id, group_control, tuple(set_ids), interchange_control, filename, job_id, sent_at)
+    row = tx.connection.execute(_record_statement(tx.connection.dialect.name), _values(tx, group)).one_or_none()
     if row is None:
-        raise StoreError(
-            f"outbound group {group_control} of partner {partner!r} from {sender_id.strip()!r} to {receiver_id.strip()!r} "
-            "was recorded before: "
-            "a group control number was reused"
-        )
+        raise StoreError(f"outbound group {_named(group)} was recorded before: a group control number was reused")
     return _group(row)
+
+
+def record_outbound_groups(tx: Transaction, groups: Sequence[NewGroup]) -> None:
+    """`record_outbound_group` for several groups in one executemany (the groups of a batch of
+    renders); `StoreError` naming them if any was recorded before (then the transaction must
+    not commit: the others were recorded)."""
+    if not groups:
+        return
+    rows = tx.connection.execute(_record_statement(tx.connection.dialect.name), [_values(tx, group) for group in groups]).all()
+    if len(rows) != len(groups):
+        recorded = {(row.partner, row.sender_id, row.receiver_id, row.group_control) for row in rows}
+        reused = [group for group in groups if (group.partner, group.sender_id.strip(), group.receiver_id.strip(), group.group_control) not in recorded]
+        raise StoreError(f"outbound group(s) {', '.join(_named(group) for group in reused)} were recorded before: a group control number was reused")
+
+
+def _values(tx: Transaction, group: NewGroup) -> dict[str, Any]:
+    return {
+        "partner": group.partner,
+        "sender_id": group.sender_id.strip(),
+        "receiver_id": group.receiver_id.strip(),
+        "functional_id": group.functional_id,
+        "group_control": group.group_control,
+        "set_ids": list(group.set_ids),
+        "interchange_control": group.interchange_control,
+        "filename": group.filename,
+        "job_id": group.job_id,
+        "sent_at": tx.now(group.sent_at),
+    }
+
+
+def _named(group: NewGroup) -> str:
+    return f"{group.group_control} of partner {group.partner!r} from {group.sender_id.strip()!r} to {group.receiver_id.strip()!r}"
 
 
 def acknowledge_group(

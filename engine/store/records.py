@@ -117,6 +117,34 @@ class NewJob:
     not_before: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NewArtifact:
+    """An artifact to store with `put_artifacts` (the arguments of `put_artifact`)."""
+
+    job_id: int
+    role: str
+    name: str
+    content: bytes
+    media_type: str
+
+
+@dataclass(frozen=True, slots=True)
+class NewGroup:
+    """An outbound group to record with `record_outbound_groups` (the arguments of
+    `record_outbound_group`)."""
+
+    partner: str
+    sender_id: str
+    receiver_id: str
+    functional_id: str
+    group_control: int
+    set_ids: tuple[str, ...]
+    interchange_control: int
+    filename: str
+    job_id: int | None = None
+    sent_at: datetime | None = None
+
+
 class Enqueued(NamedTuple):
     """The outcome of enqueuing one job: the stored job, and whether this call created it
     (False: the (route, key) was enqueued before, and nothing changed)."""

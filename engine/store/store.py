@@ -173,9 +173,11 @@ class Store:
 
     next_control = _in_transaction(Transaction.next_control)
     next_controls = _in_transaction(Transaction.next_controls)
+    give_back_controls = _in_transaction(Transaction.give_back_controls)
     peek_control = _in_transaction(Transaction.peek_control, write=False)
 
     record_outbound_group = _in_transaction(Transaction.record_outbound_group)
+    record_outbound_groups = _in_transaction(Transaction.record_outbound_groups)
     acknowledge_group = _in_transaction(Transaction.acknowledge_group)
     acknowledge_interchange = _in_transaction(Transaction.acknowledge_interchange)
     unacknowledged = _in_transaction(Transaction.unacknowledged, write=False)
@@ -186,6 +188,7 @@ class Store:
     job_events = _in_transaction(Transaction.job_events, write=False)
 
     put_artifact = _in_transaction(Transaction.put_artifact)
+    put_artifacts = _in_transaction(Transaction.put_artifacts)
     artifacts = _in_transaction(Transaction.artifacts, write=False)
     artifact = _in_transaction(Transaction.artifact, write=False)
     put_artifact_stream = _in_transaction(Transaction.put_artifact_stream)

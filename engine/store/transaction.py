@@ -130,10 +130,12 @@ class Transaction:
     # Control numbers
     next_control = translated(controls.next_control)
     next_controls = translated(controls.next_controls)
+    give_back_controls = translated(controls.give_back_controls)
     peek_control = translated(controls.peek_control)
 
     # Outbound groups, 997s and TA1s
     record_outbound_group = translated(groups.record_outbound_group)
+    record_outbound_groups = translated(groups.record_outbound_groups)
     acknowledge_group = translated(groups.acknowledge_group)
     acknowledge_interchange = translated(groups.acknowledge_interchange)
     unacknowledged = translated(groups.unacknowledged)
@@ -146,6 +148,7 @@ class Transaction:
 
     # Artifacts
     put_artifact = translated(artifacts_.put_artifact)
+    put_artifacts = translated(artifacts_.put_artifacts)
     put_artifact_stream = translated(artifacts_.put_artifact_stream)
     artifacts = translated(artifacts_.artifacts)
     artifact = translated(artifacts_.artifact)

@@ -1,10 +1,12 @@
-"""A worker writes the completions of a claim batch's document jobs in one transaction after the
-batch: one commit for the batch instead of one per document. Every job ends done with its audit
-trail in order; a job whose claim was lost meanwhile does not keep the others from completing;
-`settle_within_seconds` bounds how long a completion waits; a stopping worker puts the rest of
-its batch back. Each on SQLite and on PostgreSQL. (Crash safety with completions
-written late is the SIGKILL test of test_crash.py: a re-run re-sends the stored output, which
-the outbox already holds.)"""
+"""A worker renders a claim batch's new document jobs in one transaction before the first upload,
+and writes their completions in one transaction after the batch: two commits for the batch
+instead of two per document. Every job ends done with its audit trail in order; a render that
+fails dies alone and gives its control numbers to the next document; a job whose claim was lost
+meanwhile does not keep the others from completing; `settle_within_seconds` bounds how long a
+completion waits; a stopping worker puts the rest of its batch back, and the next run sends
+their stored outputs. Each on SQLite and on PostgreSQL. (Crash safety with completions written
+late is the SIGKILL test of test_crash.py: a re-run re-sends the stored output, which the outbox
+already holds.)"""
 
 from __future__ import annotations
 
@@ -83,8 +85,8 @@ def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_pat
     assert len({o.job.id for o in result.outcomes}) == documents
     assert all(o.seconds > 0 for o in result.outcomes)  # each job's own time (the service's metrics)
     batches = 3
-    # a claim and a completion per batch, a render per document, and the claim that found none
-    assert committed == batches + documents + batches + 1
+    # a claim, the renders and the completions per batch, and the claim that found none
+    assert committed == batches * 3 + 1
     assert set(map(tuple, trails.values())) == {("enqueued", "render", "upload", "done")}
     assert len(world.outbox("acme")) + len(world.outbox("contoso")) >= documents
 
@@ -97,7 +99,7 @@ def test_settle_within_zero_writes_each_completion_before_the_next_job(world: Wo
             result = runtime.work(routes=[ROUTE])
 
     assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
-    assert len(commits) == 2 + documents + documents  # two claims (the second finds none); each document's render and completion
+    assert len(commits) == 2 + 1 + documents  # two claims (the second finds none), the batch's renders, each document's completion
 
 
 def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -137,6 +139,77 @@ def test_a_stopping_worker_finishes_its_job_in_hand_and_puts_the_rest_of_its_bat
         result = runtime.work(routes=[ROUTE])
         jobs = sorted(runtime.store.jobs(route=ROUTE), key=lambda job: job.id)
 
+        rendered = {job.id: runtime.store.artifact(job.id, "output") for job in jobs}
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:  # the next run
+        again = runtime.work(routes=[ROUTE])
+        trails = {job.id: [e.event for e in runtime.store.job_events(job.id)] for job in jobs}
+        sent = {name: content for partner in ("acme", "contoso") for name, content in world.outbox(partner).items()}
+
     assert [o.state for o in result.outcomes] == [JobState.DONE, JobState.DONE]
     assert [job.state for job in jobs] == [JobState.DONE] * 2 + [JobState.PENDING] * 8
     assert all(job.attempts == 0 and job.claimed_by is None for job in jobs[2:])
+    # the batch was rendered before its first upload: the next run sends those outputs as stored
+    assert all(rendered[job.id] is not None for job in jobs)
+    assert [o.state for o in again.outcomes] == [JobState.DONE] * 8
+    assert all(trails[job.id][:3] == ["enqueued", "render", "upload"] for job in jobs[:2])
+    for job in jobs[2:]:
+        assert trails[job.id][:2] == ["enqueued", "render"] and trails[job.id][-3:] == ["render", "upload", "done"]  # the second render: "reusing"
+        stored = rendered[job.id]
+        assert stored is not None and sent[stored.name] == stored.content
+
+
+def isa13(content: bytes) -> int:
+    return int(content.decode().split("*")[13])
+
+
+def test_a_render_that_fails_in_a_batch_dies_alone_and_gives_its_control_numbers_to_the_next(world: World, tmp_path: Path, database: str | None) -> None:
+    post_invoices(world.bc, 3)
+    # an acme invoice without the PO number its guide requires (BIG04), between the others
+    draft = world.bc.add_record("salesInvoices", {"customerNumber": "C10000", "externalDocumentNumber": "", "salesInvoiceLines": [{"lineType": "Item", "lineObjectNumber": "1896-S", "quantity": 1}]})
+    bad = str(world.bc.post_invoice(draft["id"])["number"])
+    post_invoices(world.bc, 3)
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
+        documents = runtime.poll(ROUTE).enqueued
+        with counting_commits() as commits:
+            result = runtime.work(routes=[ROUTE])
+        states = {o.job.key: o.state for o in result.outcomes}
+        dead = next(o for o in result.outcomes if o.job.key == bad)
+        trail = [e.event for e in runtime.store.job_events(dead.job.id)]
+        acme = sorted(isa13(content) for content in world.outbox("acme").values())
+
+    assert documents == 9
+    assert states.pop(bad) is JobState.DEAD and set(states.values()) == {JobState.DONE}
+    assert "BIG04" in dead.detail
+    assert trail == ["enqueued", "dead"]  # no render event: nothing was rendered for it
+    assert acme == list(range(acme[0], acme[0] + len(acme)))  # no gap where the failed render took its numbers
+    # a claim, the batch's renders, the dead job's outcome, the batch's completions, the empty claim
+    assert len(commits) == 5
+
+
+def test_a_batch_whose_shared_render_fails_renders_each_document_on_its_own(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.errors import StoreBusyError
+    from engine.store import Transaction
+
+    post_invoices(world.bc, 4)
+    put_artifacts = Transaction.put_artifacts
+    failures: list[int] = []
+
+    def busy_once(tx: Transaction, artifacts: Any) -> None:
+        if len(artifacts) > 1 and not failures:
+            failures.append(len(artifacts))
+            raise StoreBusyError("database is locked")
+        put_artifacts(tx, artifacts)
+
+    monkeypatch.setattr(Transaction, "put_artifacts", busy_once)
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
+        documents = runtime.poll(ROUTE).enqueued
+        result = runtime.work(routes=[ROUTE])
+        trails = {o.job.key: [e.event for e in runtime.store.job_events(o.job.id)] for o in result.outcomes}
+        sent = {name: content for partner in ("acme", "contoso") for name, content in world.outbox(partner).items()}
+
+    assert failures == [documents]
+    assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
+    assert set(map(tuple, trails.values())) == {("enqueued", "render", "upload", "done")}
+    assert len(sent) == documents
+    acme = sorted(isa13(content) for name, content in sent.items() if "_acme_" in name)
+    assert acme == list(range(acme[0], acme[0] + len(acme)))  # the rolled-back batch consumed no numbers

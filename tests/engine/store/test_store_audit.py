@@ -9,7 +9,7 @@ import pytest
 from store_support import T0, FakeClock
 
 from engine.errors import StoreError
-from engine.store import Store
+from engine.store import NewArtifact, Store
 
 
 def test_audit_trail_by_document_key_lists_the_jobs_events_in_order(store: Store, clock: FakeClock) -> None:
@@ -76,6 +76,17 @@ def test_artifacts_keep_the_exact_bytes_with_their_hash(store: Store) -> None:
     assert read.content == content
     assert read.sha256 == hashlib.sha256(content).hexdigest()
     assert read.size == len(content)
+
+
+def test_artifacts_stored_together_keep_each_its_bytes_and_hash(store: Store) -> None:
+    jobs = [store.enqueue("r", f"K{n}", kind="810").job for n in range(3)]
+    store.put_artifacts([NewArtifact(job.id, "output", f"out{job.id}.edi", f"ISA*{job.id}~".encode(), "application/edi-x12") for job in jobs])
+    for job in jobs:
+        (read,) = store.artifacts(job.id)
+        assert (read.role, read.name, read.content, read.media_type) == ("output", f"out{job.id}.edi", f"ISA*{job.id}~".encode(), "application/edi-x12")
+        assert read.sha256 == hashlib.sha256(read.content).hexdigest() and read.size == len(read.content)
+    with pytest.raises(StoreError, match="content must be bytes, not str"):
+        store.put_artifacts([NewArtifact(jobs[0].id, "output", "x.edi", "text", "application/edi-x12")])  # type: ignore[arg-type]
 
 
 def test_the_newest_artifact_of_a_role_wins(store: Store) -> None:

@@ -76,6 +76,35 @@ def test_numbers_taken_in_a_transaction_commit_with_the_rest_of_it(store: Store)
     assert store.peek_control("acme", "st") == 4
 
 
+def test_numbers_given_back_go_to_the_next_document_of_the_transaction(store: Store) -> None:
+    store.next_controls("acme")
+    with store.transaction() as tx:
+        taken = tx.next_controls("acme")
+        assert taken == {"isa": 2, "gs": 2, "st": 2}
+        tx.give_back_controls("acme", taken)  # its render failed; the batch goes on
+        assert tx.next_controls("acme") == taken
+    assert store.next_controls("acme") == {"isa": 3, "gs": 3, "st": 3}
+
+
+def test_numbers_are_given_back_only_while_none_was_taken_after_them(store: Store) -> None:
+    first = store.next_controls("acme")
+    store.next_controls("acme")
+    store.give_back_controls("acme", first)  # another document has number 2 since: nothing changes
+    assert store.next_controls("acme") == {"isa": 3, "gs": 3, "st": 3}
+
+
+def test_numbers_given_back_across_the_wrap_go_out_again(store: Store) -> None:
+    store.next_control("acme", "isa", count=MAX_CONTROL - 1)
+    with store.transaction() as tx:
+        assert tx.next_controls("acme", ("isa",)) == {"isa": 999_999_999}
+        tx.give_back_controls("acme", {"isa": 999_999_999})
+        assert tx.next_controls("acme", ("isa",)) == {"isa": 999_999_999}
+        taken = tx.next_controls("acme", ("isa",))
+        assert taken == {"isa": 1}
+        tx.give_back_controls("acme", taken)
+    assert store.next_control("acme", "isa") == 1
+
+
 @pytest.mark.parametrize(
     ("kind", "count", "message"),
     [

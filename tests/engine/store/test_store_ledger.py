@@ -9,7 +9,7 @@ import pytest
 from store_support import T0, FakeClock
 
 from engine.errors import StoreError
-from engine.store import LedgerState, Store
+from engine.store import LedgerState, NewGroup, Store
 
 SHA = hashlib.sha256(b"ISA*00*...").hexdigest()
 OTHER_SHA = hashlib.sha256(b"ISA*00*... changed").hexdigest()
@@ -127,6 +127,21 @@ def test_recording_a_group_control_number_twice_is_an_error(store: Store) -> Non
     _send_group(store, 5)
     with pytest.raises(StoreError, match="outbound group 5 of partner 'acme' from 'MLC' to 'ACME' was recorded before"):
         _send_group(store, 5, filename="OUT_again.edi")
+
+
+def test_groups_recorded_together_are_each_waiting_for_their_997(store: Store) -> None:
+    store.record_outbound_groups(
+        [NewGroup("acme", " MLC ", "ACME", "IN", n, ("0001",), n, f"OUT_{n}.edi", sent_at=T0) for n in (5, 6, 7)]
+    )
+    assert sorted(group.group_control for group in store.unacknowledged(T0 + timedelta(days=1))) == [5, 6, 7]
+    assert store.acknowledge_group("MLC", "ACME", 6, "A")
+
+
+def test_groups_recorded_together_name_the_ones_recorded_before_and_record_none(store: Store) -> None:
+    _send_group(store, 6)
+    with pytest.raises(StoreError, match=r"^outbound group\(s\) 6 of partner 'acme' from 'MLC' to 'ACME' were recorded before"), store.transaction() as tx:
+        tx.record_outbound_groups([NewGroup("acme", "MLC", "ACME", "IN", n, ("0001",), n, f"OUT_{n}.edi", sent_at=T0) for n in (5, 6, 7)])
+    assert [group.group_control for group in store.unacknowledged(T0 + timedelta(days=1))] == [6]
 
 
 def test_partners_sharing_gs_ids_keep_their_own_groups(store: Store) -> None:
