@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import PurePosixPath
 from typing import Any
 
-from engine.config.project import Partner
+from engine.config import Partner
 from engine.config.route import EntitySource, FolderTarget, Route
 from engine.errors import ConfigError, MappingError, StoreError
 from engine.guides import Violation, check_rendered, origin_in_mapping
