@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from connectors.cleo import paths
-from connectors.cleo.emulator.forms import parse_multipart_file, parse_urlencoded
+from connectors.cleo.emulator.forms import multipart_file, parse_urlencoded
 from connectors.cleo.emulator.state import CleoEmulatorState, EmulatorError, Folder, StoredFile
 from connectors.common import FaultInjector, FaultPlan
 
@@ -180,7 +180,7 @@ async def _upload(request: Request, state: CleoEmulatorState) -> Response:
     content_type = request.headers.get("content-type", "")
     body = await request.body()
     if content_type.startswith("multipart/form-data"):
-        name, content = parse_multipart_file(content_type, body, paths.UPLOAD_FIELD)
+        name, content = await multipart_file(request, paths.UPLOAD_FIELD)
     else:
         name = request.query_params.get(paths.UPLOAD_NAME_PARAM, "")
         if not name:

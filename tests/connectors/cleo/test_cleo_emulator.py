@@ -117,6 +117,29 @@ def test_upload_of_an_existing_name_is_409_with_a_message(api: httpx.Client, emu
     assert answer.status_code == 409 and "already exists" in answer.json()["message"]
 
 
+def test_multipart_upload_keeps_the_file_byte_for_byte(api: httpx.Client, emulator: Emulator) -> None:
+    folder = _folder_id(emulator, "acme/outbox")
+    content = bytes(range(256)) + b"\r\n--not-a-boundary\r\n" + "ISA*é~".encode()
+    answer = api.post(f"/api/folders/{folder}/files", files={"file": ("810_bytes.edi", content, "application/edi-x12")}, data={"note": "x"})
+    assert answer.status_code == 201 and answer.json()["size"] == len(content)
+    assert emulator.state.folder_files("acme/outbox") == {"810_bytes.edi": content}
+
+
+@pytest.mark.parametrize(
+    ("request_args", "message"),
+    [
+        pytest.param({"files": {"upload": ("x.edi", b"x")}}, "The multipart body has no field 'file'.", id="other-field"),
+        pytest.param({"data": {"file": "x"}, "files": {"other": ("x.edi", b"x")}}, "The multipart field 'file' has no filename.", id="no-filename"),
+        pytest.param({"content": b"no parts here", "headers": {"Content-Type": "multipart/form-data"}}, "Multipart body without a boundary", id="no-boundary"),
+    ],
+)
+def test_a_multipart_upload_without_its_file_part_is_400(api: httpx.Client, emulator: Emulator, request_args: dict[str, object], message: str) -> None:
+    folder = _folder_id(emulator, "acme/outbox")
+    answer = api.post(f"/api/folders/{folder}/files", **request_args)  # type: ignore[arg-type]
+    assert answer.status_code == 400 and answer.json()["message"].startswith(message)
+    assert emulator.state.folder_files("acme/outbox") == {}
+
+
 @pytest.mark.parametrize("name", ["../x.edi", "a/b.edi", "a\\b.edi", "..", "x\x01.edi"])
 def test_upload_of_a_path_like_name_is_400(api: httpx.Client, emulator: Emulator, name: str) -> None:
     folder = _folder_id(emulator, "acme/outbox")
