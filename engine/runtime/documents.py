@@ -28,6 +28,7 @@ because the partner may already hold the first file.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
@@ -35,7 +36,7 @@ from typing import Any
 
 from engine.config import Partner
 from engine.config.route import EntitySource, FolderTarget, Route
-from engine.errors import ConfigError, MappingError, StoreError
+from engine.errors import ConfigError, MappingError
 from engine.guides import Violation, check_rendered, origin_in_mapping
 from engine.mapping import CompiledMapping, Controls, render_outbound, render_payload
 from engine.mapping.dryrun import dump_json
@@ -44,7 +45,7 @@ from engine.runtime.audit import elapsed_ms
 from engine.runtime.context import Context
 from engine.runtime.lookups import resolve_lookups
 from engine.runtime.poll import admit
-from engine.store import AuditRow, Job, NewArtifact, NewGroup, Store
+from engine.store import AuditRow, Job, NewArtifact, NewGroup, Store, Transaction
 
 __all__ = ["DocumentPlan", "may_have_rendered", "output_role", "plan_document", "render_documents", "replay_generation", "run_document", "run_fetch", "versioned_name"]
 
@@ -134,63 +135,124 @@ def plan_document(context: Context, job: Job) -> DocumentPlan:
     )
 
 
+@dataclass
+class _Output:
+    """One plan rendered, not yet stored."""
+
+    plan: DocumentPlan
+    content: bytes
+    media: str
+    group: NewGroup | None
+    row: AuditRow
+
+
 def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[int, Exception]:
-    """Render every plan that has no stored output, in one store transaction; each output, its
-    outbound group and its render event are written with one statement per kind for all of
-    them (one commit for a batch of documents instead of one each). A render that fails (its
-    mapping, its definition or the partner's guide) gives its control numbers back and is
+    """Render every plan that has no stored output and store the outputs in one transaction:
+    each output, its outbound group and its render event written with one statement per kind
+    for all of them (one commit for a batch of documents instead of one each). A render that
+    fails (its mapping, its definition or the partner's guide) takes no control numbers and is
     listed (job id -> error) while the others commit; `content` is set on the plans rendered,
-    once committed. A store error fails the whole transaction (nothing is set): StoreError."""
+    once committed. A store error fails the whole transaction (nothing is set): StoreError.
+
+    Several plans are rendered before the transaction, with the numbers their partners' counters
+    show (`peek_controls`); the transaction then takes a block per partner (in partner order, the
+    lock order every worker shares) and stores the outputs if the blocks are the numbers
+    rendered with. So the counters stay locked only while the outputs are written, not while
+    the batch renders, and a worker rendering for the same partners waits that long at most.
+    If another worker took numbers meanwhile (or a block wrapped past 999999999 to 1), the plans
+    are rendered again under the locks, one at a time, each taking its numbers (a render that fails
+    there gives them back)."""
+    todo = [plan for plan in plans if plan.stored is None and plan.content is None]
+    done = _render_ahead_of_locks(context, todo) if len(todo) > 1 else None
+    outputs, failed = done if done is not None else _render_under_locks(context, todo)
+    for output in outputs:
+        output.plan.content = output.content
+    return failed
+
+
+class _NumbersMoved(Exception):
+    """Another worker took control numbers of a partner while the batch rendered."""
+
+
+def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]] | None:
+    """`render_documents` rendering before its transaction; None when the numbers moved."""
+    needed = Counter(plan.partner.id for plan in plans if plan.mapping.direction == "outbound")
+    with context.store.reading() as tx:
+        shown = {partner: tx.peek_controls(partner) for partner in needed}
+    free = {partner: dict(numbers) for partner, numbers in shown.items()}
+    outputs: list[_Output] = []
     failed: dict[int, Exception] = {}
-    rendered: list[tuple[DocumentPlan, bytes]] = []
+    for plan in plans:
+        numbers = free.get(plan.partner.id)
+        try:
+            outputs.append(_render(context, plan, dict(numbers) if numbers is not None else None))
+        except Exception as exc:
+            failed[plan.job.id] = exc
+            continue
+        if numbers is not None:
+            free[plan.partner.id] = {kind: number + 1 for kind, number in numbers.items()}
+    used = Counter(output.plan.partner.id for output in outputs if output.plan.mapping.direction == "outbound")
+    try:
+        with context.store.transaction() as tx:
+            for partner in sorted(used):
+                if tx.next_controls(partner, count=used[partner]) != shown[partner]:
+                    raise _NumbersMoved(partner)
+            _store(tx, outputs)
+    except _NumbersMoved:
+        return None
+    return outputs, failed
+
+
+def _render_under_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]]:
+    """`render_documents` rendering inside its transaction, each plan taking its numbers (the
+    plans in partner order: the lock order every worker shares)."""
+    outputs: list[_Output] = []
+    failed: dict[int, Exception] = {}
     with context.store.transaction() as tx:
-        artifacts: list[NewArtifact] = []
-        groups: list[NewGroup] = []
-        rows: list[AuditRow] = []
-        for plan in plans:
-            if plan.stored is not None:
-                continue
-            started = time.perf_counter()
-            job, partner, mapping = plan.job, plan.partner, plan.mapping
-            detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
-            taken: dict[str, int] | None = None
+        for plan in sorted(plans, key=lambda plan: plan.partner.id):
+            taken = tx.next_controls(plan.partner.id) if plan.mapping.direction == "outbound" else None
             try:
-                if mapping.direction == "outbound":
-                    taken = tx.next_controls(partner.id)
-                    controls = Controls(isa=taken["isa"], gs=taken["gs"], st=taken["st"])
-                    out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
-                    check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))
-                    content, media = out.text.encode("utf-8"), X12_MEDIA
-                    if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
-                        groups.append(
-                            NewGroup(
-                                partner.id, out.sender.id, out.receiver.id, out.functional_id, controls.gs, (out.set_id,), controls.isa,
-                                plan.filename, job_id=job.id, sent_at=context.now(),
-                            )
-                        )
-                    detail["controls"] = dict(taken)
-                    if out.notes:
-                        detail["notes"] = out.notes
-                else:
-                    output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
-                    content, media = dump_json(output).encode("utf-8"), JSON_MEDIA
-            except StoreError:
-                raise
+                outputs.append(_render(context, plan, taken))
             except Exception as exc:
                 if taken is not None:
-                    tx.give_back_controls(partner.id, taken)
-                failed[job.id] = exc
-                continue
-            artifacts.append(NewArtifact(job.id, plan.role, plan.filename, content, media))
-            detail["bytes"] = len(content)
-            rows.append(context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail))
-            rendered.append((plan, content))
-        tx.record_outbound_groups(groups)
-        tx.put_artifacts(artifacts)
-        tx.audit_many(rows)
-    for plan, content in rendered:
-        plan.content = content
-    return failed
+                    tx.give_back_controls(plan.partner.id, taken)
+                failed[plan.job.id] = exc
+        _store(tx, outputs)
+    return outputs, failed
+
+
+def _render(context: Context, plan: DocumentPlan, numbers: dict[str, int] | None) -> _Output:
+    """Render one plan (X12 with `numbers`: isa, gs, st; or a JSON payload) and check it against
+    its definition and the partner's guide; raises what the render or the check met."""
+    started = time.perf_counter()
+    job, partner, mapping = plan.job, plan.partner, plan.mapping
+    detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
+    group: NewGroup | None = None
+    if numbers is not None:
+        controls = Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
+        out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
+        check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))
+        content, media = out.text.encode("utf-8"), X12_MEDIA
+        if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
+            group = NewGroup(
+                partner.id, out.sender.id, out.receiver.id, out.functional_id, controls.gs, (out.set_id,), controls.isa,
+                plan.filename, job_id=job.id, sent_at=context.now(),
+            )
+        detail["controls"] = dict(numbers)
+        if out.notes:
+            detail["notes"] = out.notes
+    else:
+        output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
+        content, media = dump_json(output).encode("utf-8"), JSON_MEDIA
+    detail["bytes"] = len(content)
+    return _Output(plan, content, media, group, context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail))
+
+
+def _store(tx: Transaction, outputs: list[_Output]) -> None:
+    """Write the outputs, their groups and their render events: one statement per kind."""
+    tx.record_outbound_groups([output.group for output in outputs if output.group is not None])
+    tx.put_artifacts([NewArtifact(output.plan.job.id, output.plan.role, output.plan.filename, output.content, output.media) for output in outputs])
+    tx.audit_many([output.row for output in outputs])
 
 
 def _origin(context: Context, mapping_name: str) -> Callable[[Violation], str | None] | None:

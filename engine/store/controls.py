@@ -43,18 +43,29 @@ def next_control(tx: Transaction, partner: str, kind: str, *, count: int = 1) ->
     return after - count
 
 
-def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
-    """One control number of each of `kinds` (an outbound document's ISA13, GS06 and ST02), in
-    one statement; kind -> number, each exactly what `next_control` would have returned. The
-    rows are taken in the order of `kinds` (on PostgreSQL, the order their locks are taken in:
-    keep it the order single takes use, isa, gs, st)."""
+def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS, *, count: int = 1) -> dict[str, int]:
+    """One control number of each of `kinds` (an outbound document's ISA13, GS06 and ST02), or a
+    block of `count` of each (the documents of a batch), in one statement; kind -> the number
+    (the block's first), each exactly what `next_control` would have returned. The rows are
+    taken in the order of `kinds` (on PostgreSQL, the order their locks are taken in: keep it
+    the order single takes use, isa, gs, st)."""
     for kind in kinds:
         _check(kind)
     if len(set(kinds)) != len(kinds):
-        raise StoreError(f"control-number kinds {kinds} name a kind twice: take a block with next_control(count=...)")
-    params = {"partner_": partner, "updated_at_": tx.now(), "count_": 1}
+        raise StoreError(f"control-number kinds {kinds} name a kind twice: take a block with count=...")
+    if not 1 <= count <= MAX_CONTROL:
+        raise StoreError(f"cannot take {count} control numbers of each kind at once: between 1 and {MAX_CONTROL}")
+    params = {"partner_": partner, "updated_at_": tx.now(), "count_": count}
     rows = tx.connection.execute(_take_statement(kinds), params).all()
-    return {str(kind): int(after) - 1 for kind, after in rows}
+    return {str(kind): int(after) - count for kind, after in rows}
+
+
+def peek_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS) -> dict[str, int]:
+    """The numbers `next_controls` would return next, without consuming them (one statement)."""
+    for kind in kinds:
+        _check(kind)
+    stored = {str(kind): int(value) for kind, value in tx.connection.execute(_PEEK_KINDS, {"partner_": partner, "kinds_": list(kinds)})}
+    return {kind: value if (value := stored.get(kind)) is not None and value <= MAX_CONTROL else 1 for kind in kinds}
 
 
 def give_back_controls(tx: Transaction, partner: str, taken: Mapping[str, int]) -> None:
@@ -83,6 +94,10 @@ _PEEK = select(control_numbers.c.next_value).where(
     control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind == bindparam("kind_")
 )
 
+
+_PEEK_KINDS = select(control_numbers.c.kind, control_numbers.c.next_value).where(
+    control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind.in_(bindparam("kinds_", expanding=True))
+)
 
 _GIVE_BACK = (
     update(control_numbers)

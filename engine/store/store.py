@@ -175,6 +175,7 @@ class Store:
     next_controls = _in_transaction(Transaction.next_controls)
     give_back_controls = _in_transaction(Transaction.give_back_controls)
     peek_control = _in_transaction(Transaction.peek_control, write=False)
+    peek_controls = _in_transaction(Transaction.peek_controls, write=False)
 
     record_outbound_group = _in_transaction(Transaction.record_outbound_group)
     record_outbound_groups = _in_transaction(Transaction.record_outbound_groups)

@@ -132,6 +132,7 @@ class Transaction:
     next_controls = translated(controls.next_controls)
     give_back_controls = translated(controls.give_back_controls)
     peek_control = translated(controls.peek_control)
+    peek_controls = translated(controls.peek_controls)
 
     # Outbound groups, 997s and TA1s
     record_outbound_group = translated(groups.record_outbound_group)

@@ -85,8 +85,9 @@ def test_a_batch_of_documents_completes_in_one_transaction(world: World, tmp_pat
     assert len({o.job.id for o in result.outcomes}) == documents
     assert all(o.seconds > 0 for o in result.outcomes)  # each job's own time (the service's metrics)
     batches = 3
-    # a claim, the renders and the completions per batch, and the claim that found none
-    assert committed == batches * 3 + 1
+    # per batch a claim, the read of the control numbers the renders use, the renders' outputs
+    # and the completions; and the claim that found none
+    assert committed == batches * 4 + 1
     assert set(map(tuple, trails.values())) == {("enqueued", "render", "upload", "done")}
     assert len(world.outbox("acme")) + len(world.outbox("contoso")) >= documents
 
@@ -99,7 +100,9 @@ def test_settle_within_zero_writes_each_completion_before_the_next_job(world: Wo
             result = runtime.work(routes=[ROUTE])
 
     assert [o.state for o in result.outcomes] == [JobState.DONE] * documents
-    assert len(commits) == 2 + 1 + documents  # two claims (the second finds none), the batch's renders, each document's completion
+    # two claims (the second finds none), the batch's read of its control numbers and its
+    # outputs, each document's completion
+    assert len(commits) == 2 + 2 + documents
 
 
 def test_a_job_whose_claim_was_lost_leaves_the_other_completions_written(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -162,7 +165,7 @@ def isa13(content: bytes) -> int:
     return int(content.decode().split("*")[13])
 
 
-def test_a_render_that_fails_in_a_batch_dies_alone_and_gives_its_control_numbers_to_the_next(world: World, tmp_path: Path, database: str | None) -> None:
+def test_a_render_that_fails_in_a_batch_dies_alone_and_leaves_no_gap_in_the_control_numbers(world: World, tmp_path: Path, database: str | None) -> None:
     post_invoices(world.bc, 3)
     # an acme invoice without the PO number its guide requires (BIG04), between the others
     draft = world.bc.add_record("salesInvoices", {"customerNumber": "C10000", "externalDocumentNumber": "", "salesInvoiceLines": [{"lineType": "Item", "lineObjectNumber": "1896-S", "quantity": 1}]})
@@ -181,9 +184,10 @@ def test_a_render_that_fails_in_a_batch_dies_alone_and_gives_its_control_numbers
     assert states.pop(bad) is JobState.DEAD and set(states.values()) == {JobState.DONE}
     assert "BIG04" in dead.detail
     assert trail == ["enqueued", "dead"]  # no render event: nothing was rendered for it
-    assert acme == list(range(acme[0], acme[0] + len(acme)))  # no gap where the failed render took its numbers
-    # a claim, the batch's renders, the dead job's outcome, the batch's completions, the empty claim
-    assert len(commits) == 5
+    assert acme == list(range(acme[0], acme[0] + len(acme)))  # no gap where the failed render was
+    # a claim, the read of the numbers, the batch's outputs, the dead job's outcome, the batch's
+    # completions, the empty claim
+    assert len(commits) == 6
 
 
 def test_a_batch_whose_shared_render_fails_renders_each_document_on_its_own(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -213,3 +217,29 @@ def test_a_batch_whose_shared_render_fails_renders_each_document_on_its_own(worl
     assert len(sent) == documents
     acme = sorted(isa13(content) for name, content in sent.items() if "_acme_" in name)
     assert acme == list(range(acme[0], acme[0] + len(acme)))  # the rolled-back batch consumed no numbers
+
+
+def test_a_batch_whose_numbers_another_worker_took_meanwhile_renders_again_with_the_next_ones(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+    import engine.runtime.documents as documents
+
+    post_invoices(world.bc, 6)
+    render = documents.render_outbound
+    renders: list[int] = []
+    taken: list[dict[str, int]] = []
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
+        total = runtime.poll(ROUTE).enqueued
+
+        def other_worker_meanwhile(*args: Any, **kwargs: Any) -> Any:
+            renders.append(1)
+            if len(renders) == 2:  # while the batch renders, another worker sends an acme document
+                taken.append(runtime.store.next_controls("acme"))
+            return render(*args, **kwargs)
+
+        monkeypatch.setattr(documents, "render_outbound", other_worker_meanwhile)
+        result = runtime.work(routes=[ROUTE])
+        acme = sorted(isa13(content) for content in world.outbox("acme").values())
+
+    assert [o.state for o in result.outcomes] == [JobState.DONE] * total
+    assert len(renders) == 2 * total  # rendered ahead of the locks, then again under them
+    # the batch's acme documents follow the number the other worker took, with no gap
+    assert acme == list(range(taken[0]["isa"] + 1, taken[0]["isa"] + 1 + len(acme)))

@@ -76,6 +76,17 @@ def test_numbers_taken_in_a_transaction_commit_with_the_rest_of_it(store: Store)
     assert store.peek_control("acme", "st") == 4
 
 
+def test_a_block_of_each_kind_and_a_peek_at_all_kinds(store: Store) -> None:
+    assert store.peek_controls("acme") == {"isa": 1, "gs": 1, "st": 1}
+    store.next_control("acme", "gs", count=4)
+    assert store.peek_controls("acme") == {"isa": 1, "gs": 5, "st": 1}
+    assert store.next_controls("acme", count=3) == {"isa": 1, "gs": 5, "st": 1}
+    assert store.peek_controls("acme") == {"isa": 4, "gs": 8, "st": 4}
+    store.next_control("acme", "st", count=MAX_CONTROL - 4)
+    assert store.peek_controls("acme", ("st",)) == {"st": 999_999_999}
+    assert store.next_controls("acme", ("st",), count=2) == {"st": 1}  # a block that would pass the maximum starts at 1
+
+
 def test_numbers_given_back_go_to_the_next_document_of_the_transaction(store: Store) -> None:
     store.next_controls("acme")
     with store.transaction() as tx:
