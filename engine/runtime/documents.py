@@ -183,7 +183,7 @@ def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple
     outputs: list[_Output] = []
     failed: dict[int, Exception] = {}
     for plan in plans:
-        numbers = free.get(plan.partner.id)
+        numbers = free[plan.partner.id] if plan.mapping.direction == "outbound" else None
         try:
             outputs.append(_render(context, plan, dict(numbers) if numbers is not None else None))
         except Exception as exc:
@@ -228,7 +228,8 @@ def _render(context: Context, plan: DocumentPlan, numbers: dict[str, int] | None
     job, partner, mapping = plan.job, plan.partner, plan.mapping
     detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
     group: NewGroup | None = None
-    if numbers is not None:
+    if mapping.direction == "outbound":
+        assert numbers is not None, f"{plan.document}: an X12 render needs its control numbers"
         controls = Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
         out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
         check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))

@@ -243,3 +243,20 @@ def test_a_batch_whose_numbers_another_worker_took_meanwhile_renders_again_with_
     assert len(renders) == 2 * total  # rendered ahead of the locks, then again under them
     # the batch's acme documents follow the number the other worker took, with no gap
     assert acme == list(range(taken[0]["isa"] + 1, taken[0]["isa"] + 1 + len(acme)))
+
+
+def test_a_batch_of_x12_and_json_documents_for_one_partner_renders_each_as_its_mapping_says(world: World, tmp_path: Path, database: str | None) -> None:
+    # the seed's initech documents: a BC purchase order as an 850, a GP purchase order and a GP
+    # vendor as JSON payloads, claimed in one batch
+    routes = ["bc-purchase-orders-to-850", "gp-purchase-orders-to-json", "gp-vendors-to-json"]
+    with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
+        polled = sum(runtime.poll(route).enqueued for route in routes)
+        result = runtime.work(routes=routes)
+        sent = world.outbox("initech")
+
+    assert polled == len(result.outcomes) >= 3
+    assert {o.state for o in result.outcomes} == {JobState.DONE}
+    x12 = [name for name in sent if name.endswith(".edi")]
+    payloads = [name for name in sent if name.endswith(".json")]
+    assert x12 and len(payloads) >= 2
+    assert all(sent[name].startswith(b"ISA*") for name in x12) and all(sent[name].lstrip().startswith(b"{") for name in payloads)
