@@ -156,12 +156,13 @@ def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[in
 
     Several plans are rendered before the transaction, with the numbers their partners' counters
     show (`peek_controls`); the transaction then takes a block per partner (in partner order, the
-    lock order every worker shares) and stores the outputs if the blocks are the numbers
-    rendered with. So the counters stay locked only while the outputs are written, not while
-    the batch renders, and a worker rendering for the same partners waits that long at most.
-    If another worker took numbers meanwhile (or a block wrapped past 999999999 to 1), the plans
-    are rendered again under the locks, one at a time, each taking its numbers (a render that fails
-    there gives them back)."""
+    lock order every worker shares) and stores the outputs. So the counters stay locked only
+    while the outputs are written, not while the batch renders, and a worker rendering for the
+    same partners waits that long at most. If another worker took numbers of a partner meanwhile
+    (or its block wrapped past 999999999 to 1), that partner's documents are rendered again with
+    the numbers of the block taken, inside the transaction. Should one of those renders fail, or
+    a single plan be rendered, the plans are rendered under the locks, one at a time, each taking
+    its numbers (a render that fails there gives them back)."""
     todo = [plan for plan in plans if plan.stored is None and plan.content is None]
     done = _render_ahead_of_locks(context, todo) if len(todo) > 1 else None
     outputs, failed = done if done is not None else _render_under_locks(context, todo)
@@ -171,11 +172,12 @@ def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[in
 
 
 class _NumbersMoved(Exception):
-    """Another worker took control numbers of a partner while the batch rendered."""
+    """A document rendered again, with the numbers of its partner's block (another worker took
+    the ones it was rendered with), failed: the batch is rendered under the locks instead."""
 
 
 def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]] | None:
-    """`render_documents` rendering before its transaction; None when the numbers moved."""
+    """`render_documents` rendering before its transaction; None when a render again failed."""
     needed = Counter(plan.partner.id for plan in plans if plan.mapping.direction == "outbound")
     with context.store.reading() as tx:
         shown = {partner: tx.peek_controls(partner) for partner in needed}
@@ -194,13 +196,29 @@ def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple
     used = Counter(output.plan.partner.id for output in outputs if output.plan.mapping.direction == "outbound")
     try:
         with context.store.transaction() as tx:
-            for partner in sorted(used):
-                if tx.next_controls(partner, count=used[partner]) != shown[partner]:
-                    raise _NumbersMoved(partner)
+            blocks = {partner: tx.next_controls(partner, count=used[partner]) for partner in sorted(used)}
+            moved = {partner: dict(first) for partner, first in blocks.items() if first != shown[partner]}
+            if moved:
+                outputs = [_again(context, output, moved) for output in outputs]
             _store(tx, outputs)
     except _NumbersMoved:
         return None
     return outputs, failed
+
+
+def _again(context: Context, output: _Output, moved: dict[str, dict[str, int]]) -> _Output:
+    """`output` rendered again with the next numbers of its partner's block (`moved`: partner ->
+    the next numbers of its block, advanced here) when another worker took the numbers it was
+    rendered with; _NumbersMoved when that render fails (the block would keep a gap)."""
+    numbers = moved.get(output.plan.partner.id)
+    if numbers is None or output.plan.mapping.direction != "outbound":
+        return output
+    try:
+        again = _render(context, output.plan, dict(numbers))
+    except Exception as exc:
+        raise _NumbersMoved(output.plan.partner.id) from exc
+    moved[output.plan.partner.id] = {kind: number + 1 for kind, number in numbers.items()}
+    return again
 
 
 def _render_under_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]]:
