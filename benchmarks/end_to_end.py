@@ -24,10 +24,10 @@ database), each emulator's CPU as a share of the phase's wall time (near 100%: t
 the bottleneck), and how busy the machine's CPUs were (every process, other users' included:
 near 100%, the machine is the bottleneck). Baselines measured in the same run: the render alone
 (`render_outbound` of the same invoices in this process), one bare httpx POST of a document's
-bytes and one bare durable SQLite commit (the render, the POST and 1.1 commits are the floor a
+bytes and one bare durable SQLite commit (the render, the POST and 0.2 commits are the floor a
 document cannot go under while it is uploaded by httpx, its render committed before the upload
-and its completion with the nine others of its claim batch), and one worker for the two-worker
-ratio.
+with the nine others of its claim batch, and its completion with them after), and one worker for
+the two-worker ratio.
 
 Each configuration also prints the HTTP requests per document for each system (Entra, BC, GP,
 Cleo), counted by the workers' transports over the poll and the work, and the SQL statements
@@ -433,7 +433,7 @@ def main() -> None:
                     postgres[workers] = configuration(f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}", workers, environ, emulators, expected)
 
         render_ms = render_cpu / documents * 1000
-        commits = 1 + 1 / RuntimeSettings().claim_batch  # the render's; a share of its batch's completions
+        commits = 2 / RuntimeSettings().claim_batch  # a share of its batch's renders and of its batch's completions
         floor_ms = render_ms + request_ms + commits * commit_ms
         print("Ratios")
         print(f"  the floor of one document (render + one bare POST + {commits:.1f} bare commits): {floor_ms:.2f} ms")
