@@ -37,7 +37,8 @@ class JobOutcome:
     detail: str = ""
     seconds: float = 0.0
     """How long the job ran (set by `Runtime.work`): its outcome's write included, except for a
-    completion written with the others of its batch."""
+    completion written with the others of its batch, and for a document rendered with the
+    others of its batch (its render event keeps the render's own duration)."""
 
 
 class Worker(Protocol):
