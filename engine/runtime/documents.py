@@ -10,9 +10,9 @@ The steps of a `document` job, each audited:
    enqueued: it is not stored a second time). The render validates the transaction against its
    definition and the partner's guide; an invalid file is never stored or sent. When the
    transaction rolls back, the control numbers were not consumed. A worker renders the new
-   documents of its claim batch in one such transaction before uploading the first
-   (`render_documents`, from `Runtime.work`): one commit for the batch; a render among them that
-   fails gives its numbers back, so the next document takes them and no gap is left.
+   documents of its claim batch together before uploading the first (`render_documents`, from
+   `Runtime.work`), and stores them in one such transaction: one commit for the batch; a render
+   among them that fails takes no numbers, so no gap is left.
 3. Upload under the route's deterministic file name. The stored output is reused when the job
    runs again (a retry, a worker killed after the render): the same bytes with the same
    control numbers, and the upload of a file already there with the same content is a no-op,
@@ -179,8 +179,10 @@ class _NumbersMoved(Exception):
 def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]] | None:
     """`render_documents` rendering before its transaction; None when a render again failed."""
     needed = Counter(plan.partner.id for plan in plans if plan.mapping.direction == "outbound")
-    with context.store.reading() as tx:
-        shown = {partner: tx.peek_controls(partner) for partner in needed}
+    shown: dict[str, dict[str, int]] = {}
+    if needed:
+        with context.store.reading() as tx:
+            shown = {partner: tx.peek_controls(partner) for partner in needed}
     free = {partner: dict(numbers) for partner, numbers in shown.items()}
     outputs: list[_Output] = []
     failed: dict[int, Exception] = {}
