@@ -178,8 +178,9 @@ class TransportError(ConnectorError, TransientError):
 class HttpStatusError(ConnectorError):
     """The remote answered with an error status.
 
-    Carries `status`, `method`, `url` and a short `excerpt` of the body (secrets masked by the
-    connector before the excerpt is built).
+    Carries `status`, `method`, `url`, a short `excerpt` of the body (secrets masked by the
+    connector before the excerpt is built) and `refusal`: the remote's own message, without the
+    request and status the text frames it with (what a 997 for a refused set looks in).
     """
 
     def __init__(
@@ -196,6 +197,7 @@ class HttpStatusError(ConnectorError):
         self.status = status
         self.method = method
         self.url = url
+        self.refusal = message
         self.excerpt = excerpt
         self.code = code
         # An SFTP refusal carries the HTTP status of its meaning (403, 404, 409) for the runtime;

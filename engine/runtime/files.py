@@ -358,11 +358,24 @@ def _group_acks(plan: _Plan, outcomes: dict[str, Job], context: Context, job: Jo
             errors = list(entry.errors)
             child = outcomes.get(entry.child_key or "")
             if child is not None and child.state is JobState.DEAD:
-                errors += business_problems(child.last_error or "dead-lettered", _segments(context, job, entry, plan), plan.component)
+                errors += business_problems(_refusal(context, child), _segments(context, job, entry, plan), plan.component)
             acks.append(ack.TransactionAck(entry.set_id, entry.control, errors))
         if id(interchange) in by_interchange:
             by_interchange[id(interchange)][1].append(ack.GroupAck(group, acks))
     return list(by_interchange.values())
+
+
+def _refusal(context: Context, child: Job) -> str:
+    """Why a set's job is dead, for its 997: the ERP's own words when an answer of the ERP
+    refused it (kept on the dead event, without the request that framed them), else the job's
+    error."""
+    for event in reversed(context.store.job_events(child.id)):
+        if event.event == "dead":
+            said = (event.detail or {}).get("refusal")
+            if isinstance(said, str) and said.strip():
+                return said
+            break
+    return child.last_error or "dead-lettered"
 
 
 def _segments(context: Context, job: Job, entry: _SetEntry, plan: _Plan) -> list[list[str]]:

@@ -341,7 +341,7 @@ class Runtime:
         if isinstance(exc, Waiting):
             return self._wait(job, exc, started)
         if isinstance(exc, MlcError):
-            return self._dead(job, str(exc), started, status=getattr(exc, "status", None))
+            return self._dead(job, str(exc), started, status=getattr(exc, "status", None), refusal=getattr(exc, "refusal", None))
         # a bug: the job dies, the worker goes on
         log.exception("job %s (%s %s) failed unexpectedly", job.id, job.route, job.key, exc_info=exc)
         return self._dead(job, f"internal error {type(exc).__name__}: {exc}", started)
@@ -401,7 +401,7 @@ class Runtime:
         message = self.mask(str(exc))
         status = getattr(exc, "status", None)
         if job.attempts >= self.settings.max_attempts:
-            return self._dead(job, f"gave up after {job.attempts} attempts: {message}", started, status=status)
+            return self._dead(job, f"gave up after {job.attempts} attempts: {message}", started, status=status, refusal=getattr(exc, "refusal", None))
         wait = self.retry_wait(job.attempts, exc)
         not_before = self.now() + timedelta(seconds=wait)
         try:
@@ -424,12 +424,16 @@ class Runtime:
             self.audit.outcome(job, "waiting", message, tx=tx, duration_ms=elapsed_ms(started), detail={"until": exc.not_before.isoformat()})
         return JobOutcome(waiting, JobState.PENDING, message)
 
-    def _dead(self, job: Job, message: str, started: float, status: int | None = None) -> JobOutcome:
+    def _dead(self, job: Job, message: str, started: float, status: int | None = None, refusal: str | None = None) -> JobOutcome:
+        """Dead-letter the job with `message`; `refusal`: the remote's own words when a system
+        refused it (`HttpStatusError.refusal`), kept on the dead event apart from the framing
+        (what the 997 of an inbound set looks in: `engine.runtime.files`)."""
         message = self.mask(message)
+        detail = {"refusal": self.mask(refusal)} if refusal else None
         try:
             with self.store.transaction() as tx:
                 dead = tx.dead_letter(job.id, error=message, worker_id=self.worker_id)
-                self.audit.outcome(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started))
+                self.audit.outcome(job, "dead", message, tx=tx, status=status, duration_ms=elapsed_ms(started), detail=detail)
                 _ledger_failed(tx, job, message)
         except StoreError as exc:
             # The claim was lost meanwhile (released as stale, taken by another worker), or the

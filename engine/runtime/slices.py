@@ -165,15 +165,16 @@ port and company), the answer's status and error code (`HttpStatusError`), the s
 
 
 def business_problems(reason: str, segments: list[list[str]], component: str) -> list[Problem]:
-    """What a 997 says about a set the ERP side refused (`reason`: why its job was dead-lettered).
+    """What a 997 says about a set the ERP side refused (`reason`: why its job was dead-lettered:
+    the ERP's own words when its answer refused the set, else the job's error).
 
     Every element of the set whose value the reason names (an unknown item number, a code the
     partner's cross-reference lacks; values of three characters or more, whole words, a number
     such as 131,072 or 12.50 being one word) is reported as an invalid code value (AK3 with
     AK304 8, AK4 with AK403 7), so the partner sees where the set is wrong; a reason naming no
     value of the set (an ERP refusal of the whole order) rejects the set with AK502 5 alone.
-    The request's URL, the answer's status and code and the set's ST02 in the reason are not
-    looked in (`_DECORATION`).
+    Where the reason is the job's error, the request's URL, the answer's status and code and the
+    set's ST02 in it are not looked in (`_DECORATION`).
     """
     named = _DECORATION.sub(" ", reason)
     found: list[Problem] = []

@@ -554,6 +554,9 @@ def test_a_receipt_in_a_closed_gp_period_is_dead_with_gps_message_and_after_reop
         assert "fiscal period 2024-05" in (job.last_error or "") and "closed" in (job.last_error or "")
         assert dead.event == "dead" and dead.status == 400 and dead.job_id == job.id
         assert "fiscal period 2024-05" in message(dead)
+        # GP's own words, apart from the request that framed them: what the 997 looks in
+        refusal = (dead.detail or {}).get("refusal", "")
+        assert refusal.startswith("The receipt date ") and "fiscal period 2024-05" in refusal and "://" not in refusal and "HTTP" not in refusal
         assert world.gp_records("purchaseReceipts") == []
         assert b"AK5*R*5~" in world.outbox("globex")["997_globex_000000312.edi"]
 
