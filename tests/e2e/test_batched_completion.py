@@ -1,7 +1,9 @@
-"""A worker renders a claim batch's new document jobs in one transaction before the first upload,
-and writes their completions in one transaction after the batch: two commits for the batch
-instead of two per document. Every job ends done with its audit trail in order; a render that
-fails dies alone and gives its control numbers to the next document; a job whose claim was lost
+"""A worker renders a claim batch's new document jobs before the first upload and stores them in
+one transaction, and writes their completions in one transaction after the batch: two commits
+for the batch instead of two per document. Every job ends done with its audit trail in order; a
+render that fails dies alone and leaves no gap in the control numbers; another worker taking a
+partner's numbers meanwhile, or a store that refuses the batch's write, costs renders again, never
+a number twice; a job whose claim was lost
 meanwhile does not keep the others from completing; `settle_within_seconds` bounds how long a
 completion waits; a stopping worker puts the rest of its batch back, and the next run sends
 their stored outputs. Each on SQLite and on PostgreSQL. (Crash safety with completions written
