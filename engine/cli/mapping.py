@@ -78,7 +78,7 @@ def _next_controls(project: Project, partner: str) -> Controls | None:
     except StoreError:
         return None
     try:
-        return Controls(*(store.peek_control(partner, kind) for kind in ("isa", "gs", "st")))
+        return Controls(**store.peek_controls(partner))
     finally:
         store.close()
 

@@ -148,7 +148,7 @@ class _AckContext:
         if control is not None:
             return ack_module.SequentialControls(control), f"control numbers from --control {control}"
         if partner is not None and self.store is not None:
-            starts = {kind: self.store.peek_control(partner.id, kind) for kind in ("isa", "gs", "st")}
+            starts = self.store.peek_controls(partner.id)
             return (
                 ack_module.SequentialControls(1, starts),
                 f"ISA13 {starts['isa']}, GS06 {starts['gs']}, ST02 {starts['st']} peeked from the store's counters of "

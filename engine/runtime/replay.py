@@ -64,7 +64,7 @@ def _preview_document(context: Context, job: Job) -> ReplayPreview:
     before = context.store.artifact(job.id, output_role(replay_generation(context.store, job)))
     previous = before.content.decode("utf-8") if before else ""
     if mapping.direction == "outbound":
-        controls = Controls(*(context.store.peek_control(partner.id, kind) for kind in ("isa", "gs", "st")))
+        controls = Controls(**context.store.peek_controls(partner.id))
         lookups = resolve_lookups(route, record, partner.data, context.systems, context.lookups)
         now_text = render_outbound(mapping, record, partner=partner.data, now=context.now(), controls=controls, lookups=lookups, document=f"{route.name} {job.key}").text
         suffix = ".edi"

@@ -34,19 +34,13 @@ KINDS = ("isa", "gs", "st")
 
 def next_control(tx: Transaction, partner: str, kind: str, *, count: int = 1) -> int:
     """Consume `count` consecutive control numbers of `kind` (isa, gs, st); the first."""
-    now = tx.now()
-    _check(kind)
-    if not 1 <= count <= MAX_CONTROL:
-        raise StoreError(f"cannot take {count} {kind} control numbers at once: between 1 and {MAX_CONTROL}")
-    params = {"partner_": partner, "updated_at_": now, "count_": count}
-    after: int = tx.connection.execute(_take_statement((kind,)), params).one().next_value
-    return after - count
+    return next_controls(tx, partner, (kind,), count=count)[kind]
 
 
 def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS, *, count: int = 1) -> dict[str, int]:
     """One control number of each of `kinds` (an outbound document's ISA13, GS06 and ST02), or a
     block of `count` of each (the documents of a batch), in one statement; kind -> the number
-    (the block's first), each exactly what `next_control` would have returned. The rows are
+    (the block's first). The rows are
     taken in the order of `kinds` (on PostgreSQL, the order their locks are taken in: keep it
     the order single takes use, isa, gs, st)."""
     for kind in kinds:
@@ -54,7 +48,7 @@ def next_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS,
     if len(set(kinds)) != len(kinds):
         raise StoreError(f"control-number kinds {kinds} name a kind twice: take a block with count=...")
     if not 1 <= count <= MAX_CONTROL:
-        raise StoreError(f"cannot take {count} control numbers of each kind at once: between 1 and {MAX_CONTROL}")
+        raise StoreError(f"cannot take {count} {'/'.join(kinds)} control numbers at once: between 1 and {MAX_CONTROL}")
     params = {"partner_": partner, "updated_at_": tx.now(), "count_": count}
     rows = tx.connection.execute(_take_statement(kinds), params).all()
     return {str(kind): int(after) - count for kind, after in rows}
@@ -64,7 +58,7 @@ def peek_controls(tx: Transaction, partner: str, kinds: tuple[str, ...] = KINDS)
     """The numbers `next_controls` would return next, without consuming them (one statement)."""
     for kind in kinds:
         _check(kind)
-    stored = {str(kind): int(value) for kind, value in tx.connection.execute(_PEEK_KINDS, {"partner_": partner, "kinds_": list(kinds)})}
+    stored = {str(kind): int(value) for kind, value in tx.connection.execute(_PEEK, {"partner_": partner, "kinds_": list(kinds)})}
     return {kind: value if (value := stored.get(kind)) is not None and value <= MAX_CONTROL else 1 for kind in kinds}
 
 
@@ -82,20 +76,10 @@ def give_back_controls(tx: Transaction, partner: str, taken: Mapping[str, int]) 
 
 def peek_control(tx: Transaction, partner: str, kind: str) -> int:
     """The control number `next_control` would return next, without consuming it."""
-    _check(kind)
-    params = {"partner_": partner, "kind_": kind}
-    stored: int | None = tx.connection.execute(_PEEK, params).scalar_one_or_none()
-    if stored is None or stored > MAX_CONTROL:
-        return 1
-    return stored
+    return peek_controls(tx, partner, (kind,))[kind]
 
 
-_PEEK = select(control_numbers.c.next_value).where(
-    control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind == bindparam("kind_")
-)
-
-
-_PEEK_KINDS = select(control_numbers.c.kind, control_numbers.c.next_value).where(
+_PEEK = select(control_numbers.c.kind, control_numbers.c.next_value).where(
     control_numbers.c.partner == bindparam("partner_"), control_numbers.c.kind.in_(bindparam("kinds_", expanding=True))
 )
 
