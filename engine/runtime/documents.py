@@ -103,6 +103,11 @@ class DocumentPlan:
     def document(self) -> str:
         return f"{self.route.name} {self.job.key}"
 
+    @property
+    def x12(self) -> bool:
+        """An X12 render (it takes control numbers), not a JSON payload."""
+        return self.mapping.direction == "outbound"
+
 
 def plan_document(context: Context, job: Job) -> DocumentPlan:
     """What the document job `job` renders and where it goes (`DocumentPlan`)."""
@@ -178,7 +183,7 @@ class _NumbersMoved(Exception):
 
 def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]] | None:
     """`render_documents` rendering before its transaction; None when a render again failed."""
-    needed = Counter(plan.partner.id for plan in plans if plan.mapping.direction == "outbound")
+    needed = Counter(plan.partner.id for plan in plans if plan.x12)
     shown: dict[str, dict[str, int]] = {}
     if needed:
         with context.store.reading() as tx:
@@ -187,15 +192,15 @@ def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple
     outputs: list[_Output] = []
     failed: dict[int, Exception] = {}
     for plan in plans:
-        numbers = free[plan.partner.id] if plan.mapping.direction == "outbound" else None
+        numbers = free[plan.partner.id] if plan.x12 else None
         try:
             outputs.append(_render(context, plan, dict(numbers) if numbers is not None else None))
         except Exception as exc:
             failed[plan.job.id] = exc
             continue
         if numbers is not None:
-            free[plan.partner.id] = {kind: number + 1 for kind, number in numbers.items()}
-    used = Counter(output.plan.partner.id for output in outputs if output.plan.mapping.direction == "outbound")
+            free[plan.partner.id] = _following(numbers)
+    used = Counter(output.plan.partner.id for output in outputs if output.plan.x12)
     try:
         with context.store.transaction() as tx:
             blocks = {partner: tx.next_controls(partner, count=used[partner]) for partner in sorted(used)}
@@ -213,14 +218,19 @@ def _again(context: Context, output: _Output, moved: dict[str, dict[str, int]]) 
     the next numbers of its block, advanced here) when another worker took the numbers it was
     rendered with; _NumbersMoved when that render fails (the block would keep a gap)."""
     numbers = moved.get(output.plan.partner.id)
-    if numbers is None or output.plan.mapping.direction != "outbound":
+    if numbers is None or not output.plan.x12:
         return output
     try:
         again = _render(context, output.plan, dict(numbers))
     except Exception as exc:
         raise _NumbersMoved(output.plan.partner.id) from exc
-    moved[output.plan.partner.id] = {kind: number + 1 for kind, number in numbers.items()}
+    moved[output.plan.partner.id] = _following(numbers)
     return again
+
+
+def _following(numbers: dict[str, int]) -> dict[str, int]:
+    """The control numbers of the next document after one rendered with `numbers`."""
+    return {kind: number + 1 for kind, number in numbers.items()}
 
 
 def _render_under_locks(context: Context, plans: list[DocumentPlan]) -> tuple[list[_Output], dict[int, Exception]]:
@@ -230,7 +240,7 @@ def _render_under_locks(context: Context, plans: list[DocumentPlan]) -> tuple[li
     failed: dict[int, Exception] = {}
     with context.store.transaction() as tx:
         for plan in sorted(plans, key=lambda plan: plan.partner.id):
-            taken = tx.next_controls(plan.partner.id) if plan.mapping.direction == "outbound" else None
+            taken = tx.next_controls(plan.partner.id) if plan.x12 else None
             try:
                 outputs.append(_render(context, plan, taken))
             except Exception as exc:
@@ -248,7 +258,7 @@ def _render(context: Context, plan: DocumentPlan, numbers: dict[str, int] | None
     job, partner, mapping = plan.job, plan.partner, plan.mapping
     detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
     group: NewGroup | None = None
-    if mapping.direction == "outbound":
+    if plan.x12:
         assert numbers is not None, f"{plan.document}: an X12 render needs its control numbers"
         controls = Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
         out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
