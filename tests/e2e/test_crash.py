@@ -146,18 +146,28 @@ def test_killed_workers_restarted_until_done_deliver_every_document_exactly_once
             process = subprocess.Popen(mlc("run", "--once"), env=environ, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
         started, files_before = time.monotonic(), mailboxes.files()
         deadline = started + WORKER_DEADLINE
-        batch_kill = len(kills) >= KILLS and not any(kill.trigger == "batch" for kill in kills) and batch_created() < BATCH - 10
-        if len(kills) < KILLS or batch_kill:
-            if batch_kill:
-                # once more, in the middle of the big file: some of its orders created, others not yet
-                trigger, goal = "batch", min(BATCH - 5, batch_created() + rng.randint(5, 40))
-                alive = _wait(lambda: batch_created() >= goal, process, deadline)  # noqa: B023
+        batch_pending = not any(kill.trigger == "batch" for kill in kills) and batch_created() < BATCH - 10
+        random_kills = sum(kill.trigger != "batch" for kill in kills)
+        if random_kills < KILLS or batch_pending:
+            # once in the middle of the big file: some of its orders created, others not yet. A
+            # random kill's run that reaches the file first is killed there instead: how far a
+            # run gets before its random kill depends on the workers' speed, and a batch kill
+            # left for after the random ones found the file done
+            goal = min(BATCH - 5, batch_created() + rng.randint(5, 40))
+            in_batch: Callable[[], bool] = (lambda: batch_created() >= goal) if batch_pending else (lambda: False)  # noqa: B023
+            chosen: Callable[[], bool]
+            if random_kills >= KILLS:
+                trigger, chosen = "batch", in_batch
             elif rng.random() < 0.3:
                 trigger, delay = "delay", rng.uniform(0.2, 3.0)
-                alive = _wait(lambda: time.monotonic() - started >= delay, process, deadline)  # noqa: B023
+                chosen = lambda: time.monotonic() - started >= delay  # noqa: B023, E731
             else:
                 trigger, count = "uploads", rng.randint(1, 25)
-                alive = _wait(lambda: mailboxes.files() - files_before >= count, process, deadline)  # noqa: B023
+                chosen = lambda: mailboxes.files() - files_before >= count  # noqa: B023, E731
+            alive = _wait(lambda: chosen() or in_batch(), process, deadline)  # noqa: B023
+            if in_batch() and not chosen():
+                trigger = "batch"
+            if trigger == "uploads":
                 time.sleep(rng.uniform(0.0, 0.03))
             if alive and process.poll() is None:
                 process.send_signal(signal.SIGKILL)
