@@ -125,6 +125,10 @@ class CompiledMapping:
     """The entity an inbound or JSON payload is written to, with its field types: set when the
     project is loaded from the routes that use the mapping (`engine.config.project`), so every
     render checks the payload against it (`engine.mapping.payload`). None: not checked."""
+    reads_controls: bool = True
+    """Whether a value of the mapping reads `control` (its ISA13, GS06, ST02): when none does,
+    an outbound document's body is the same whatever its numbers, and a document rendered
+    with numbers another worker took meanwhile is only wrapped again (`renumbered`)."""
 
     @property
     def path(self) -> str:
@@ -339,6 +343,7 @@ def compile_mapping(source: YamlSource, name: str) -> tuple[CompiledMapping | No
         mapping.output = compiler.template(data.get("output"), ("output",))
     if compiler.findings:
         return None, compiler.findings
+    mapping.reads_controls = "control" in compiler.names
     return mapping, []
 
 

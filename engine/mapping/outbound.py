@@ -58,6 +58,8 @@ class Rendered:
     definition: TransactionSetDef | None = field(default=None, repr=False)
     """The definition the body was checked against (the partner's version's)."""
     component: str = ">"
+    wrap: _Wrap | None = field(default=None, repr=False)
+    """What the body was wrapped with besides the numbers (`renumbered` wraps it again)."""
 
     def tree(self) -> dict[str, Any]:
         """The transaction's body as the parse tree reads it (`mlc x12 parse`, the inbound
@@ -298,6 +300,39 @@ def render_outbound(
     delimiters = delimiters_of(x12, version)
     body, notes = state.segments, state.format.notes
     _check(mapping, body, delimiters, controls, document, checked=state.checked and target is mapping.definition, definition=target)
+    return _wrapped(mapping, _Wrap(x12, version, now, tuple(notes), document), body, target, controls)
+
+
+@dataclass(frozen=True)
+class _Wrap:
+    """What a rendered body is wrapped with besides its control numbers (`renumbered`)."""
+
+    x12: dict[str, Any]
+    """The partner's x12 settings."""
+    version: str
+    now: datetime
+    notes: tuple[str, ...]
+    """The body's formatting notes."""
+    document: str
+
+
+def renumbered(mapping: CompiledMapping, rendered: Rendered, controls: Controls) -> Rendered | None:
+    """`rendered` with other control numbers: the body as it was rendered and checked, wrapped
+    again (envelope, ST02/SE02). None when a value of the mapping reads `control`: then the body
+    may differ with the numbers and the document must be rendered again.
+
+    The body's definition check is not repeated: the numbers are no part of it (an ST02 of
+    `st_control` always has a valid width), so it would find what it found."""
+    if mapping.reads_controls or rendered.wrap is None:
+        return None
+    return _wrapped(mapping, rendered.wrap, rendered.body, rendered.definition, controls)
+
+
+def _wrapped(mapping: CompiledMapping, wrap: _Wrap, body: list[Segment], definition: TransactionSetDef | None, controls: Controls) -> Rendered:
+    """The checked `body` as a complete interchange with `controls`."""
+    assert mapping.definition is not None and mapping.transaction_set is not None
+    x12 = wrap.x12
+    delimiters = delimiters_of(x12, wrap.version)
     ours = x12.get("identity") or {}
     sender, receiver = party(ours), party(x12)
     policy = DelimiterPolicy(x12.get("delimiter_in_data", "replace"))
@@ -305,22 +340,22 @@ def render_outbound(
         sender=sender,
         receiver=receiver,
         control_number=controls.isa,
-        version="00501" if version >= "005" else "00401",
+        version="00501" if wrap.version >= "005" else "00401",
         usage=USAGE.get(str(x12.get("usage", "production")), "P"),
         ack_requested="1" if x12.get("ack_requested") else "0",
         groups=[
             GroupSpec(
                 functional_id=mapping.definition.functional_group,
                 control_number=controls.gs,
-                version=version,
+                version=wrap.version,
                 transactions=[TransactionSpec(mapping.transaction_set, st_control(controls.st), body)],
             )
         ],
     )
     try:
-        text = build(spec, delimiters, now, policy, newline=bool(x12.get("newline", True)))
+        text = build(spec, delimiters, wrap.now, policy, newline=bool(x12.get("newline", True)))
     except X12WriteError as exc:
-        raise MappingError(f"{document}: {exc.message}") from None
+        raise MappingError(f"{wrap.document}: {exc.message}") from None
     return Rendered(
         text=text,
         set_id=mapping.transaction_set,
@@ -329,10 +364,11 @@ def render_outbound(
         segment_count=len(body) + 2,
         sender=sender,
         receiver=receiver,
-        notes=[*notes, *policy.replaced],
+        notes=[*wrap.notes, *policy.replaced],
         body=body,
-        definition=target,
+        definition=definition,
         component=delimiters.component,
+        wrap=wrap,
     )
 
 

@@ -13,8 +13,8 @@ environment) turns the translations off, so everything goes through Jinja; `FALL
 the evaluations that went through Jinja (the tests hold it at zero over the golden inputs).
 
 A text compiles once per process, however many values hold it (500 partner overlays of one
-mapping repeat its texts 500 times): `compiled` and `template_problems` are caches keyed by
-the text alone. That key is the whole input: the environment is this module's one
+mapping repeat its texts 500 times): `compiled`, `read_names` and `template_problems` are
+caches keyed by the text alone. That key is the whole input: the environment is this module's one
 `ENVIRONMENT` (its filters, tests and globals fixed at import), the translation's helpers are
 `HELPERS`, a value's variables (`doc`, a loop's alias) are names read from the render context,
 and the bounds of `engine.mapping.sandbox` and the `translation` switch are read when a value
@@ -42,7 +42,7 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2 import nodes
+from jinja2 import meta, nodes
 
 from engine.config import Finding, Location, Pointer, YamlSource
 from engine.errors import MappingError
@@ -57,7 +57,7 @@ _SINGLE = re.compile(r"^\{\{(.*)\}\}$", re.S)
 ENVIRONMENT = sandbox.environment(filters.FILTERS, filters.GLOBALS)
 
 COMPILED_TEXTS = 4096
-"""How many distinct template texts the compile caches keep (`compiled`, `template_problems`):
+"""How many distinct template texts the compile caches keep (`compiled`, `read_names`, `template_problems`):
 far more than a project's mappings hold, however many overlays repeat them."""
 
 
@@ -285,6 +285,10 @@ class TemplateCompiler:
     def __init__(self, source: YamlSource) -> None:
         self.source = source
         self.findings: list[Finding] = []
+        self.names: set[str] = set()
+        """The context names the file's templates read (`read_names`): an outbound mapping
+        none of whose values reads `control` renders the same body whatever its control
+        numbers (`CompiledMapping.reads_controls`)."""
 
     def find(self, pointer: Pointer, code: str, message: str) -> None:
         self.findings.append(Finding(self.source.where(pointer), code, message))
@@ -301,6 +305,7 @@ class TemplateCompiler:
             if problems:
                 self.findings.extend(problems)
                 return None
+            self.names |= read_names(raw)
         return Value(raw, f"{location.path}:{location.line}" + (f" ({label})" if label else ""))
 
 
@@ -325,6 +330,13 @@ def _placed(text: str, location: Location) -> list[Finding]:
         line = location.line + lineno - 1
         findings.append(Finding(Location(location.path, line, location.column if line == location.line else 1), code, message))
     return findings
+
+
+@lru_cache(maxsize=COMPILED_TEXTS)
+def read_names(text: str) -> frozenset[str]:
+    """The context names template `text` reads (its undeclared variables: `doc`, `partner`,
+    `control`, a loop's alias...); `text` has no syntax error (`template_problems`)."""
+    return frozenset(meta.find_undeclared_variables(ENVIRONMENT.parse(text)))
 
 
 @lru_cache(maxsize=COMPILED_TEXTS)

@@ -38,7 +38,7 @@ from engine.config import Partner
 from engine.config.route import EntitySource, FolderTarget, Route
 from engine.errors import ConfigError, MappingError
 from engine.guides import Violation, check_rendered, origin_in_mapping
-from engine.mapping import CompiledMapping, Controls, render_outbound, render_payload
+from engine.mapping import CompiledMapping, Controls, Rendered, render_outbound, render_payload, renumbered
 from engine.mapping.dryrun import dump_json
 from engine.mapping.templates import base_context
 from engine.runtime.audit import elapsed_ms
@@ -149,6 +149,8 @@ class _Output:
     media: str
     group: NewGroup | None
     row: AuditRow
+    rendered: Rendered | None = None
+    """The interchange (X12): what `_again` wraps again when its numbers were taken."""
 
 
 def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[int, Exception]:
@@ -214,14 +216,18 @@ def _render_ahead_of_locks(context: Context, plans: list[DocumentPlan]) -> tuple
 
 
 def _again(context: Context, output: _Output, moved: dict[str, dict[str, int]]) -> _Output:
-    """`output` rendered again with the next numbers of its partner's block (`moved`: partner ->
-    the next numbers of its block, advanced here) when another worker took the numbers it was
-    rendered with; _NumbersMoved when that render fails (the block would keep a gap)."""
+    """`output` with the next numbers of its partner's block (`moved`: partner -> the next
+    numbers of its block, advanced here) when another worker took the numbers it was rendered
+    with: its body wrapped again with them (`renumbered`), or rendered again when its mapping
+    reads `control`; _NumbersMoved when that fails (the block would keep a gap)."""
     numbers = moved.get(output.plan.partner.id)
     if numbers is None or not output.plan.x12:
         return output
+    started = time.perf_counter()
     try:
-        again = _render(context, output.plan, dict(numbers))
+        assert output.rendered is not None
+        wrapped = renumbered(output.plan.mapping, output.rendered, Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"]))
+        again = _render(context, output.plan, dict(numbers)) if wrapped is None else _x12_output(context, output.plan, wrapped, started)
     except Exception as exc:
         raise _NumbersMoved(output.plan.partner.id) from exc
     moved[output.plan.partner.id] = _following(numbers)
@@ -256,27 +262,34 @@ def _render(context: Context, plan: DocumentPlan, numbers: dict[str, int] | None
     its definition and the partner's guide; raises what the render or the check met."""
     started = time.perf_counter()
     job, partner, mapping = plan.job, plan.partner, plan.mapping
-    detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename}
-    group: NewGroup | None = None
     if plan.x12:
         assert numbers is not None, f"{plan.document}: an X12 render needs its control numbers"
         controls = Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
         out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
-        check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))
-        content, media = out.text.encode("utf-8"), X12_MEDIA
-        if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
-            group = NewGroup(
-                partner.id, out.sender.id, out.receiver.id, out.functional_id, controls.gs, (out.set_id,), controls.isa,
-                plan.filename, job_id=job.id, sent_at=context.now(),
-            )
-        detail["controls"] = dict(numbers)
-        if out.notes:
-            detail["notes"] = out.notes
-    else:
-        output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
-        content, media = dump_json(output).encode("utf-8"), JSON_MEDIA
+        return _x12_output(context, plan, out, started)
+    output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
+    content = dump_json(output).encode("utf-8")
+    detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename, "bytes": len(content)}
+    return _Output(plan, content, JSON_MEDIA, None, context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail))
+
+
+def _x12_output(context: Context, plan: DocumentPlan, out: Rendered, started: float) -> _Output:
+    """A rendered interchange checked against the partner's guide, with its group and render event."""
+    job, partner = plan.job, plan.partner
+    check_rendered(partner.guide, out.set_id, "outbound", out.tree, plan.document, _origin(context, plan.mapping_name))
+    content = out.text.encode("utf-8")
+    controls = out.controls
+    group: NewGroup | None = None
+    if partner.exchanges("997", "inbound"):  # only partners that send 997s are waited for
+        group = NewGroup(
+            partner.id, out.sender.id, out.receiver.id, out.functional_id, controls.gs, (out.set_id,), controls.isa,
+            plan.filename, job_id=job.id, sent_at=context.now(),
+        )
+    detail: dict[str, Any] = {"mapping": plan.mapping_name, "file": plan.filename, "controls": {"isa": controls.isa, "gs": controls.gs, "st": controls.st}}
+    if out.notes:
+        detail["notes"] = out.notes
     detail["bytes"] = len(content)
-    return _Output(plan, content, media, group, context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail))
+    return _Output(plan, content, X12_MEDIA, group, context.audit.row(job, "render", duration_ms=elapsed_ms(started), detail=detail), out)
 
 
 def _store(tx: Transaction, outputs: list[_Output]) -> None:

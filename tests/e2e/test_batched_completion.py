@@ -19,6 +19,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import io
+
 import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -27,6 +29,7 @@ from world import FAST, World
 from benchmarks.emulated import post_invoices
 from engine.runtime import Runtime
 from engine.store import JobState
+from engine.x12.document import check
 from tests.engine.store.store_support import postgres_schema, require_postgres
 
 ROUTE = "bc-invoices-to-810"
@@ -222,7 +225,10 @@ def test_a_batch_whose_shared_render_fails_renders_each_document_on_its_own(worl
     assert acme == list(range(acme[0], acme[0] + len(acme)))  # the rolled-back batch consumed no numbers
 
 
-def test_a_batch_whose_numbers_another_worker_took_meanwhile_renders_that_partners_documents_again(world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("reads_controls", [False, True], ids=["wrapped-again", "rendered-again"])
+def test_a_batch_whose_numbers_another_worker_took_meanwhile_gives_that_partners_documents_the_numbers_of_its_block(
+    world: World, tmp_path: Path, database: str | None, monkeypatch: pytest.MonkeyPatch, reads_controls: bool
+) -> None:
     import engine.runtime.documents as documents
 
     post_invoices(world.bc, 6)
@@ -230,6 +236,9 @@ def test_a_batch_whose_numbers_another_worker_took_meanwhile_renders_that_partne
     renders: list[int] = []
     taken: list[dict[str, int]] = []
     with world.runtime(tmp_path, database=database, settings=replace(FAST, claim_batch=10)) as runtime:
+        for mapping in runtime.project.mappings.values():
+            # a mapping one of whose values reads `control` (compile decides it; tested with the mapping engine)
+            monkeypatch.setattr(mapping, "reads_controls", reads_controls)
         total = runtime.poll(ROUTE).enqueued
 
         def other_worker_meanwhile(*args: Any, **kwargs: Any) -> Any:
@@ -240,13 +249,23 @@ def test_a_batch_whose_numbers_another_worker_took_meanwhile_renders_that_partne
 
         monkeypatch.setattr(documents, "render_outbound", other_worker_meanwhile)
         result = runtime.work(routes=[ROUTE])
-        acme = sorted(isa13(content) for content in world.outbox("acme").values())
+        outbox = world.outbox("acme")
+        events = {o.job.id: runtime.store.job_events(o.job.id) for o in result.outcomes if o.job.partner == "acme"}
 
     assert [o.state for o in result.outcomes] == [JobState.DONE] * total
     acme_documents = sum(1 for o in result.outcomes if o.job.partner == "acme")
-    assert len(renders) == total + acme_documents  # acme's rendered again with the numbers of its block; contoso's kept
-    # the batch's acme documents follow the number the other worker took, with no gap
+    # acme's documents wrapped again with the numbers of its block (their bodies as rendered), or
+    # rendered again when the mapping reads its numbers; contoso's kept
+    assert len(renders) == total + (acme_documents if reads_controls else 0)
+    # the batch's acme documents follow the number the other worker took, with no gap, each a
+    # sound interchange whose render event names the numbers it carries
+    acme = sorted(isa13(content) for content in outbox.values())
     assert acme == list(range(taken[0]["isa"] + 1, taken[0]["isa"] + 1 + len(acme)))
+    for name, content in outbox.items():
+        report = check(io.BytesIO(content), name)
+        assert report.ok, [p.line(name) for p in report.errors]
+    rendered = sorted(e.detail["controls"]["isa"] for trail in events.values() for e in trail if e.event == "render")
+    assert rendered == acme
 
 
 def test_a_batch_of_x12_and_json_documents_for_one_partner_renders_each_as_its_mapping_says(world: World, tmp_path: Path, database: str | None) -> None:

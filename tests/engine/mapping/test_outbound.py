@@ -6,7 +6,7 @@ from typing import Any
 import pytest
 
 from engine.errors import MappingError
-from engine.mapping.outbound import Controls, render_outbound, render_segments
+from engine.mapping.outbound import Controls, render_outbound, render_segments, renumbered
 from tests.engine.mapping.mapping_support import NOW, compiled, partner
 
 CONTROLS = Controls(isa=1001, gs=1001, st=1)
@@ -65,6 +65,32 @@ def test_rendering_is_pure_the_same_input_gives_the_same_bytes() -> None:
     mapping = compiled(INVOICE_810)
     first = render_outbound(mapping, DOC, partner=partner(), now=NOW, controls=CONTROLS).text
     assert render_outbound(mapping, DOC, partner=partner(), now=NOW, controls=CONTROLS).text == first
+
+
+@pytest.mark.parametrize(
+    "x12", [{}, {"version": "005010", "delimiters": {"element": "|", "component": "^", "segment": "\n", "repetition": "~"}}], ids=["004010", "005010"]
+)
+def test_a_body_wrapped_again_with_other_numbers_is_the_render_with_those_numbers(x12: dict[str, Any]) -> None:
+    mapping = compiled(INVOICE_810)
+    assert not mapping.reads_controls
+    other = Controls(isa=999999999, gs=42, st=123456)
+    first = render_outbound(mapping, {**DOC, "lines": [{**DOC["lines"][0], "text": "A*B"}]}, partner=partner(**x12), now=NOW, controls=CONTROLS)
+    again = renumbered(mapping, first, other)
+    assert again is not None
+    expected = render_outbound(mapping, {**DOC, "lines": [{**DOC["lines"][0], "text": "A*B"}]}, partner=partner(**x12), now=NOW, controls=other)
+    assert again.text == expected.text != first.text
+    assert (again.controls, again.notes, again.segment_count, again.tree()) == (other, expected.notes, expected.segment_count, expected.tree())
+
+
+def test_a_mapping_that_reads_its_control_numbers_is_rendered_again_not_wrapped_again() -> None:
+    reads = compiled(INVOICE_810.replace('BIG02: "{{ doc.number }}"', 'BIG02: "{{ doc.number }}-{{ control.st }}"'))
+    loops = compiled(INVOICE_810.replace('IT103: EA', 'IT103: "{% set c = control %}{{ c.gs }}"'))
+    assert reads.reads_controls and loops.reads_controls
+    first = render_outbound(reads, DOC, partner=partner(), now=NOW, controls=CONTROLS)
+    assert "BIG*20240502*103001-0001~" in first.text
+    assert renumbered(reads, first, Controls(isa=7, gs=7, st=7)) is None
+    # a field of the document named like the context variable is not the variable
+    assert not compiled(INVOICE_810.replace("doc.number", "doc.control.number")).reads_controls
 
 
 def test_test_usage_and_partner_delimiters_reach_the_envelope() -> None:
