@@ -11,6 +11,10 @@ store with empty outboxes:
     PostgreSQL, 1 worker          the same on PostgreSQL (skipped when it is unreachable)
     PostgreSQL, 2 workers         the poll, then two processes working at once
 
+The two PostgreSQL configurations run alternately, `--rounds` times (2 by default: 1, 2, 1, 2
+workers), and the two-worker ratio is taken from the sums of their wall times: on a shared
+machine one round's ratio moved by 0.1 from run to run.
+
 "Kept" shows whether the work per document grows with the outbox: a first upload sends one
 request (no look-up of its name, no token request: the token is reused until near expiry), so
 it should not; the other rows let Cleo deliver (empty) the outboxes as it goes.
@@ -31,13 +35,15 @@ the two-worker ratio.
 
 Each configuration also prints the HTTP requests per document for each system (Entra, BC, GP,
 Cleo), counted by the workers' transports over the poll and the work, and the SQL statements
-and commits per document of the work (counted by SQLAlchemy events in the workers).
+and commits per document of the work (counted by SQLAlchemy events in the workers), and the
+share of documents whose control numbers another worker took while their batch rendered (they
+are wrapped again with the numbers of their batch's block, `engine.mapping.renumbered`).
 
 Goals: engine CPU under 3 ms per document; Cleo 1.0 request per document; two workers on
 PostgreSQL at least 1.7x one worker when the emulator is not the bottleneck. The ratio is
 printed with the machine's ceiling for it: what the two-worker phase would reach with every CPU
 busy, at its CPU cost per document (workers, emulators and PostgreSQL together).
-Run: .venv/bin/python benchmarks/end_to_end.py [--invoices 2000] [--lines 20] [--postgres URL]
+Run: .venv/bin/python benchmarks/end_to_end.py [--invoices 2000] [--lines 20] [--rounds 2] [--postgres URL]
 """
 
 from __future__ import annotations
@@ -108,12 +114,20 @@ def worker(role: str, worker_id: str, launched: float) -> None:
     from sqlalchemy import event
     from sqlalchemy.engine import Engine
 
+    import engine.runtime.documents as document_jobs
+    from engine.mapping import renumbered
     from engine.runtime.setup import open_runtime
     from engine.store import JobState
 
     database = Counter[str]()
     event.listen(Engine, "before_cursor_execute", lambda *_args: database.update(("statements",)))
     event.listen(Engine, "commit", lambda *_args: database.update(("commits",)))
+
+    def counted(*args: Any, **kwargs: Any) -> Any:  # a document whose numbers the other worker took
+        database.update(("renumbered",))
+        return renumbered(*args, **kwargs)
+
+    document_jobs.renumbered = counted  # type: ignore[attr-defined]
     figures: dict[str, Any] = {"worker": worker_id, "start_wall": time.time() - launched, "start_cpu": time.process_time()}
     transport = TimedTransport()
     opened = time.perf_counter(), time.process_time()
@@ -143,6 +157,7 @@ def worker(role: str, worker_id: str, launched: float) -> None:
             http_cpu=transport.cpu - http_cpu,
             statements=database["statements"],
             commits=database["commits"],
+            renumbered=database["renumbered"],
         )
     print(json.dumps(figures), flush=True)
 
@@ -373,7 +388,10 @@ def configuration(label: str, workers: int, environ: dict[str, str], emulators: 
     report(poll, poll.documents)
     report(work, work.documents)
     per_doc = {kind: count / expected for kind, count in sorted(work.cleo_requests.items())}
-    print(f"    store work per document (work): {work.total('statements') / expected:.1f} SQL statements, {work.total('commits') / expected:.2f} commits")
+    print(
+        f"    store work per document (work): {work.total('statements') / expected:.1f} SQL statements, {work.total('commits') / expected:.2f} commits;"
+        f" given new numbers (another worker took the ones it was rendered with): {work.total('renumbered') / expected:.1%}"
+    )
     start = work.workers[0]
     print(
         f"    HTTP requests per document (poll + work): {requests_line(poll, work, expected)}; Cleo's by kind (emulator log, work): "
@@ -398,6 +416,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--invoices", type=int, default=2000)
     parser.add_argument("--lines", type=int, default=20)
+    parser.add_argument("--rounds", type=int, default=2, help="PostgreSQL 1- and 2-worker phases, alternated (the ratio from their sums)")
     parser.add_argument("--postgres", default=POSTGRES_URL, help="PostgreSQL server (a schema of its own is created and dropped)")
     parser.add_argument("--worker", choices=("poll", "work"), help=argparse.SUPPRESS)
     parser.add_argument("--worker-id", help=argparse.SUPPRESS)
@@ -425,12 +444,15 @@ def main() -> None:
 
         kept = configuration("SQLite, 1 worker, kept", 1, worker_environ(emulators.environ, Path(tmp, "kept")), emulators, expected, deliver=False)
         sqlite = configuration("SQLite, 1 worker", 1, worker_environ(emulators.environ, Path(tmp, "sqlite")), emulators, expected)
-        postgres: dict[int, Phase] = {}
-        for workers in (1, 2):
-            with postgres_schema(args.postgres) as url:
-                if url is not None:
-                    environ = worker_environ(emulators.environ, Path(tmp, f"pg{workers}"), database=url)
-                    postgres[workers] = configuration(f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}", workers, environ, emulators, expected)
+        rounds: dict[int, list[Phase]] = {1: [], 2: []}
+        for round_ in range(args.rounds):  # alternated, so that a drift of the machine's speed hits both
+            for workers in (1, 2):
+                with postgres_schema(args.postgres) as url:
+                    if url is not None:
+                        environ = worker_environ(emulators.environ, Path(tmp, f"pg{workers}-{round_}"), database=url)
+                        label = f"PostgreSQL, {workers} worker{'s' if workers > 1 else ''}" + (f" (round {round_ + 1})" if args.rounds > 1 else "")
+                        rounds[workers].append(configuration(label, workers, environ, emulators, expected))
+        postgres = {workers: phases[0] for workers, phases in rounds.items() if phases}
 
         render_ms = render_cpu / documents * 1000
         commits = 2 / RuntimeSettings().claim_batch  # a share of its batch's renders and of its batch's completions
@@ -446,15 +468,19 @@ def main() -> None:
             print(f"  HTTP requests per document, {phase.label}: {shown} (goal: cleo 1.0)")
         print(f"  outbox kept / delivered (SQLite, 1 worker): {kept.wall / sqlite.wall:.2f}x the wall time, {kept.total('cpu') / sqlite.total('cpu'):.2f}x the CPU")
         if len(postgres) == 2:
-            cleo = postgres[2].emulator_cpu["cleo"] / postgres[2].wall
-            print(f"  PostgreSQL work, 2 workers / 1 worker: {postgres[1].wall / postgres[2].wall:.2f}x  (goal: at least 1.7x; the Cleo emulator was busy {cleo:.0%} of the time)")
-            busy = postgres[2].machine_busy
-            if busy:
+            one, two = sum(phase.wall for phase in rounds[1]), sum(phase.wall for phase in rounds[2])
+            cleo = sum(phase.emulator_cpu["cleo"] for phase in rounds[2]) / two
+            each = ", ".join(f"{a.wall / b.wall:.2f}x" for a, b in zip(rounds[1], rounds[2], strict=True))
+            print(
+                f"  PostgreSQL work, 2 workers / 1 worker: {one / two:.2f}x{f' (rounds: {each})' if args.rounds > 1 else ''}"
+                f"  (goal: at least 1.7x; the Cleo emulator was busy {cleo:.0%} of the time)"
+            )
+            if all(phase.machine_busy for phase in rounds[2]):
                 # every process of the run (workers, emulators, PostgreSQL) shares the machine's
                 # CPUs: at the CPU cost per document the 2-worker phase had, all of them busy
                 # would give this ratio, whatever the workers did
-                ceiling = postgres[1].wall / (postgres[2].wall * busy)
-                print(f"    the machine's ceiling for that ratio: {ceiling:.2f}x (its CPUs were {busy:.0%} busy in the 2-worker phase; the emulators and PostgreSQL share them)")
+                busy = sum(float(phase.machine_busy or 0) * phase.wall for phase in rounds[2]) / two
+                print(f"    the machine's ceiling for that ratio: {one / (two * busy):.2f}x (its CPUs were {busy:.0%} busy in the 2-worker phases; the emulators and PostgreSQL share them)")
             print(f"  PostgreSQL / SQLite work, 1 worker: {sqlite.wall / postgres[1].wall:.2f}x the speed")
         print(f"  load average during the run: {' '.join(f'{n:.1f}' for n in os.getloadavg())} on {os.cpu_count()} CPUs")
 
