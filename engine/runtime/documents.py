@@ -166,8 +166,9 @@ def render_documents(context: Context, plans: Sequence[DocumentPlan]) -> dict[in
     lock order every worker shares) and stores the outputs. So the counters stay locked only
     while the outputs are written, not while the batch renders, and a worker rendering for the
     same partners waits that long at most. If another worker took numbers of a partner meanwhile
-    (or its block wrapped past 999999999 to 1), that partner's documents are rendered again with
-    the numbers of the block taken, inside the transaction. Should one of those renders fail, or
+    (or its block wrapped past 999999999 to 1), that partner's documents get the numbers of the
+    block taken, inside the transaction: each body as rendered, wrapped again (`renumbered`), or
+    rendered again when its mapping reads `control`. Should one of those fail, or
     a single plan be rendered, the plans are rendered under the locks, one at a time, each taking
     its numbers (a render that fails there gives them back)."""
     todo = [plan for plan in plans if plan.stored is None and plan.content is None]

@@ -2,8 +2,9 @@
 one transaction, and writes their completions in one transaction after the batch: two commits
 for the batch instead of two per document. Every job ends done with its audit trail in order; a
 render that fails dies alone and leaves no gap in the control numbers; another worker taking a
-partner's numbers meanwhile, or a store that refuses the batch's write, costs renders again, never
-a number twice; a job whose claim was lost
+partner's numbers meanwhile gives that partner's documents the numbers of the batch's block (their
+bodies wrapped again), a store that refuses the batch's write costs renders again, never a number
+twice; a job whose claim was lost
 meanwhile does not keep the others from completing; `settle_within_seconds` bounds how long a
 completion waits; a stopping worker puts the rest of its batch back, and the next run sends
 their stored outputs. Each on SQLite and on PostgreSQL. (Crash safety with completions written
