@@ -13,14 +13,13 @@ already holds.)"""
 
 from __future__ import annotations
 
+import io
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-
-import io
 
 import pytest
 from sqlalchemy import event
