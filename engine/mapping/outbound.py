@@ -51,6 +51,8 @@ class Rendered:
     segment_count: int
     sender: Party
     receiver: Party
+    wrap: _Wrap = field(repr=False)
+    """What the body was wrapped with besides the numbers (`renumbered` wraps it again)."""
     notes: list[str] = field(default_factory=list)
     """Truncations and delimiter replacements, for the audit trail."""
     body: list[Segment] = field(default_factory=list, repr=False)
@@ -58,8 +60,6 @@ class Rendered:
     definition: TransactionSetDef | None = field(default=None, repr=False)
     """The definition the body was checked against (the partner's version's)."""
     component: str = ">"
-    wrap: _Wrap | None = field(default=None, repr=False)
-    """What the body was wrapped with besides the numbers (`renumbered` wraps it again)."""
 
     def tree(self) -> dict[str, Any]:
         """The transaction's body as the parse tree reads it (`mlc x12 parse`, the inbound
@@ -323,7 +323,7 @@ def renumbered(mapping: CompiledMapping, rendered: Rendered, controls: Controls)
 
     The body's definition check is not repeated: the numbers are no part of it (an ST02 of
     `st_control` always has a valid width), so it would find what it found."""
-    if mapping.reads_controls or rendered.wrap is None:
+    if mapping.reads_controls:
         return None
     return _wrapped(mapping, rendered.wrap, rendered.body, rendered.definition, controls)
 

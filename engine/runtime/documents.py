@@ -227,12 +227,17 @@ def _again(context: Context, output: _Output, moved: dict[str, dict[str, int]]) 
     started = time.perf_counter()
     try:
         assert output.rendered is not None
-        wrapped = renumbered(output.plan.mapping, output.rendered, Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"]))
+        wrapped = renumbered(output.plan.mapping, output.rendered, _controls(numbers))
         again = _render(context, output.plan, dict(numbers)) if wrapped is None else _x12_output(context, output.plan, wrapped, started)
     except Exception as exc:
         raise _NumbersMoved(output.plan.partner.id) from exc
     moved[output.plan.partner.id] = _following(numbers)
     return again
+
+
+def _controls(numbers: dict[str, int]) -> Controls:
+    """The control numbers a partner's counters gave (isa, gs, st) for a render."""
+    return Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
 
 
 def _following(numbers: dict[str, int]) -> dict[str, int]:
@@ -265,8 +270,7 @@ def _render(context: Context, plan: DocumentPlan, numbers: dict[str, int] | None
     job, partner, mapping = plan.job, plan.partner, plan.mapping
     if plan.x12:
         assert numbers is not None, f"{plan.document}: an X12 render needs its control numbers"
-        controls = Controls(isa=numbers["isa"], gs=numbers["gs"], st=numbers["st"])
-        out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=controls, lookups=plan.lookups, document=plan.document)
+        out = render_outbound(mapping, plan.record, partner=partner.data, now=context.now(), controls=_controls(numbers), lookups=plan.lookups, document=plan.document)
         return _x12_output(context, plan, out, started)
     output = render_payload(mapping, plan.record, partner=partner.data, now=context.now(), lookups=plan.lookups, document=plan.document)
     content = dump_json(output).encode("utf-8")

@@ -74,10 +74,11 @@ def test_a_body_wrapped_again_with_other_numbers_is_the_render_with_those_number
     mapping = compiled(INVOICE_810)
     assert not mapping.reads_controls
     other = Controls(isa=999999999, gs=42, st=123456)
-    first = render_outbound(mapping, {**DOC, "lines": [{**DOC["lines"][0], "text": "A*B"}]}, partner=partner(**x12), now=NOW, controls=CONTROLS)
+    doc = {**DOC, "lines": [{**DOC["lines"][0], "text": "A*B"}]}  # a delimiter in data: a note of the wrap
+    first = render_outbound(mapping, doc, partner=partner(**x12), now=NOW, controls=CONTROLS)
     again = renumbered(mapping, first, other)
     assert again is not None
-    expected = render_outbound(mapping, {**DOC, "lines": [{**DOC["lines"][0], "text": "A*B"}]}, partner=partner(**x12), now=NOW, controls=other)
+    expected = render_outbound(mapping, doc, partner=partner(**x12), now=NOW, controls=other)
     assert again.text == expected.text != first.text
     assert (again.controls, again.notes, again.segment_count, again.tree()) == (other, expected.notes, expected.segment_count, expected.tree())
 
